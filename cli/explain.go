@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/palisade-net/palisade/policy"
+	"github.com/spf13/cobra"
+)
+
+type explainOpts struct {
+	files       []string
+	recursive   bool
+	from, to    string
+	port        string
+	output      string
+	established bool
+	ipv6        bool
+}
+
+func newExplain(s *streams) *cobra.Command {
+	o := &explainOpts{}
+	c := &cobra.Command{
+		Use:   "explain -f FILENAME --from SRC --to DST --port PORT/PROTO",
+		Short: "Explain why a flow is allowed or denied",
+		Long: "explain evaluates one flow with the reference evaluator and prints the verdict and\n" +
+			"every stage evaluated (node, stage, endpoint, tier, policy, rule and action).\n\n" +
+			"SRC and DST are NAMESPACE/POD, node:NAME (that node's own processes) or an IP address\n" +
+			"(outside the cluster, or a node's or pod's address). PORT/PROTO is e.g. 80/TCP, 53/UDP,\n" +
+			"132/SCTP, or 8/ICMP for an echo request (any ICMP type number; 0 also means echo).",
+		Example: "  palisade explain -f examples/topology -f examples/seed000 --from 198.19.15.254 --to node:control --port 21/TCP",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runExplain(s, o)
+		},
+	}
+	addFileFlags(c, &o.files, &o.recursive)
+	c.Flags().StringVar(&o.from, "from", "", "source: NAMESPACE/POD, node:NAME or an IP address")
+	c.Flags().StringVar(&o.to, "to", "", "destination: NAMESPACE/POD, node:NAME or an IP address")
+	c.Flags().StringVar(&o.port, "port", "", "destination PORT/PROTO (TCP, UDP, SCTP, ICMP, ICMPv6)")
+	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	c.Flags().BoolVar(&o.established, "established", false, "judge a packet of an already established connection")
+	c.Flags().BoolVar(&o.ipv6, "ipv6", false, "use IPv6 addresses where peers have both families")
+	return c
+}
+
+func runExplain(s *streams, o *explainOpts) error {
+	if o.from == "" || o.to == "" || o.port == "" {
+		return fmt.Errorf("explain needs --from, --to and --port")
+	}
+	if o.output != "text" && o.output != "json" {
+		return fmt.Errorf("unrecognized output format '%s' (want text or json)", o.output)
+	}
+	m, err := buildModel(s, o.files, o.recursive)
+	if err != nil {
+		return err
+	}
+	f, err := flowFor(m, o.from, o.to, o.port)
+	if err != nil {
+		return err
+	}
+	f.Established = o.established
+	if o.ipv6 {
+		f.Family = 6
+	}
+	v, err := m.Evaluate(f)
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	printVerdict(s.out, v)
+	return nil
+}
+
+// buildModel loads manifests and builds the model; every problem is printed
+// and the command fails.
+func buildModel(s *streams, files []string, recursive bool) (*policy.Model, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no manifests: give -f FILENAME (a file, a directory or - for standard input)")
+	}
+	docs, errs := loadManifests(files, recursive, s.in)
+	m, err := policy.NewModel(objects(docs))
+	if err != nil {
+		var be *policy.BuildError
+		if errors.As(err, &be) {
+			errs = append(errs, be.Problems...)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(s.err, e)
+		}
+		return nil, fmt.Errorf("%d problem(s) in the manifests; run palisade validate for details", len(errs))
+	}
+	return m, nil
+}
+
+func flowFor(m *policy.Model, from, to, port string) (policy.Flow, error) {
+	src, err := m.ResolvePeer(from)
+	if err != nil {
+		return policy.Flow{}, fmt.Errorf("--from: %w", err)
+	}
+	dst, err := m.ResolvePeer(to)
+	if err != nil {
+		return policy.Flow{}, fmt.Errorf("--to: %w", err)
+	}
+	f, err := policy.NewFlow(src, dst, port)
+	if err != nil {
+		return policy.Flow{}, fmt.Errorf("--port: %w", err)
+	}
+	return f, nil
+}
+
+func printVerdict(w io.Writer, v *policy.Verdict) {
+	fmt.Fprintf(w, "Flow:    %s -> %s %s  (%s -> %s)\n", v.From, v.To, v.Port, v.SrcIP, v.DstIP)
+	fmt.Fprintf(w, "Verdict: %s\n", strings.ToUpper(string(v.Verdict)))
+	for _, p := range v.Paths {
+		fmt.Fprintln(w)
+		if p.Via != "" {
+			fmt.Fprintf(w, "Via %s: %s\n", p.Via, strings.ToUpper(string(p.Verdict)))
+		}
+		fmt.Fprintln(w, "Request:")
+		printSteps(w, p.Request)
+		if len(p.Reply) > 0 {
+			fmt.Fprintln(w, "Reply:")
+			printSteps(w, p.Reply)
+		}
+	}
+}
+
+func printSteps(w io.Writer, steps []policy.Step) {
+	for _, st := range steps {
+		where := st.Stage
+		if st.Node != "" {
+			where = st.Node + " " + st.Stage
+		}
+		fmt.Fprintf(w, "  [%s]", where)
+		if st.Endpoint != "" {
+			fmt.Fprintf(w, " %s %s (%s)", st.Endpoint, st.Direction, st.Kind)
+		}
+		fmt.Fprintf(w, "\n      %s: %s\n", strings.ToUpper(string(st.Result)), st.Reason)
+	}
+}

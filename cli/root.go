@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// streams are the command's standard input and outputs.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// exitError carries an exit status up to Run without printing anything more.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Run executes palisade with args (without the program name) and returns the
+// exit status: 0 on success, 1 on any error.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	s := &streams{in: stdin, out: stdout, err: stderr}
+	root := newRoot(s)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "Error:", err)
+	return 1
+}
+
+func newRoot(s *streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "palisade",
+		Short: "Calico-compatible network policy for Linux hosts, Kubernetes nodes and pods",
+		Long: "palisade enforces Calico-style network policy with nftables, and explains every decision.\n" +
+			"It reads the YAML users already write for Calico (projectcalico.org/v3, crd.projectcalico.org/v1)\n" +
+			"and Kubernetes networking.k8s.io/v1 NetworkPolicy.",
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newValidate(s), newExplain(s), newMatrix(s))
+	return root
+}

@@ -1,0 +1,537 @@
+package policy
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/autohep"
+	"github.com/palisade-net/palisade/k8sconv"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// builder turns resources into a Model, collecting problems as it goes.
+type builder struct {
+	m        *Model
+	problems []error
+
+	namespaces  map[string]map[string]string // name -> labels
+	sas         map[string]map[string]string // ns/name -> labels
+	pods        []*corev1.Pod
+	weps        []*api.WorkloadEndpoint
+	heps        []*api.HostEndpoint
+	k8sNodes    map[string]*corev1.Node
+	calicoNodes map[string]*api.Node
+	nodeOrder   []string
+	felix       []*api.FelixConfiguration
+	kcc         *api.KubeControllersConfiguration
+	services    []*corev1.Service
+	policies    []api.Object
+	tiers       []*api.Tier
+	profiles    []*api.Profile
+	gnsets      []*api.GlobalNetworkSet
+	nsets       []*api.NetworkSet
+}
+
+func newBuilder(objs []api.Object) *builder {
+	b := &builder{
+		m:           &Model{Nodes: map[string]*Node{}, Profiles: map[string]*Profile{}},
+		namespaces:  map[string]map[string]string{},
+		sas:         map[string]map[string]string{},
+		k8sNodes:    map[string]*corev1.Node{},
+		calicoNodes: map[string]*api.Node{},
+	}
+	for _, o := range objs {
+		b.sort(o)
+	}
+	return b
+}
+
+func (b *builder) problem(o api.Object, err error) {
+	b.problems = append(b.problems, fmt.Errorf("%s: %w", api.ID(o), err))
+}
+
+func (b *builder) sort(o api.Object) {
+	switch x := o.(type) {
+	case *corev1.Namespace:
+		b.namespaces[x.Name] = x.Labels
+	case *corev1.ServiceAccount:
+		b.sas[x.Namespace+"/"+x.Name] = x.Labels
+	case *corev1.Pod:
+		b.pods = append(b.pods, x)
+	case *api.WorkloadEndpoint:
+		b.weps = append(b.weps, x)
+	case *api.HostEndpoint:
+		b.heps = append(b.heps, x)
+	case *corev1.Node:
+		b.addNodeName(x.Name)
+		b.k8sNodes[x.Name] = x
+	case *api.Node:
+		b.addNodeName(x.Name)
+		b.calicoNodes[x.Name] = x
+	case *api.FelixConfiguration:
+		b.felix = append(b.felix, x)
+	case *api.KubeControllersConfiguration:
+		b.kcc = x
+	case *corev1.Service:
+		b.services = append(b.services, x)
+	case *api.GlobalNetworkPolicy, *api.NetworkPolicy, *networkingv1.NetworkPolicy:
+		b.policies = append(b.policies, o)
+	case *api.Tier:
+		b.tiers = append(b.tiers, x)
+	case *api.Profile:
+		b.profiles = append(b.profiles, x)
+	case *api.GlobalNetworkSet:
+		b.gnsets = append(b.gnsets, x)
+	case *api.NetworkSet:
+		b.nsets = append(b.nsets, x)
+	}
+	// Staged policies are stored and validated, never enforced (§7.6).
+}
+
+func (b *builder) addNodeName(n string) {
+	if _, ok := b.k8sNodes[n]; ok {
+		return
+	}
+	if _, ok := b.calicoNodes[n]; ok {
+		return
+	}
+	b.nodeOrder = append(b.nodeOrder, n)
+}
+
+func (b *builder) build() {
+	b.buildProfiles()
+	global := DefaultFelixSettings()
+	for _, fc := range b.felix {
+		if fc.Name == "default" {
+			if err := global.overlay(fc); err != nil {
+				b.problem(fc, err)
+			}
+		}
+	}
+	for _, n := range b.nodeOrder {
+		b.buildNode(n, global)
+	}
+	b.buildWorkloads(global)
+	b.buildHostEndpoints(global)
+	b.buildNetworkSets()
+	b.buildPolicies()
+	b.buildServices()
+	b.m.sortAll()
+	b.buildOwners()
+	b.m.buildIndex()
+}
+
+// buildProfiles makes the user's profiles, projectcalico-default-allow, and
+// the kns.<ns> / ksa.<ns>.<sa> profiles a Kubernetes datastore synthesises.
+func (b *builder) buildProfiles() {
+	b.m.Profiles[api.DefaultAllowProfile] = allowAllProfile(api.DefaultAllowProfile, nil)
+	for _, p := range b.profiles {
+		cp, err := compileProfile(p)
+		if err != nil {
+			b.problem(p, err)
+			continue
+		}
+		b.m.Profiles[p.Name] = cp
+	}
+	for _, pod := range b.pods {
+		if _, ok := b.namespaces[pod.Namespace]; !ok {
+			b.namespaces[pod.Namespace] = nil
+		}
+	}
+	for ns, labels := range b.namespaces {
+		b.m.Profiles["kns."+ns] = allowAllProfile("kns."+ns, namespaceProfileLabels(ns, labels))
+	}
+}
+
+func namespaceProfileLabels(ns string, labels map[string]string) map[string]string {
+	out := map[string]string{PrefixNamespace + LabelName: ns}
+	// The API server labels every namespace with its name.
+	out[PrefixNamespace+"kubernetes.io/metadata.name"] = ns
+	for k, v := range labels {
+		out[PrefixNamespace+k] = v
+	}
+	return out
+}
+
+func (b *builder) saProfile(ns, sa string) *Profile {
+	name := "ksa." + ns + "." + sa
+	if p, ok := b.m.Profiles[name]; ok {
+		return p
+	}
+	labels := map[string]string{PrefixServiceAccount + LabelName: sa}
+	for k, v := range b.sas[ns+"/"+sa] {
+		labels[PrefixServiceAccount+k] = v
+	}
+	p := &Profile{Name: name, Labels: labels}
+	b.m.Profiles[name] = p
+	return p
+}
+
+func (b *builder) buildNode(name string, global FelixSettings) {
+	n := &Node{Name: name, Felix: global}
+	n.Felix.FailsafeIn = append([]Failsafe(nil), global.FailsafeIn...)
+	n.Felix.FailsafeOut = append([]Failsafe(nil), global.FailsafeOut...)
+	for _, fc := range b.felix {
+		if fc.Name == "node."+name {
+			if err := n.Felix.overlay(fc); err != nil {
+				b.problem(fc, err)
+			}
+		}
+	}
+	var ifaces []Interface
+	if k := b.k8sNodes[name]; k != nil {
+		n.Labels = k.Labels
+		for _, a := range k.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP || a.Type == corev1.NodeExternalIP {
+				n.Addrs = appendAddr(n.Addrs, a.Address)
+			}
+		}
+	}
+	if c := b.calicoNodes[name]; c != nil {
+		n.Labels = mergeLabels(n.Labels, c.Labels)
+		if c.Spec.BGP != nil {
+			n.Addrs = appendAddr(n.Addrs, c.Spec.BGP.IPv4Address)
+			n.Addrs = appendAddr(n.Addrs, c.Spec.BGP.IPv6Address)
+		}
+		for _, a := range c.Spec.Addresses {
+			n.Addrs = appendAddr(n.Addrs, a.Address)
+		}
+		for _, i := range c.Spec.Interfaces {
+			ifc := Interface{Name: i.Name}
+			for _, a := range i.Addresses {
+				ifc.Addrs = appendAddr(ifc.Addrs, a)
+			}
+			ifaces = append(ifaces, ifc)
+		}
+	}
+	if len(ifaces) == 0 && len(n.Addrs) > 0 {
+		// Without a list of interfaces, the node's addresses sit on eth0.
+		ifaces = []Interface{{Name: "eth0", Addrs: n.Addrs}}
+	}
+	lo := Interface{Name: "lo", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}}
+	n.Interfaces = append([]Interface{lo}, ifaces...)
+	b.m.Nodes[name] = n
+}
+
+func mergeLabels(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// appendAddr adds the address part of s (an address or a CIDR), ignoring
+// empty and unparseable values and duplicates.
+func appendAddr(out []netip.Addr, s string) []netip.Addr {
+	if s == "" {
+		return out
+	}
+	s, _, _ = strings.Cut(s, "/")
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return out
+	}
+	a = a.Unmap()
+	for _, x := range out {
+		if x == a {
+			return out
+		}
+	}
+	return append(out, a)
+}
+
+// node returns the named node, creating an address-less one for nodes that
+// endpoints name but the input does not describe.
+func (b *builder) node(name string, global FelixSettings) *Node {
+	if n, ok := b.m.Nodes[name]; ok {
+		return n
+	}
+	lo := Interface{Name: "lo", Addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}}
+	n := &Node{Name: name, Felix: global, Interfaces: []Interface{lo}}
+	b.m.Nodes[name] = n
+	return n
+}
+
+// PodInterfaceName is the host-side veth name Calico's CNI plugin gives a
+// pod: "cali" and the first 11 hex digits of sha1("<namespace>.<pod>").
+func PodInterfaceName(namespace, pod string) string {
+	sum := sha1.Sum([]byte(namespace + "." + pod))
+	return "cali" + hex.EncodeToString(sum[:])[:11]
+}
+
+func (b *builder) buildWorkloads(global FelixSettings) {
+	for _, p := range b.pods {
+		if p.Spec.HostNetwork {
+			continue // a host-networked pod is one of its node's processes
+		}
+		w := b.podWorkload(p)
+		b.node(w.Node, global) // pods without a node share the node ""
+		b.m.Workloads = append(b.m.Workloads, w)
+	}
+	for _, x := range b.weps {
+		w, err := b.wepWorkload(x)
+		if err != nil {
+			b.problem(x, err)
+			continue
+		}
+		b.node(w.Node, global)
+		b.m.Workloads = append(b.m.Workloads, w)
+	}
+}
+
+// podWorkload is the workload endpoint a Kubernetes datastore derives from a
+// pod (§1.4; api.md §2.6).
+func (b *builder) podWorkload(p *corev1.Pod) *Workload {
+	sa := p.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	own := map[string]string{}
+	for k, v := range p.Labels {
+		own[k] = v
+	}
+	own[LabelNamespace] = p.Namespace
+	own[LabelOrchestrator] = OrchestratorK8s
+	if len(sa) < 63 {
+		own[LabelServiceAccount] = sa
+	}
+	profiles := []*Profile{b.m.Profiles["kns."+p.Namespace], b.saProfile(p.Namespace, sa)}
+	w := &Workload{
+		Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName,
+		Interface: PodInterfaceName(p.Namespace, p.Name),
+		Labels:    inherit(own, profiles), Profiles: profiles,
+	}
+	for _, ip := range p.Status.PodIPs {
+		w.IPs = appendAddr(w.IPs, ip.IP)
+	}
+	w.IPs = appendAddr(w.IPs, p.Status.PodIP)
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name == "" {
+				continue
+			}
+			w.Ports = append(w.Ports, NamedPort{Name: cp.Name, Proto: k8sProto(cp.Protocol), Port: uint16(cp.ContainerPort)})
+		}
+	}
+	return w
+}
+
+func k8sProto(p corev1.Protocol) uint8 {
+	switch p {
+	case corev1.ProtocolUDP:
+		return protoUDP
+	case corev1.ProtocolSCTP:
+		return protoSCTP
+	}
+	return protoTCP
+}
+
+func (b *builder) wepWorkload(x *api.WorkloadEndpoint) (*Workload, error) {
+	s := &x.Spec
+	name := s.Pod
+	if name == "" {
+		name = s.Workload
+	}
+	if name == "" {
+		name = x.Name
+	}
+	own := map[string]string{LabelNamespace: x.Namespace}
+	if s.Orchestrator != "" {
+		own[LabelOrchestrator] = s.Orchestrator
+	}
+	if s.ServiceAccountName != "" && len(s.ServiceAccountName) < 63 {
+		own[LabelServiceAccount] = s.ServiceAccountName
+	}
+	for k, v := range x.Labels {
+		own[k] = v
+	}
+	var profiles []*Profile
+	for _, pn := range s.Profiles {
+		p, ok := b.m.Profiles[pn]
+		if !ok {
+			return nil, fmt.Errorf("spec.profiles: profile %q does not exist", pn)
+		}
+		profiles = append(profiles, p)
+	}
+	w := &Workload{Namespace: x.Namespace, Name: name, Node: s.Node, Interface: s.InterfaceName,
+		Labels: inherit(own, profiles), Profiles: profiles}
+	for _, n := range s.IPNetworks {
+		w.IPs = appendAddr(w.IPs, n)
+	}
+	for _, p := range s.Ports {
+		if p.Name != "" {
+			w.Ports = append(w.Ports, NamedPort{Name: p.Name, Proto: uint8(p.Protocol.Number()), Port: p.Port})
+		}
+	}
+	return w, nil
+}
+
+func (b *builder) buildHostEndpoints(global FelixSettings) {
+	heps := append([]*api.HostEndpoint(nil), b.heps...)
+	heps = append(heps, b.autoHostEndpoints()...)
+	seen := map[string]bool{}
+	for i := len(heps) - 1; i >= 0; i-- {
+		x := heps[i]
+		if seen[x.Name] {
+			continue // an automatic endpoint replaces a stored one of its name
+		}
+		seen[x.Name] = true
+		h, err := b.hostEndpoint(x)
+		if err != nil {
+			b.problem(x, err)
+			continue
+		}
+		b.node(h.Node, global)
+		b.m.HostEndpoints = append(b.m.HostEndpoints, h)
+	}
+}
+
+func (b *builder) hostEndpoint(x *api.HostEndpoint) (*HostEndpoint, error) {
+	var profiles []*Profile
+	for _, pn := range x.Spec.Profiles {
+		p, ok := b.m.Profiles[pn]
+		if !ok {
+			return nil, fmt.Errorf("spec.profiles: profile %q does not exist", pn)
+		}
+		profiles = append(profiles, p)
+	}
+	h := &HostEndpoint{Name: x.Name, Node: x.Spec.Node, Interface: x.Spec.InterfaceName,
+		Labels: inherit(x.Labels, profiles), Profiles: profiles}
+	for _, ip := range x.Spec.ExpectedIPs {
+		h.ExpectedIPs = appendAddr(h.ExpectedIPs, ip)
+	}
+	for _, p := range x.Spec.Ports {
+		h.Ports = append(h.Ports, NamedPort{Name: p.Name, Proto: uint8(p.Protocol.Number()), Port: p.Port})
+	}
+	return h, nil
+}
+
+// autoHostEndpoints derives the endpoints the controller would create when
+// the KubeControllersConfiguration enables them (api.md §7).
+func (b *builder) autoHostEndpoints() []*api.HostEndpoint {
+	if b.kcc == nil || !b.kcc.AutoHostEndpointsEnabled() {
+		return nil
+	}
+	cfg := b.kcc.Spec.Controllers.Node.HostEndpoint
+	var out []*api.HostEndpoint
+	for _, name := range b.nodeOrder {
+		info := autohep.Merge(b.calicoNodes[name], b.k8sNodes[name])
+		heps, err := autohep.ForNode(info, cfg)
+		if err != nil {
+			b.problem(b.kcc, fmt.Errorf("automatic host endpoints for node %s: %w", name, err))
+			continue
+		}
+		out = append(out, heps...)
+	}
+	return out
+}
+
+func (b *builder) buildNetworkSets() {
+	for _, g := range b.gnsets {
+		ns, err := networkSet("", g.Name, g.Spec.Nets, g.Labels)
+		if err != nil {
+			b.problem(g, err)
+			continue
+		}
+		b.m.NetworkSets = append(b.m.NetworkSets, ns)
+	}
+	for _, n := range b.nsets {
+		own := map[string]string{LabelNamespace: n.Namespace}
+		for k, v := range n.Labels {
+			own[k] = v
+		}
+		labels := inherit(own, []*Profile{b.m.Profiles["kns."+n.Namespace]})
+		ns, err := networkSet(n.Namespace, n.Name, n.Spec.Nets, labels)
+		if err != nil {
+			b.problem(n, err)
+			continue
+		}
+		b.m.NetworkSets = append(b.m.NetworkSets, ns)
+	}
+}
+
+func networkSet(ns, name string, nets []string, labels map[string]string) (*NetworkSet, error) {
+	out := &NetworkSet{Namespace: ns, Name: name, Labels: labelMap(labels)}
+	for i, s := range nets {
+		p, err := ParsePrefixLenient(s)
+		if err != nil {
+			return nil, fmt.Errorf("spec.nets[%d]: %w", i, err)
+		}
+		out.Nets = append(out.Nets, p)
+	}
+	return out, nil
+}
+
+func (b *builder) buildPolicies() {
+	tiers := map[string]*Tier{api.DefaultTierName: defaultTier()}
+	for _, t := range b.tiers {
+		ct := compileTier(t)
+		if t.Name == api.DefaultTierName {
+			ct.DefaultAction = ActionDeny
+			if t.Spec.Order == nil {
+				ct.Order = 1e6
+			}
+		}
+		tiers[t.Name] = ct
+	}
+	for _, o := range b.policies {
+		p, err := compilePolicy(o)
+		if err != nil {
+			b.problem(o, err)
+			continue
+		}
+		t, ok := tiers[p.Tier]
+		if !ok {
+			b.problem(o, fmt.Errorf("spec.tier: tier %q does not exist", p.Tier))
+			continue
+		}
+		t.Policies = append(t.Policies, p)
+	}
+	for _, t := range tiers {
+		b.m.Tiers = append(b.m.Tiers, t)
+	}
+}
+
+func compilePolicy(o api.Object) (*Policy, error) {
+	switch x := o.(type) {
+	case *api.GlobalNetworkPolicy:
+		return compileGNP(x)
+	case *api.NetworkPolicy:
+		return compileNP(x, api.KindNetworkPolicy)
+	case *networkingv1.NetworkPolicy:
+		np, err := k8sconv.Convert(x)
+		if err != nil {
+			return nil, err
+		}
+		return compileNP(np, k8sconv.KindKubernetesNetworkPolicy)
+	}
+	return nil, fmt.Errorf("not a policy")
+}
+
+func (b *builder) buildOwners() {
+	m := b.m
+	for _, w := range m.Workloads {
+		for _, ip := range w.IPs {
+			m.owners = append(m.owners, ipOwner{prefix: netip.PrefixFrom(ip, ip.BitLen()), labels: w.Labels, ports: w.Ports, what: "pod " + w.Key()})
+		}
+	}
+	for _, h := range m.HostEndpoints {
+		for _, ip := range h.ExpectedIPs {
+			m.owners = append(m.owners, ipOwner{prefix: netip.PrefixFrom(ip, ip.BitLen()), labels: h.Labels, ports: h.Ports, what: "host endpoint " + h.Name})
+		}
+	}
+	for _, s := range m.NetworkSets {
+		for _, n := range s.Nets {
+			m.owners = append(m.owners, ipOwner{prefix: n, labels: s.Labels, what: "network set " + s.Name})
+		}
+	}
+}

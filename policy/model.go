@@ -1,0 +1,202 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/palisade-net/palisade/api"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Model is the cluster as the evaluator sees it: every node with its
+// interfaces, endpoints and settings, and the ordered tiers of policy.
+type Model struct {
+	Nodes         map[string]*Node
+	Workloads     []*Workload
+	HostEndpoints []*HostEndpoint
+	Tiers         []*Tier
+	Profiles      map[string]*Profile
+	Services      []*Service
+	NetworkSets   []*NetworkSet
+
+	owners []ipOwner
+	idx    index
+}
+
+// Node is one host: its addresses, interfaces and Felix settings.
+type Node struct {
+	Name       string
+	Labels     map[string]string
+	Addrs      []netip.Addr
+	Interfaces []Interface // host interfaces, lo included
+	Felix      FelixSettings
+}
+
+// Interface is a host interface and its addresses.
+type Interface struct {
+	Name  string
+	Addrs []netip.Addr
+}
+
+// NamedPort is a named port of an endpoint (§8.4).
+type NamedPort struct {
+	Name  string
+	Proto uint8
+	Port  uint16
+}
+
+// Workload is a workload endpoint: a pod's (or VM's) interface on its node.
+type Workload struct {
+	Namespace string
+	Name      string // the pod or workload name
+	Node      string
+	Interface string
+	IPs       []netip.Addr
+	Labels    labelMap
+	Profiles  []*Profile
+	Ports     []NamedPort
+}
+
+// Key is "namespace/name".
+func (w *Workload) Key() string { return w.Namespace + "/" + w.Name }
+
+// HostEndpoint is a normalised host endpoint.
+type HostEndpoint struct {
+	Name        string
+	Node        string
+	Interface   string // "", "*" or a name
+	ExpectedIPs []netip.Addr
+	Labels      labelMap
+	Profiles    []*Profile
+	Ports       []NamedPort
+}
+
+// IsWildcard reports whether the endpoint covers all interfaces.
+func (h *HostEndpoint) IsWildcard() bool { return h.Interface == "*" }
+
+// NetworkSet is a labelled set of CIDRs.
+type NetworkSet struct {
+	Namespace string
+	Name      string
+	Nets      []netip.Prefix
+	Labels    labelMap
+}
+
+// Service is a Kubernetes Service of type NodePort, resolved to its backends.
+type Service struct {
+	Namespace string
+	Name      string
+	Local     bool // externalTrafficPolicy: Local
+	Ports     []ServicePort
+}
+
+// ServicePort is one port of a NodePort service.
+type ServicePort struct {
+	Proto    uint8
+	NodePort uint16
+	Backends []Backend
+}
+
+// Backend is a pod and the port kube-proxy DNATs to.
+type Backend struct {
+	Workload *Workload
+	Port     uint16
+}
+
+// ipOwner is anything a selector can resolve to addresses: a workload's IP,
+// a host endpoint's expected IP or a network set's CIDR (§8.5 item 4).
+type ipOwner struct {
+	prefix netip.Prefix
+	labels labelMap
+	ports  []NamedPort
+	what   string
+}
+
+// BuildError lists every problem found while building a model.
+type BuildError struct{ Problems []error }
+
+func (e *BuildError) Error() string {
+	s := fmt.Sprintf("%d problem(s) in the input:", len(e.Problems))
+	for _, p := range e.Problems {
+		s += "\n  " + p.Error()
+	}
+	return s
+}
+
+// Unwrap returns the individual problems.
+func (e *BuildError) Unwrap() []error { return e.Problems }
+
+// NewModel builds the model from resources. Objects are taken in order; a
+// later object with the same kind, namespace and name replaces an earlier
+// one, as apply would. Staged policies are accepted and never enforced.
+func NewModel(objs []api.Object) (*Model, error) {
+	b := newBuilder(dedupe(objs))
+	b.build()
+	if len(b.problems) > 0 {
+		return b.m, &BuildError{Problems: b.problems}
+	}
+	return b.m, nil
+}
+
+func identity(o api.Object) string {
+	kind := api.KindOf(o)
+	if _, ok := o.(*networkingv1.NetworkPolicy); ok {
+		kind = "KubernetesNetworkPolicy"
+	}
+	if _, ok := o.(*corev1.Node); ok {
+		kind = "KubernetesNode"
+	}
+	return kind + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+func dedupe(objs []api.Object) []api.Object {
+	pos := map[string]int{}
+	var out []api.Object
+	for _, o := range objs {
+		id := identity(o)
+		if i, ok := pos[id]; ok {
+			out[i] = o
+			continue
+		}
+		pos[id] = len(out)
+		out = append(out, o)
+	}
+	return out
+}
+
+func (m *Model) sortAll() {
+	sort.SliceStable(m.Workloads, func(i, j int) bool { return m.Workloads[i].Key() < m.Workloads[j].Key() })
+	sort.SliceStable(m.HostEndpoints, func(i, j int) bool { return m.HostEndpoints[i].Name < m.HostEndpoints[j].Name })
+	sortTiers(m.Tiers)
+}
+
+// NodeNames returns the node names in order.
+func (m *Model) NodeNames() []string {
+	out := make([]string, 0, len(m.Nodes))
+	for n := range m.Nodes {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Workload returns the workload "namespace/name".
+func (m *Model) Workload(ns, name string) *Workload {
+	for _, w := range m.Workloads {
+		if w.Namespace == ns && w.Name == name {
+			return w
+		}
+	}
+	return nil
+}
+
+// workloadByIP returns the workload owning a, if any.
+func (m *Model) workloadByIP(a netip.Addr) *Workload { return m.idx.wlByIP[a] }
+
+// nodeByIP returns the node owning a (any of its interface addresses).
+func (m *Model) nodeByIP(a netip.Addr) *Node { return m.idx.nodeByIP[a] }
+
+var errNoAddress = errors.New("has no address")
