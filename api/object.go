@@ -60,6 +60,8 @@ func KindOf(o Object) string {
 		return KindStagedGlobalNetworkPolicy
 	case *StagedNetworkPolicy:
 		return KindStagedNetworkPolicy
+	case *StagedKubernetesNetworkPolicy:
+		return KindStagedKubernetesNetworkPolicy
 	case *Tier:
 		return KindTier
 	case *HostEndpoint:

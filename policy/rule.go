@@ -80,9 +80,9 @@ type Side struct {
 type Rule struct {
 	Index       int // position in its policy's rule list for this direction
 	Action      Action
-	IPVersion   int    // 0 = both families
-	Protocol    uint8  // 0 = any
-	NotProtocol uint8  // 0 = none
+	IPVersion   int   // 0 = both families
+	Protocol    uint8 // 0 = any
+	NotProtocol uint8 // 0 = none
 	ICMP        *ICMPMatch
 	NotICMP     *ICMPMatch
 	Src, Dst    Side
