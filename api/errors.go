@@ -1,0 +1,141 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// FieldError is one broken rule at one place in a resource.
+type FieldError struct {
+	// Field is the JSON path of the offending value, for example
+	// spec.ingress[0].destination.ports[1] or metadata.labels[app].
+	Field string
+	// Value is the offending value as text, when there is one.
+	Value string
+	// Rule says what is wrong, in Calico's words where api.md quotes them.
+	Rule string
+}
+
+// Error renders "<field>: <rule>".
+func (e FieldError) Error() string {
+	if e.Field == "" {
+		return e.Rule
+	}
+	return e.Field + ": " + e.Rule
+}
+
+// Rules shared between the decoder and its callers.
+const (
+	// RuleUnknownField is reported for every field the target type does not
+	// have (calicoctl's wording).
+	RuleUnknownField = "field in document is not recognized or is in the wrong location"
+	// RuleDuplicateField is reported when a mapping repeats a key.
+	RuleDuplicateField = "field is specified more than once"
+)
+
+// DocumentError is what Decode reports for a document (or one item of a
+// list document) that did not yield an object. Either Fields or Err is set.
+type DocumentError struct {
+	Source string       // the source name given to Decode
+	Index  int          // 1-based index of the document in Source
+	Line   int          // first line of the object (or of the error)
+	Kind   string       // the resource kind, when it could be read
+	Name   string       // metadata.name, when it could be read
+	Fields []FieldError // decoding, strictness and validation failures
+	Err    error        // a failure that is not about one field
+}
+
+// Error renders one line per field error:
+//
+//	<source>: document <n> (line <l>): <Kind> "<name>": <field>: <rule>
+func (e *DocumentError) Error() string {
+	prefix := e.prefix()
+	if len(e.Fields) == 0 {
+		if e.Err == nil {
+			return prefix + "invalid document"
+		}
+		return prefix + e.Err.Error()
+	}
+	lines := make([]string, 0, len(e.Fields)+1)
+	for _, f := range e.Fields {
+		lines = append(lines, prefix+f.Error())
+	}
+	if e.Err != nil {
+		lines = append(lines, prefix+e.Err.Error())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (e *DocumentError) prefix() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(e.Source)
+		b.WriteString(": ")
+	}
+	if e.Index > 0 {
+		fmt.Fprintf(&b, "document %d", e.Index)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
+		b.WriteString(": ")
+	} else if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Kind != "" {
+		b.WriteString(e.Kind)
+		if e.Name != "" {
+			fmt.Fprintf(&b, " %q", e.Name)
+		}
+		b.WriteString(": ")
+	}
+	return b.String()
+}
+
+// Unwrap returns the non-field error, if any.
+func (e *DocumentError) Unwrap() error { return e.Err }
+
+// HasUnknownField reports whether the document was rejected (among other
+// reasons) for a field its type does not have.
+func (e *DocumentError) HasUnknownField() bool {
+	for _, f := range e.Fields {
+		if f.Rule == RuleUnknownField {
+			return true
+		}
+	}
+	return false
+}
+
+// UnknownKindError is returned for an (apiVersion, kind) pair palisade does
+// not read.
+type UnknownKindError struct {
+	Kind       string
+	APIVersion string
+}
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("unknown resource type (%s) and/or version (%s)", e.Kind, e.APIVersion)
+}
+
+// IsUnknownKind reports whether err is or wraps an *UnknownKindError.
+func IsUnknownKind(err error) bool {
+	var u *UnknownKindError
+	return errors.As(err, &u)
+}
+
+// Sentinel errors of DecodeOne and the splitter.
+var (
+	// ErrNoResources: the input held no resource at all.
+	ErrNoResources = errors.New("no resources specified")
+	// ErrMultipleResources: DecodeOne was given more than one resource.
+	ErrMultipleResources = errors.New("more than one resource specified")
+	// ErrDocumentTooLarge: one document exceeds MaxDocumentSize.
+	ErrDocumentTooLarge = errors.New("document exceeds the maximum size of 10 MiB")
+)
+
+// IsValidation reports whether err is a *DocumentError that carries field
+// errors (as opposed to a syntax or unknown-kind error).
+func IsValidation(err error) bool {
+	var d *DocumentError
+	return errors.As(err, &d) && len(d.Fields) > 0
+}
