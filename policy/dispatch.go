@@ -74,7 +74,7 @@ func (m *Model) untrackedHEP(n *Node, iface string, d Direction) *HostEndpoint {
 
 // workloadOn returns the workload on n whose interface is iface.
 func (m *Model) workloadOn(n *Node, iface string) *Workload {
-	return m.idx.wlByIface[n.Name+"/"+iface]
+	return m.idx.wlByIface[ifaceKey{n.Name, iface}]
 }
 
 func ifaceAddrs(n *Node, iface string) []netip.Addr {

@@ -85,7 +85,10 @@ func (m *Model) hasPolicy(ep endpoint, k kind, d Direction) bool {
 
 // evalEndpoint is EVAL(ep, dir, kind) of §3.1, recording its steps.
 func (e *evaluator) evalEndpoint(ep endpoint, d Direction, k kind, pkt packet, st ctState) outcome {
-	base := Step{Kind: k.String(), Endpoint: ep.String(), Direction: d.String()}
+	var base Step
+	if !e.quiet {
+		base = Step{Kind: k.String(), Endpoint: ep.String(), Direction: d.String()}
+	}
 	if k != kindUntracked {
 		switch {
 		case st == ctEstablished:

@@ -34,8 +34,10 @@ func (m *Model) evaluate(f Flow, quiet bool) (*Verdict, error) {
 			pkt.icmpCode = 0
 		}
 	}
-	v := &Verdict{From: f.Src.String(), To: f.Dst.String(), SrcIP: src.String(), DstIP: dst.String(),
-		Port: portString(f)}
+	v := &Verdict{}
+	if !quiet {
+		v.From, v.To, v.SrcIP, v.DstIP, v.Port = f.Src.String(), f.Dst.String(), src.String(), dst.String(), portString(f)
+	}
 	start, in := m.start(f, dst)
 	if start == nil {
 		v.Verdict = ResultAllow

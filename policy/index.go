@@ -13,6 +13,9 @@ type epKey struct {
 	d   Direction
 }
 
+// ifaceKey names an interface on a node.
+type ifaceKey struct{ node, iface string }
+
 // tierPolicies are the policies of one tier that apply to an endpoint.
 type tierPolicies struct {
 	tier     *Tier
@@ -26,7 +29,7 @@ type index struct {
 	byAddr     map[netip.Addr][]int // owners whose prefix is one host address
 	wide       []int                // owners with wider prefixes (network sets)
 	wlByIP     map[netip.Addr]*Workload
-	wlByIface  map[string]*Workload // node + "/" + interface
+	wlByIface  map[ifaceKey]*Workload
 	nodeByIP   map[netip.Addr]*Node
 }
 
@@ -54,14 +57,14 @@ func (m *Model) buildIndex() {
 		}
 	}
 	x.wlByIP = map[netip.Addr]*Workload{}
-	x.wlByIface = map[string]*Workload{}
+	x.wlByIface = map[ifaceKey]*Workload{}
 	for _, w := range m.Workloads {
 		for _, ip := range w.IPs {
 			if _, dup := x.wlByIP[ip]; !dup {
 				x.wlByIP[ip] = w
 			}
 		}
-		x.wlByIface[w.Node+"/"+w.Interface] = w
+		x.wlByIface[ifaceKey{w.Node, w.Interface}] = w
 	}
 	x.nodeByIP = map[netip.Addr]*Node{}
 	names := m.NodeNames()
