@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -90,4 +91,30 @@ func objects(docs []api.Document) []api.Object {
 		out[i] = d.Object
 	}
 	return out
+}
+
+// loadFS reads manifests from a file system (the embedded examples): each
+// path is a file or a directory whose manifests are read recursively in
+// name order.
+func loadFS(fsys fs.FS, paths []string) ([]api.Document, []error) {
+	var docs []api.Document
+	var errs []error
+	for _, p := range paths {
+		err := fs.WalkDir(fsys, p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !manifestExts[strings.ToLower(filepath.Ext(path))] {
+				return err
+			}
+			data, err := fs.ReadFile(fsys, path)
+			if err != nil {
+				return err
+			}
+			ds, es := api.Decode(path, data)
+			docs, errs = append(docs, ds...), append(errs, es...)
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return docs, errs
 }

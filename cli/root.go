@@ -54,6 +54,6 @@ func newRoot(s *streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidate(s), newExplain(s), newMatrix(s))
+	root.AddCommand(newValidate(s), newExplain(s), newMatrix(s), newDemo(s))
 	return root
 }
