@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/spf13/cobra"
 )
@@ -54,7 +55,7 @@ func addFileFlags(c *cobra.Command, files *[]string, recursive *bool) {
 func countDocErrors(errs []error) int {
 	n := 0
 	for _, e := range errs {
-		var de interface{ DocumentErrorMarker() }
+		var de *api.DocumentError
 		if errors.As(e, &de) {
 			n++
 		}
