@@ -53,8 +53,9 @@ func seed002Steps() []step {
 		{"41-prednat-policies-corrected-hep", withTopology(dir, services, netpols, hep, nodePort, prednat), []flow{
 			allow(host2, node1IP, "30010/TCP", "bar-external-consumer: host2 is in the intranet (198.19.15.252/31 for 10.0.0.0/8)"),
 			deny(host1, node1IP, "30010/TCP", "drop-other-ingress: host1 is outside the intranet"),
-			allow(host1, controlIP, "30010/TCP", "only node1 has a host endpoint; the NodePort is open on control"),
-			allow(host1, node2IP, "30010/TCP", "only node1 has a host endpoint"),
+			deny(host1, controlIP, "30010/TCP", "control has no host endpoint, but kube-proxy may send the connection to bar-1 on node1, entering by node1's eth0 where drop-other-ingress drops it (source host1, or control if masqueraded: neither is in the intranet); a flow is allowed only if every backend is"),
+			deny(host1, node2IP, "30010/TCP", "as for control: the backend bar-1 sits behind node1's eth0"),
+			deny(host2, controlIP, "30010/TCP", "even from the intranet: towards bar-1 on node1, kube-proxy masquerades the client to control's address (externalTrafficPolicy Cluster; §12.1: SNAT in POSTROUTING), which is not in the intranet, so node1's eth0 drops it"),
 			allow(host1, node1IP, "22/TCP", "failsafes are accepted before any preDNAT rule (§12 rule 7)"),
 			allow(host1, node1IP, "6443/TCP", "failsafe tcp:6443: the API server stays reachable (§5.1)"),
 			allow(host2, node1IP, "21/TCP", "a preDNAT Allow skips the endpoint's normal ingress (§12 rule 4, decision 5): even the profile-less endpoint lets the intranet in"),
