@@ -31,10 +31,34 @@ type converter struct {
 	over   bool
 }
 
-// maxNodeVisits bounds the work one document may cause, aliases included.
-const maxNodeVisits = 2_000_000
+// newConverter returns a converter for the tree under root. Its work is
+// bounded by the size of the tree as written: aliases may repeat parts of
+// it, but not blow it up (alias bombs).
+func newConverter(root *yaml.Node) *converter {
+	return &converter{budget: 10*countNodes(root) + 10_000}
+}
 
-func newConverter() *converter { return &converter{budget: maxNodeVisits} }
+// countNodes counts the nodes of the tree without following aliases.
+func countNodes(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	total := 1
+	for _, c := range n.Content {
+		total += countNodes(c)
+	}
+	return total
+}
+
+// decodeInt reads an integer scalar, fast for plain decimals.
+func decodeInt(n *yaml.Node) (int64, error) {
+	if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+		return i, nil
+	}
+	var i int64
+	err := n.Decode(&i)
+	return i, err
+}
 
 func (c *converter) fail(path string, n *yaml.Node, rule string) {
 	c.errs = append(c.errs, FieldError{Field: path, Value: scalarText(n), Rule: rule})
@@ -179,8 +203,8 @@ func (c *converter) intScalar(n *yaml.Node, t reflect.Type, path string, buf *by
 		}
 		buf.WriteString(strconv.FormatUint(u, 10))
 	default:
-		var i int64
-		if err := n.Decode(&i); err != nil || zero.OverflowInt(i) {
+		i, err := decodeInt(n)
+		if err != nil || zero.OverflowInt(i) {
 			c.fail(path, n, "number out of range")
 			buf.WriteString("null")
 			return
@@ -413,8 +437,7 @@ func (c *converter) genericScalar(n *yaml.Node, path string, buf *bytes.Buffer) 
 	case "!!bool":
 		c.boolScalar(n, path, buf)
 	case "!!int":
-		var i int64
-		if n.Decode(&i) == nil {
+		if i, err := decodeInt(n); err == nil {
 			buf.WriteString(strconv.FormatInt(i, 10))
 			return
 		}

@@ -184,7 +184,7 @@ func decodeResource(n *yaml.Node, kind, apiVersion string) (Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newConverter()
+	c := newConverter(n)
 	var buf bytes.Buffer
 	c.convert(n, reflect.TypeOf(o).Elem(), "", &buf)
 	if len(c.errs) > 0 {
