@@ -354,3 +354,32 @@ spec:
 		{"node:node-a", "198.19.15.254", "53/UDP", "deny", false, false},
 	})
 }
+
+// §1.2 item 2: a HEP with no interfaceName binds to the interface holding
+// one of its expectedIPs; item 4: of two HEPs on one interface the
+// alphabetically smallest wins; item 5: the wildcard covers the rest.
+func TestIPMatchedAndWildcardPrecedence(t *testing.T) {
+	heps := `
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: b-by-ip, labels: {which: ip}}
+spec: {node: node-a, expectedIPs: [198.19.0.1]}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: c-by-name, labels: {which: name}}
+spec: {node: node-a, interfaceName: eth0, profiles: [projectcalico-default-allow]}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: z-all, labels: {which: all}}
+spec: {node: node-a, interfaceName: "*", profiles: [projectcalico-default-allow]}`
+	m := model(t, topology, heps)
+	checkFlows(t, m, []flowCase{
+		// b-by-ip wins on eth0 (smaller name) and has no profile: deny.
+		{"198.19.15.254", "node:node-a", "21/TCP", "deny", false, false},
+		{"198.19.15.254", "node:node-a", "22/TCP", "allow", false, false},
+		// lo is covered by the wildcard, which allows.
+		{"node:node-a", "127.0.0.1", "21/TCP", "allow", false, false},
+	})
+}
