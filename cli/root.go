@@ -54,6 +54,16 @@ func newRoot(s *streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newValidate(s), newExplain(s), newMatrix(s), newDemo(s))
+	for _, c := range commands {
+		root.AddCommand(c(s))
+	}
 	return root
 }
+
+// commands are the subcommands; each command's file registers itself in an
+// init function, so commands can be added without touching this file.
+var commands []func(*streams) *cobra.Command
+
+func register(c func(*streams) *cobra.Command) { commands = append(commands, c) }
+
+func init() { register(newValidate); register(newExplain); register(newMatrix); register(newDemo) }
