@@ -50,11 +50,11 @@ func (m *Model) hepFor(n *Node, iface string, workloadsToo bool) *HostEndpoint {
 // if it has preDNAT policy, else the wildcard if it has, else none.
 func (m *Model) preDNATHEP(n *Node, iface string) *HostEndpoint {
 	if !n.Felix.isWorkloadInterface(iface) {
-		if h := m.namedHEP(n, iface); h != nil && m.hasPolicy(endpoint{hep: h}, kindPreDNAT, Ingress) {
+		if h := m.namedHEP(n, iface); h != nil && m.hasPolicy(endpoint{hep: h}, StagePreDNAT, Ingress) {
 			return h
 		}
 	}
-	if w := m.wildcardHEP(n); w != nil && m.hasPolicy(endpoint{hep: w}, kindPreDNAT, Ingress) {
+	if w := m.wildcardHEP(n); w != nil && m.hasPolicy(endpoint{hep: w}, StagePreDNAT, Ingress) {
 		return w
 	}
 	return nil
@@ -66,7 +66,7 @@ func (m *Model) untrackedHEP(n *Node, iface string, d Direction) *HostEndpoint {
 	if n.Felix.isWorkloadInterface(iface) {
 		return nil
 	}
-	if h := m.namedHEP(n, iface); h != nil && m.hasPolicy(endpoint{hep: h}, kindUntracked, d) {
+	if h := m.namedHEP(n, iface); h != nil && m.hasPolicy(endpoint{hep: h}, StageUntracked, d) {
 		return h
 	}
 	return nil

@@ -4,17 +4,17 @@ import (
 	"fmt"
 )
 
-// kind is the stage family an endpoint evaluation runs in (§3.1).
-type kind uint8
+// StageKind is the stage family an endpoint evaluation runs in (§3.1).
+type StageKind uint8
 
 const (
-	kindNormal kind = iota
-	kindForward
-	kindPreDNAT
-	kindUntracked
+	StageNormal StageKind = iota
+	StageForward
+	StagePreDNAT
+	StageUntracked
 )
 
-func (k kind) String() string {
+func (k StageKind) String() string {
 	return [...]string{"normal", "forward", "preDNAT", "untracked"}[k]
 }
 
@@ -55,20 +55,20 @@ type outcome struct {
 }
 
 // policyClassFor says which policies take part in a stage kind (§7.1).
-func (p *Policy) inKind(k kind) bool {
+func (p *Policy) inKind(k StageKind) bool {
 	switch k {
-	case kindNormal:
+	case StageNormal:
 		return p.Class == ClassNormal
-	case kindForward:
+	case StageForward:
 		return p.Class == ClassNormal && p.ApplyOnForward
-	case kindPreDNAT:
+	case StagePreDNAT:
 		return p.Class == ClassPreDNAT
 	}
 	return p.Class == ClassUntracked
 }
 
 // applies reports whether p takes part in evaluating ep for kind and dir.
-func (p *Policy) applies(ep endpoint, k kind, d Direction) bool {
+func (p *Policy) applies(ep endpoint, k StageKind, d Direction) bool {
 	if !p.inKind(k) || !p.governs(d) {
 		return false
 	}
@@ -79,17 +79,17 @@ func (p *Policy) applies(ep endpoint, k kind, d Direction) bool {
 }
 
 // hasPolicy reports whether any policy of kind selects ep in dir.
-func (m *Model) hasPolicy(ep endpoint, k kind, d Direction) bool {
+func (m *Model) hasPolicy(ep endpoint, k StageKind, d Direction) bool {
 	return len(m.applicableTiers(ep, k, d)) > 0
 }
 
 // evalEndpoint is EVAL(ep, dir, kind) of §3.1, recording its steps.
-func (e *evaluator) evalEndpoint(ep endpoint, d Direction, k kind, pkt packet, st ctState) outcome {
+func (e *evaluator) evalEndpoint(ep endpoint, d Direction, k StageKind, pkt packet, st ctState) outcome {
 	var base Step
 	if !e.quiet {
 		base = Step{Kind: k.String(), Endpoint: ep.String(), Direction: d.String()}
 	}
-	if k != kindUntracked {
+	if k != StageUntracked {
 		switch {
 		case st == ctEstablished:
 			return e.emit(base, ResultAllow, "conntrack: established or related (§11)")
@@ -97,7 +97,7 @@ func (e *evaluator) evalEndpoint(ep endpoint, d Direction, k kind, pkt packet, s
 			return e.emit(base, ResultDeny, "conntrack: invalid (no connection state) (§11)")
 		}
 	}
-	if ep.hep != nil && k != kindForward {
+	if ep.hep != nil && k != StageForward {
 		if f, ok := e.failsafe(d, k, pkt); ok {
 			o := e.emit(base, ResultAllow, "failsafe "+f+" (§5)")
 			o.failsafe = true
@@ -114,7 +114,7 @@ func (e *evaluator) evalEndpoint(ep endpoint, d Direction, k kind, pkt packet, s
 }
 
 // evalTiers runs the applicable tiers in order (§3.1 step 6, §7).
-func (e *evaluator) evalTiers(ep endpoint, d Direction, k kind, pkt packet, base Step) (outcome, bool) {
+func (e *evaluator) evalTiers(ep endpoint, d Direction, k StageKind, pkt packet, base Step) (outcome, bool) {
 	for _, tp := range e.m.applicableTiers(ep, k, d) {
 		t := tp.tier
 		passed := false
@@ -136,7 +136,7 @@ func (e *evaluator) evalTiers(ep endpoint, d Direction, k kind, pkt packet, base
 		if passed {
 			continue
 		}
-		if (k == kindNormal || k == kindForward) && t.DefaultAction == ActionDeny {
+		if (k == StageNormal || k == StageForward) && t.DefaultAction == ActionDeny {
 			s := base
 			s.Tier = t.Name
 			return e.emit(s, ResultDeny, fmt.Sprintf("end of tier %s: policies selected the endpoint but no rule matched; the tier's default action is Deny (§3.1 step 6c)", t.Name)), true
@@ -166,16 +166,16 @@ func (e *evaluator) evalPolicy(p *Policy, d Direction, pkt packet, base Step, ti
 
 // afterTiers is §3.1 step 7: profiles for normal, the forward default, and
 // no verdict for preDNAT and untracked.
-func (e *evaluator) afterTiers(ep endpoint, d Direction, k kind, pkt packet, base Step) outcome {
+func (e *evaluator) afterTiers(ep endpoint, d Direction, k StageKind, pkt packet, base Step) outcome {
 	switch k {
-	case kindForward:
+	case StageForward:
 		// Decision 2: forwarded traffic is allowed per direction unless an
 		// AOF policy decided; an AOF tier ending in Pass also allows.
-		if !e.m.hasPolicy(ep, kindForward, d) {
+		if !e.m.hasPolicy(ep, StageForward, d) {
 			return e.emit(base, ResultAllow, "no applyOnForward policy selects this endpoint in this direction: forwarded traffic is allowed (§9.1)")
 		}
 		return e.emit(base, ResultAllow, "applyOnForward tiers passed with no verdict: allowed on the forward path (decision 2)")
-	case kindPreDNAT, kindUntracked:
+	case StagePreDNAT, StageUntracked:
 		return e.emit(base, ResultNone, "no "+k.String()+" rule matched: no verdict, the packet continues (§12 item 6)")
 	}
 	for _, p := range ep.profiles() {

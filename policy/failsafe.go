@@ -10,7 +10,7 @@ import (
 // in their net); outbound entries the destination port (and the
 // destination). In the raw stage each list is also applied in reverse, so
 // replies of failsafe connections are not dropped by untracked policy.
-func (e *evaluator) failsafe(d Direction, k kind, pkt packet) (string, bool) {
+func (e *evaluator) failsafe(d Direction, k StageKind, pkt packet) (string, bool) {
 	if pkt.proto != protoTCP && pkt.proto != protoUDP {
 		return "", false
 	}
@@ -19,7 +19,7 @@ func (e *evaluator) failsafe(d Direction, k kind, pkt packet) (string, bool) {
 		if f, ok := findFailsafe(fs.FailsafeIn, pkt.proto, pkt.dport, pkt.src); ok {
 			return "inbound " + f.String(), true
 		}
-		if k == kindUntracked {
+		if k == StageUntracked {
 			if f, ok := findFailsafe(fs.FailsafeOut, pkt.proto, pkt.sport, pkt.src); ok {
 				return fmt.Sprintf("outbound %s in reverse (reply)", f), true
 			}
@@ -29,7 +29,7 @@ func (e *evaluator) failsafe(d Direction, k kind, pkt packet) (string, bool) {
 	if f, ok := findFailsafe(fs.FailsafeOut, pkt.proto, pkt.dport, pkt.dst); ok {
 		return "outbound " + f.String(), true
 	}
-	if k == kindUntracked {
+	if k == StageUntracked {
 		if f, ok := findFailsafe(fs.FailsafeIn, pkt.proto, pkt.sport, pkt.dst); ok {
 			return fmt.Sprintf("inbound %s in reverse (reply)", f), true
 		}

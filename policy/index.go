@@ -9,7 +9,7 @@ import (
 type epKey struct {
 	wl  *Workload
 	hep *HostEndpoint
-	k   kind
+	k StageKind
 	d   Direction
 }
 
@@ -38,11 +38,11 @@ func (m *Model) buildIndex() {
 	x.applicable = map[epKey][]tierPolicies{}
 	for _, w := range m.Workloads {
 		for _, d := range []Direction{Ingress, Egress} {
-			m.indexEndpoint(endpoint{wl: w}, kindNormal, d)
+			m.indexEndpoint(endpoint{wl: w}, StageNormal, d)
 		}
 	}
 	for _, h := range m.HostEndpoints {
-		for _, k := range []kind{kindNormal, kindForward, kindPreDNAT, kindUntracked} {
+		for _, k := range []StageKind{StageNormal, StageForward, StagePreDNAT, StageUntracked} {
 			for _, d := range []Direction{Ingress, Egress} {
 				m.indexEndpoint(endpoint{hep: h}, k, d)
 			}
@@ -84,7 +84,7 @@ func (m *Model) buildIndex() {
 	}
 }
 
-func (m *Model) indexEndpoint(ep endpoint, k kind, d Direction) {
+func (m *Model) indexEndpoint(ep endpoint, k StageKind, d Direction) {
 	var list []tierPolicies
 	for _, t := range m.Tiers {
 		var ps []*Policy
@@ -104,7 +104,7 @@ func (m *Model) indexEndpoint(ep endpoint, k kind, d Direction) {
 
 // applicableTiers returns the tiers, in order, with the policies that apply
 // to ep for kind and direction (§7.1).
-func (m *Model) applicableTiers(ep endpoint, k kind, d Direction) []tierPolicies {
+func (m *Model) applicableTiers(ep endpoint, k StageKind, d Direction) []tierPolicies {
 	return m.idx.applicable[epKey{ep.wl, ep.hep, k, d}]
 }
 

@@ -45,7 +45,7 @@ func (e *evaluator) arrive(h *hop, st ctState) bool {
 	mark := false
 	e.stage = stageRawPre
 	if hep := m.untrackedHEP(n, h.in, Ingress); hep != nil {
-		switch o := e.evalEndpoint(endpoint{hep: hep, ifc: h.in}, Ingress, kindUntracked, h.pre, st); {
+		switch o := e.evalEndpoint(endpoint{hep: hep, ifc: h.in}, Ingress, StageUntracked, h.pre, st); {
 		case o.res == ResultDeny:
 			return false
 		case o.res == ResultAllow && !o.failsafe:
@@ -54,7 +54,7 @@ func (e *evaluator) arrive(h *hop, st ctState) bool {
 	}
 	e.stage = stageManglePre
 	if hep := m.preDNATHEP(n, h.in); hep != nil && !mark {
-		o := e.evalEndpoint(endpoint{hep: hep, ifc: h.in}, Ingress, kindPreDNAT, h.pre, st)
+		o := e.evalEndpoint(endpoint{hep: hep, ifc: h.in}, Ingress, StagePreDNAT, h.pre, st)
 		if o.res == ResultDeny {
 			return false
 		}
@@ -81,7 +81,7 @@ func (e *evaluator) input(h *hop, st ctState, inWL, mark bool) bool {
 		// Workload to its own host (§10, §4 path 7): the pod's egress
 		// policy, then DefaultEndpointToHostAction; HEP policy never applies.
 		w := m.workloadOn(n, h.in)
-		if o := e.evalEndpoint(endpoint{wl: w}, Egress, kindNormal, h.post, st); o.res == ResultDeny {
+		if o := e.evalEndpoint(endpoint{wl: w}, Egress, StageNormal, h.post, st); o.res == ResultDeny {
 			return false
 		}
 		if st == ctEstablished {
@@ -103,7 +103,7 @@ func (e *evaluator) input(h *hop, st ctState, inWL, mark bool) bool {
 		return true
 	}
 	if hep := m.hepFor(n, h.in, false); hep != nil {
-		o := e.evalEndpoint(endpoint{hep: hep, ifc: h.in}, Ingress, kindNormal, h.post, st)
+		o := e.evalEndpoint(endpoint{hep: hep, ifc: h.in}, Ingress, StageNormal, h.post, st)
 		return o.res != ResultDeny
 	}
 	e.note(stageInput, ResultNone, fmt.Sprintf("no host endpoint covers interface %s: not policed (§1.1 item 3)", h.in))
@@ -116,27 +116,27 @@ func (e *evaluator) forward(h *hop, st ctState, inWL, mark bool) bool {
 	e.stage = stageForward
 	outWL := n.Felix.isWorkloadInterface(h.out)
 	evaluated := false
-	check := func(ep endpoint, d Direction, k kind) bool {
+	check := func(ep endpoint, d Direction, k StageKind) bool {
 		evaluated = true
 		return e.evalEndpoint(ep, d, k, h.post, st).res != ResultDeny
 	}
 	if hep := m.hepFor(n, h.in, true); hep != nil && !mark {
-		if !check(endpoint{hep: hep, ifc: h.in}, Ingress, kindForward) {
+		if !check(endpoint{hep: hep, ifc: h.in}, Ingress, StageForward) {
 			return false
 		}
 	}
 	if inWL {
-		if !check(endpoint{wl: m.workloadOn(n, h.in)}, Egress, kindNormal) {
+		if !check(endpoint{wl: m.workloadOn(n, h.in)}, Egress, StageNormal) {
 			return false
 		}
 	}
 	if outWL {
-		if !check(endpoint{wl: m.workloadOn(n, h.out)}, Ingress, kindNormal) {
+		if !check(endpoint{wl: m.workloadOn(n, h.out)}, Ingress, StageNormal) {
 			return false
 		}
 	}
 	if hep := m.hepFor(n, h.out, true); hep != nil {
-		if !check(endpoint{hep: hep, ifc: h.out}, Egress, kindForward) {
+		if !check(endpoint{hep: hep, ifc: h.out}, Egress, StageForward) {
 			return false
 		}
 	}
@@ -165,7 +165,7 @@ func (e *evaluator) localOrigin(h *hop, st ctState) bool {
 	mark := false
 	e.stage = stageRawOut
 	if hep := m.untrackedHEP(n, oif, Egress); hep != nil {
-		switch o := e.evalEndpoint(endpoint{hep: hep, ifc: oif}, Egress, kindUntracked, h.pre, st); {
+		switch o := e.evalEndpoint(endpoint{hep: hep, ifc: oif}, Egress, StageUntracked, h.pre, st); {
 		case o.res == ResultDeny:
 			return false
 		case o.res == ResultAllow && !o.failsafe:
@@ -209,5 +209,5 @@ func (e *evaluator) hostEgress(h *hop, st ctState, oif string, mark bool) bool {
 		e.note(stage, ResultNone, fmt.Sprintf("no host endpoint covers interface %s: not policed (§1.1 item 3)", oif))
 		return true
 	}
-	return e.evalEndpoint(endpoint{hep: hep, ifc: oif}, Egress, kindNormal, h.post, st).res != ResultDeny
+	return e.evalEndpoint(endpoint{hep: hep, ifc: oif}, Egress, StageNormal, h.post, st).res != ResultDeny
 }
