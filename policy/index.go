@@ -9,7 +9,7 @@ import (
 type epKey struct {
 	wl  *Workload
 	hep *HostEndpoint
-	k StageKind
+	k   StageKind
 	d   Direction
 }
 

@@ -51,7 +51,9 @@ func (m *Model) WildcardHostEndpoint(n *Node) *HostEndpoint { return m.wildcardH
 
 // PreDNATHostEndpoint is the endpoint whose preDNAT policy runs for packets
 // arriving by iface (errata to §3.2).
-func (m *Model) PreDNATHostEndpoint(n *Node, iface string) *HostEndpoint { return m.preDNATHEP(n, iface) }
+func (m *Model) PreDNATHostEndpoint(n *Node, iface string) *HostEndpoint {
+	return m.preDNATHEP(n, iface)
+}
 
 // UntrackedHostEndpoint is the endpoint whose untracked policy runs for iface
 // in a direction (named or IP-matched only).
