@@ -1,0 +1,374 @@
+package render
+
+import "net/netip"
+
+// This file is the typed ruleset: what render produces and what the kernel
+// applier (package nft) consumes. Every value is plain data; Text prints it
+// as nft syntax, Trace walks a synthetic packet through it.
+
+// Table identity: one inet table owned wholly by palisade.
+const (
+	TableName   = "palisade"
+	TableFamily = "inet"
+)
+
+// Mark bits (in the mask MarkMask, like Calico's 0xffff0000).
+const (
+	MarkMask   uint32 = 0xffff0000
+	MarkAccept uint32 = 0x00010000 // an earlier stage or endpoint allowed the packet
+	MarkPass   uint32 = 0x00020000 // a policy said Pass: leave the tier
+	MarkBits          = MarkAccept | MarkPass
+)
+
+// Ruleset is the whole table: chains, sets and maps, each sorted (base
+// chains in hook and priority order, then regular chains, sets and maps by
+// name), so equal models give equal rulesets.
+type Ruleset struct {
+	Table  string // TableName
+	Family string // TableFamily
+	Chains []*Chain
+	Sets   []*Set
+	Maps   []*Map
+}
+
+// Hook is a netfilter hook.
+type Hook string
+
+// Hooks used by palisade.
+const (
+	HookPrerouting  Hook = "prerouting"
+	HookInput       Hook = "input"
+	HookForward     Hook = "forward"
+	HookOutput      Hook = "output"
+	HookPostrouting Hook = "postrouting"
+)
+
+// Priorities of the base chains (semantics.md §2).
+const (
+	PriorityRaw    = -300
+	PriorityMangle = -150
+	PriorityDNAT   = -100 // where kube-proxy DNATs; not a palisade chain
+	PriorityFilter = 0
+)
+
+// BaseChain makes a chain a base chain: its type, hook, priority and policy.
+type BaseChain struct {
+	Type     string // "filter"
+	Hook     Hook
+	Priority int
+	Policy   string // "accept" or "drop"
+}
+
+// Chain is a base chain (Base != nil) or a regular chain.
+type Chain struct {
+	Name    string
+	Base    *BaseChain
+	Comment string
+	Rules   []Rule
+}
+
+// Rule is matches (all must hold), then statements, then a verdict.
+type Rule struct {
+	Matches    []Match
+	Statements []Statement
+	Verdict    Verdict
+	Comment    string
+}
+
+// Match is one typed match expression. The concrete types are the Match*
+// structs of this file.
+type Match interface{ isMatch() }
+
+// Field names a packet field a match or a set lookup reads.
+type Field uint8
+
+// Fields.
+const (
+	FieldSaddr Field = iota + 1 // ip/ip6 saddr
+	FieldDaddr                  // ip/ip6 daddr
+	FieldSport                  // th sport
+	FieldDport                  // th dport
+	FieldIifname
+	FieldOifname
+)
+
+// Family is an IP family inside the inet table.
+type Family uint8
+
+// Families; FamilyAny means the match does not depend on the family.
+const (
+	FamilyAny Family = iota
+	FamilyIPv4
+	FamilyIPv6
+)
+
+// MatchIfname is iifname/oifname == (or !=) Name; a trailing "*" makes it a
+// prefix match ("cali*").
+type MatchIfname struct {
+	Field  Field // FieldIifname or FieldOifname
+	Name   string
+	Negate bool
+}
+
+// MatchNfproto is meta nfproto ipv4|ipv6.
+type MatchNfproto struct{ Family Family }
+
+// MatchL4Proto is meta l4proto in (or not in) Protos.
+type MatchL4Proto struct {
+	Protos []uint8
+	Negate bool
+}
+
+// MatchAddr is ip/ip6 saddr/daddr in a named set (Set != "") or in the
+// inline Prefixes; Negate makes it "not in". Family says ip or ip6.
+type MatchAddr struct {
+	Field    Field // FieldSaddr or FieldDaddr
+	Family   Family
+	Set      string
+	Prefixes []netip.Prefix
+	Negate   bool
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ Lo, Hi uint16 }
+
+// MatchPort is th sport/dport in (or not in) Ranges, or in a named set.
+type MatchPort struct {
+	Field  Field // FieldSport or FieldDport
+	Ranges []PortRange
+	Set    string
+	Negate bool
+}
+
+// MatchAddrProtoPort is "ip daddr . meta l4proto . th dport @set" (or
+// saddr/sport): the concatenated lookup named ports and failsafes use.
+// Field is FieldSaddr (saddr . sport) or FieldDaddr (daddr . dport).
+type MatchAddrProtoPort struct {
+	Field  Field
+	Family Family
+	Set    string
+	Negate bool
+}
+
+// MatchProtoPort is "meta l4proto . th dport @set" (Field FieldDport) or
+// sport: a protocol and port lookup with no address (failsafes).
+type MatchProtoPort struct {
+	Field  Field
+	Set    string
+	Negate bool
+}
+
+// MatchICMP is icmp/icmpv6 type (and code when Code != nil). Negate
+// applies to the type, or to the code when Code is set (the renderer splits
+// "not (type and code)" into disjoint rules).
+type MatchICMP struct {
+	Family Family // FamilyIPv4: icmp; FamilyIPv6: icmpv6
+	Types  []uint8
+	Code   *uint8
+	Negate bool
+}
+
+// CtState values.
+const (
+	CtNew         = "new"
+	CtEstablished = "established"
+	CtRelated     = "related"
+	CtInvalid     = "invalid"
+	CtUntracked   = "untracked"
+)
+
+// MatchCtState is ct state in States.
+type MatchCtState struct {
+	States []string
+	Negate bool
+}
+
+// MatchCtDNAT is "ct status dnat" (or, negated, the dnat bit clear).
+type MatchCtDNAT struct{ Negate bool }
+
+// MatchMark is "meta mark & Mask == Value" (or !=).
+type MatchMark struct {
+	Mask, Value uint32
+	Negate      bool
+}
+
+func (MatchIfname) isMatch()        {}
+func (MatchNfproto) isMatch()       {}
+func (MatchL4Proto) isMatch()       {}
+func (MatchAddr) isMatch()          {}
+func (MatchPort) isMatch()          {}
+func (MatchAddrProtoPort) isMatch() {}
+func (MatchProtoPort) isMatch()     {}
+func (MatchICMP) isMatch()          {}
+func (MatchCtState) isMatch()       {}
+func (MatchCtDNAT) isMatch()        {}
+func (MatchMark) isMatch()          {}
+
+// Statement is one typed non-verdict statement: StmtMark, StmtNotrack,
+// StmtLog or StmtCounter.
+type Statement interface{ isStatement() }
+
+// StmtMark sets the packet mark to (mark &^ Clear) | Set.
+type StmtMark struct{ Clear, Set uint32 }
+
+// StmtNotrack exempts the packet from connection tracking (raw only).
+type StmtNotrack struct{}
+
+// StmtLog logs the packet with a prefix and goes on.
+type StmtLog struct{ Prefix string }
+
+// StmtCounter counts packets and bytes.
+type StmtCounter struct{}
+
+func (StmtMark) isStatement()    {}
+func (StmtNotrack) isStatement() {}
+func (StmtLog) isStatement()     {}
+func (StmtCounter) isStatement() {}
+
+// VerdictKind is what a rule does after its statements.
+type VerdictKind uint8
+
+// Verdict kinds. VerdictNone continues with the next rule.
+const (
+	VerdictNone VerdictKind = iota
+	VerdictAccept
+	VerdictDrop
+	VerdictReturn
+	VerdictJump
+	VerdictGoto
+	VerdictVmap // Key vmap @Map: the map's element verdict, or continue
+)
+
+// Verdict of a rule. Chain is set for jump and goto; Map and Key for a
+// verdict map lookup.
+type Verdict struct {
+	Kind  VerdictKind
+	Chain string
+	Map   string
+	Key   Field // FieldIifname or FieldOifname
+}
+
+// Verdict constructors.
+var (
+	Accept = Verdict{Kind: VerdictAccept}
+	Drop   = Verdict{Kind: VerdictDrop}
+	Return = Verdict{Kind: VerdictReturn}
+)
+
+// Jump returns "jump chain".
+func Jump(chain string) Verdict { return Verdict{Kind: VerdictJump, Chain: chain} }
+
+// Goto returns "goto chain".
+func Goto(chain string) Verdict { return Verdict{Kind: VerdictGoto, Chain: chain} }
+
+// SetType is the key type of a named set.
+type SetType string
+
+// Set types.
+const (
+	SetIPv4          SetType = "ipv4_addr"
+	SetIPv6          SetType = "ipv6_addr"
+	SetIPv4ProtoPort SetType = "ipv4_addr . inet_proto . inet_service"
+	SetIPv6ProtoPort SetType = "ipv6_addr . inet_proto . inet_service"
+	SetProtoPort     SetType = "inet_proto . inet_service"
+)
+
+// Set is a named set. Address sets (SetIPv4, SetIPv6) are interval sets of
+// Prefixes, merged so no two overlap; the concatenated types hold Tuples.
+type Set struct {
+	Name     string
+	Type     SetType
+	Interval bool
+	Comment  string
+	Prefixes []netip.Prefix
+	Tuples   []Tuple
+}
+
+// Tuple is one element of a concatenated set; Addr is unset for
+// SetProtoPort.
+type Tuple struct {
+	Addr  netip.Addr
+	Proto uint8
+	Port  uint16
+}
+
+// Len is the number of elements.
+func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) }
+
+// Map is a named verdict map from interface name to verdict (goto an
+// endpoint chain).
+type Map struct {
+	Name     string
+	Comment  string
+	Elements []MapElement
+}
+
+// MapElement maps an interface name to a verdict.
+type MapElement struct {
+	Key     string
+	Verdict Verdict
+}
+
+// Stats counts what a ruleset holds.
+type Stats struct {
+	Chains, BaseChains, Rules int
+	Sets, SetElements         int
+	Maps, MapElements         int
+}
+
+// Stats counts chains, rules, sets, maps and their elements.
+func (r *Ruleset) Stats() Stats {
+	var s Stats
+	for _, c := range r.Chains {
+		s.Chains++
+		if c.Base != nil {
+			s.BaseChains++
+		}
+		s.Rules += len(c.Rules)
+	}
+	for _, st := range r.Sets {
+		s.Sets++
+		s.SetElements += st.Len()
+	}
+	for _, m := range r.Maps {
+		s.Maps++
+		s.MapElements += len(m.Elements)
+	}
+	return s
+}
+
+// Elements is the number of set and map elements.
+func (r *Ruleset) Elements() int {
+	s := r.Stats()
+	return s.SetElements + s.MapElements
+}
+
+// Chain returns the chain called name, or nil.
+func (r *Ruleset) Chain(name string) *Chain {
+	for _, c := range r.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Set returns the set called name, or nil.
+func (r *Ruleset) Set(name string) *Set {
+	for _, s := range r.Sets {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Map returns the map called name, or nil.
+func (r *Ruleset) Map(name string) *Map {
+	for _, m := range r.Maps {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
