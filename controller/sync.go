@@ -28,6 +28,11 @@ func DefaultKubeControllersConfiguration() *api.KubeControllersConfiguration {
 // the cache want none).
 func (c *cache) desired(nodes []string) ([]*api.HostEndpoint, error) {
 	cfg := c.hepConfig()
+	// Validate the configuration even when no known node is asked for, so
+	// that an invalid one never leads to deletions.
+	if _, err := autohep.ForNode(autohep.NodeInfo{}, cfg); err != nil {
+		return nil, &ConfigError{Err: err}
+	}
 	var out []*api.HostEndpoint
 	for _, name := range nodes {
 		info, ok := c.node(name)
