@@ -1,0 +1,121 @@
+package render
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/selector"
+	"go4.org/netipx"
+)
+
+// Sets for selectors (§8.5) and named ports (§8.4). A set's name is a hash
+// of what defines it (the selectors, the port names), so every rule with
+// the same selector shares one set per family, and the name stays the same
+// while the members change.
+
+func selString(s *selector.Selector) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
+}
+
+// selectorSet returns the address set of a side's selectors in a family:
+// the positive selector with the notSelector folded in, or, for a lone
+// notSelector, what the notSelector matches (the rule negates the lookup).
+func (b *builder) selectorSet(s *policy.Side, fam Family) string {
+	key := "sel|" + selString(s.Selector) + "|" + selString(s.NotSelector)
+	name := "sel-" + shortHash(key) + famSuffix(fam)
+	if _, ok := b.sets[name]; ok {
+		return name
+	}
+	members := b.m.SelectorMembers(s.Selector, s.NotSelector)
+	comment := "selector " + selString(s.Selector)
+	if s.NotSelector != nil {
+		if s.Selector == nil {
+			comment = "notSelector " + selString(s.NotSelector)
+		} else {
+			comment += " notSelector " + selString(s.NotSelector)
+		}
+	}
+	typ := SetIPv4
+	if fam == FamilyIPv6 {
+		typ = SetIPv6
+	}
+	b.sets[name] = &Set{Name: name, Type: typ, Interval: true, Comment: comment, Prefixes: mergePrefixes(members, fam)}
+	return name
+}
+
+// namedPortSet returns the address . protocol . port set a side's named
+// ports resolve to in a family: the endpoints that match the side's
+// positive selector (any endpoint without one) and have a port of one of
+// the names.
+func (b *builder) namedPortSet(s *policy.Side, names []string, fam Family) string {
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	key := "np|" + selString(s.Selector) + "|" + strings.Join(sorted, ",")
+	name := "np-" + shortHash(key) + famSuffix(fam)
+	if _, ok := b.sets[name]; ok {
+		return name
+	}
+	typ := SetIPv4ProtoPort
+	if fam == FamilyIPv6 {
+		typ = SetIPv6ProtoPort
+	}
+	set := &Set{Name: name, Type: typ, Comment: "named ports " + strings.Join(sorted, ",") + " selector " + selString(s.Selector)}
+	seen := map[Tuple]bool{}
+	for _, m := range b.m.NamedPortMembers(s.Selector, names) {
+		if m.Addr.Is4() != (fam == FamilyIPv4) {
+			continue
+		}
+		t := Tuple{Addr: m.Addr, Proto: m.Proto, Port: m.Port}
+		if !seen[t] {
+			seen[t] = true
+			set.Tuples = append(set.Tuples, t)
+		}
+	}
+	sort.Slice(set.Tuples, func(i, j int) bool { return tupleLess(set.Tuples[i], set.Tuples[j]) })
+	b.sets[name] = set
+	return name
+}
+
+// mergePrefixes keeps the prefixes of one family and merges them into the
+// smallest list of non-overlapping prefixes (interval sets may not hold
+// overlapping elements).
+func mergePrefixes(in []netip.Prefix, fam Family) []netip.Prefix {
+	var sb netipx.IPSetBuilder
+	n := 0
+	for _, p := range in {
+		if fam == FamilyAny || familyOf(p) == fam {
+			sb.AddPrefix(p.Masked())
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	set, err := sb.IPSet()
+	if err != nil {
+		return nil
+	}
+	return set.Prefixes()
+}
+
+// mergeRanges sorts port ranges and merges overlapping or adjacent ones.
+func mergeRanges(in []PortRange) []PortRange {
+	rs := append([]PortRange(nil), in...)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Lo < rs[j].Lo })
+	var out []PortRange
+	for _, r := range rs {
+		if n := len(out); n > 0 && uint32(r.Lo) <= uint32(out[n-1].Hi)+1 {
+			if r.Hi > out[n-1].Hi {
+				out[n-1].Hi = r.Hi
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,301 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Text prints the table as nft syntax: a "table inet palisade { ... }"
+// block that `nft -f` accepts. Adding or deleting the table around it is
+// the applier's job.
+func (r *Ruleset) Text() string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "table %s %s {\n", r.Family, r.Table)
+	for _, s := range r.Sets {
+		writeSet(&w, s)
+	}
+	for _, m := range r.Maps {
+		writeMap(&w, m)
+	}
+	for _, c := range r.Chains {
+		writeChain(&w, c)
+	}
+	w.WriteString("}\n")
+	return w.String()
+}
+
+// maxComment is nft's limit on a comment's length.
+const maxComment = 128
+
+func quote(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '"' || r == '\n' || r == '\\' || r < 0x20 || r > 0x7e {
+			return '\''
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		s = s[:max-3] + "..."
+	}
+	return `"` + s + `"`
+}
+
+func writeSet(w *strings.Builder, s *Set) {
+	fmt.Fprintf(w, "\tset %s {\n\t\ttype %s\n", s.Name, s.Type)
+	if s.Interval {
+		w.WriteString("\t\tflags interval\n")
+	}
+	if s.Comment != "" {
+		fmt.Fprintf(w, "\t\tcomment %s\n", quote(s.Comment, maxComment))
+	}
+	var elems []string
+	for _, p := range s.Prefixes {
+		elems = append(elems, prefixString(p))
+	}
+	for _, t := range s.Tuples {
+		e := protoName(t.Proto) + " . " + strconv.Itoa(int(t.Port))
+		if t.Addr.IsValid() {
+			e = t.Addr.String() + " . " + e
+		}
+		elems = append(elems, e)
+	}
+	writeElements(w, elems)
+	w.WriteString("\t}\n\n")
+}
+
+func writeElements(w *strings.Builder, elems []string) {
+	if len(elems) == 0 {
+		return
+	}
+	w.WriteString("\t\telements = {\n")
+	for i, e := range elems {
+		w.WriteString("\t\t\t" + e)
+		if i < len(elems)-1 {
+			w.WriteByte(',')
+		}
+		w.WriteByte('\n')
+	}
+	w.WriteString("\t\t}\n")
+}
+
+func writeMap(w *strings.Builder, m *Map) {
+	fmt.Fprintf(w, "\tmap %s {\n\t\ttype ifname : verdict\n", m.Name)
+	if m.Comment != "" {
+		fmt.Fprintf(w, "\t\tcomment %s\n", quote(m.Comment, maxComment))
+	}
+	var elems []string
+	for _, e := range m.Elements {
+		elems = append(elems, quote(e.Key, 64)+" : "+verdictString(e.Verdict))
+	}
+	writeElements(w, elems)
+	w.WriteString("\t}\n\n")
+}
+
+func writeChain(w *strings.Builder, c *Chain) {
+	fmt.Fprintf(w, "\tchain %s {\n", c.Name)
+	if b := c.Base; b != nil {
+		fmt.Fprintf(w, "\t\ttype %s hook %s priority %d; policy %s;\n", b.Type, b.Hook, b.Priority, b.Policy)
+	}
+	if c.Comment != "" {
+		fmt.Fprintf(w, "\t\tcomment %s\n", quote(c.Comment, maxComment))
+	}
+	for i := range c.Rules {
+		w.WriteString("\t\t" + c.Rules[i].String() + "\n")
+	}
+	w.WriteString("\t}\n\n")
+}
+
+// String prints one rule in nft syntax.
+func (r *Rule) String() string {
+	var parts []string
+	for _, m := range r.Matches {
+		parts = append(parts, matchString(m))
+	}
+	for _, s := range r.Statements {
+		parts = append(parts, statementString(s))
+	}
+	if r.Verdict.Kind != VerdictNone {
+		parts = append(parts, verdictString(r.Verdict))
+	}
+	if r.Comment != "" {
+		parts = append(parts, "comment "+quote(r.Comment, maxComment))
+	}
+	return strings.Join(parts, " ")
+}
+
+func op(negate bool) string {
+	if negate {
+		return "!= "
+	}
+	return ""
+}
+
+func ipKeyword(f Family) string {
+	if f == FamilyIPv6 {
+		return "ip6"
+	}
+	return "ip"
+}
+
+func fieldName(f Field) string {
+	return [...]string{"", "saddr", "daddr", "sport", "dport", "iifname", "oifname"}[f]
+}
+
+func matchString(m Match) string {
+	switch x := m.(type) {
+	case MatchIfname:
+		return fieldName(x.Field) + " " + op(x.Negate) + quote(x.Name, 64)
+	case MatchNfproto:
+		if x.Family == FamilyIPv6 {
+			return "meta nfproto ipv6"
+		}
+		return "meta nfproto ipv4"
+	case MatchL4Proto:
+		names := make([]string, len(x.Protos))
+		for i, p := range x.Protos {
+			names[i] = protoName(p)
+		}
+		return "meta l4proto " + op(x.Negate) + setOf(names)
+	case MatchAddr:
+		return ipKeyword(x.Family) + " " + fieldName(x.Field) + " " + op(x.Negate) + addrOperand(x)
+	case MatchPort:
+		return "th " + fieldName(x.Field) + " " + op(x.Negate) + portOperand(x)
+	case MatchAddrProtoPort:
+		addr, port := "saddr", "sport"
+		if x.Field == FieldDaddr {
+			addr, port = "daddr", "dport"
+		}
+		return fmt.Sprintf("%s %s . meta l4proto . th %s %s@%s", ipKeyword(x.Family), addr, port, op(x.Negate), x.Set)
+	case MatchProtoPort:
+		return fmt.Sprintf("meta l4proto . th %s %s@%s", fieldName(x.Field), op(x.Negate), x.Set)
+	case MatchICMP:
+		return icmpString(x)
+	case MatchCtState:
+		return "ct state " + op(x.Negate) + strings.Join(x.States, ",")
+	case MatchCtDNAT:
+		if x.Negate {
+			return "ct status & dnat == 0"
+		}
+		return "ct status dnat"
+	case MatchMark:
+		cmp := "=="
+		if x.Negate {
+			cmp = "!="
+		}
+		return fmt.Sprintf("meta mark & 0x%08x %s 0x%08x", x.Mask, cmp, x.Value)
+	}
+	return fmt.Sprintf("# unknown match %T", m)
+}
+
+func setOf(items []string) string {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return "{ " + strings.Join(items, ", ") + " }"
+}
+
+func prefixString(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+func addrOperand(x MatchAddr) string {
+	if x.Set != "" {
+		return "@" + x.Set
+	}
+	items := make([]string, len(x.Prefixes))
+	for i, p := range x.Prefixes {
+		items[i] = prefixString(p)
+	}
+	return setOf(items)
+}
+
+func portOperand(x MatchPort) string {
+	if x.Set != "" {
+		return "@" + x.Set
+	}
+	items := make([]string, len(x.Ranges))
+	for i, r := range x.Ranges {
+		items[i] = strconv.Itoa(int(r.Lo))
+		if r.Hi != r.Lo {
+			items[i] += "-" + strconv.Itoa(int(r.Hi))
+		}
+	}
+	return setOf(items)
+}
+
+func icmpString(x MatchICMP) string {
+	kw := "icmp"
+	if x.Family == FamilyIPv6 {
+		kw = "icmpv6"
+	}
+	types := make([]string, len(x.Types))
+	for i, t := range x.Types {
+		types[i] = strconv.Itoa(int(t))
+	}
+	if x.Code == nil {
+		return kw + " type " + op(x.Negate) + setOf(types)
+	}
+	return fmt.Sprintf("%s type %s %s code %s%d", kw, setOf(types), kw, op(x.Negate), *x.Code)
+}
+
+func statementString(s Statement) string {
+	switch x := s.(type) {
+	case StmtMark:
+		switch {
+		case x.Clear == 0:
+			return fmt.Sprintf("meta mark set meta mark | 0x%08x", x.Set)
+		case x.Set == 0:
+			return fmt.Sprintf("meta mark set meta mark & 0x%08x", ^x.Clear)
+		}
+		return fmt.Sprintf("meta mark set meta mark & 0x%08x | 0x%08x", ^x.Clear, x.Set)
+	case StmtNotrack:
+		return "notrack"
+	case StmtLog:
+		return "log prefix " + quote(x.Prefix, 127)
+	case StmtCounter:
+		return "counter"
+	}
+	return fmt.Sprintf("# unknown statement %T", s)
+}
+
+func verdictString(v Verdict) string {
+	switch v.Kind {
+	case VerdictAccept:
+		return "accept"
+	case VerdictDrop:
+		return "drop"
+	case VerdictReturn:
+		return "return"
+	case VerdictJump:
+		return "jump " + v.Chain
+	case VerdictGoto:
+		return "goto " + v.Chain
+	case VerdictVmap:
+		return fieldName(v.Key) + " vmap @" + v.Map
+	}
+	return ""
+}
+
+// protoName names an L4 protocol as nft does.
+func protoName(p uint8) string {
+	switch p {
+	case 1:
+		return "icmp"
+	case 4:
+		return "ipencap"
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 58:
+		return "ipv6-icmp"
+	case 132:
+		return "sctp"
+	}
+	return strconv.Itoa(int(p))
+}
