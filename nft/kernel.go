@@ -1,0 +1,185 @@
+package nft
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/palisade-net/palisade/render"
+	"github.com/vishvananda/netns"
+)
+
+// Config configures a Kernel applier.
+type Config struct {
+	// NetNS is the network namespace to program: a path such as
+	// /var/run/netns/NAME or /proc/PID/ns/net, or a bare name that `ip netns`
+	// knows. Empty means the caller's own namespace.
+	NetNS string
+	// Binary is the nft executable; default "nft" from PATH.
+	Binary string
+	// Timeout bounds each nft invocation; default 30s.
+	Timeout time.Duration
+}
+
+// Defaults fills unset fields.
+func (c Config) Defaults() Config {
+	if c.Binary == "" {
+		c.Binary = "nft"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.NetNS != "" && !strings.Contains(c.NetNS, "/") {
+		c.NetNS = "/var/run/netns/" + c.NetNS
+	}
+	return c
+}
+
+// Kernel applies rulesets with the nft binary. Its methods are safe for
+// concurrent use; invocations are serialised.
+type Kernel struct {
+	cfg Config
+	mu  sync.Mutex
+}
+
+var _ Applier = (*Kernel)(nil)
+
+// NewKernel checks that the nft binary and the namespace exist.
+func NewKernel(cfg Config) (*Kernel, error) {
+	cfg = cfg.Defaults()
+	path, err := exec.LookPath(cfg.Binary)
+	if err != nil {
+		return nil, fmt.Errorf("nft: %w (install the nftables package)", err)
+	}
+	cfg.Binary = path
+	if cfg.NetNS != "" {
+		h, err := netns.GetFromPath(cfg.NetNS)
+		if err != nil {
+			return nil, fmt.Errorf("nft: network namespace %s: %w", cfg.NetNS, err)
+		}
+		h.Close()
+	}
+	return &Kernel{cfg: cfg}, nil
+}
+
+// Apply replaces palisade's table with rs in one transaction.
+func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
+	text, err := rulesetText(rs)
+	if err != nil {
+		return err
+	}
+	return k.ApplyText(ctx, text)
+}
+
+// ApplyText is Apply for a ruleset already printed: the table block or
+// only its body.
+func (k *Kernel) ApplyText(ctx context.Context, text string) error {
+	return k.transact(ctx, "apply", text, false)
+}
+
+// Check asks nft whether rs would apply (`nft -c`), without changing the
+// kernel.
+func (k *Kernel) Check(ctx context.Context, rs *render.Ruleset) error {
+	text, err := rulesetText(rs)
+	if err != nil {
+		return err
+	}
+	return k.transact(ctx, "check", text, true)
+}
+
+func (k *Kernel) transact(ctx context.Context, op, text string, check bool) error {
+	script, bodyLine := Script(text)
+	args := []string{"-f", "-"}
+	if check {
+		args = []string{"-c", "-f", "-"}
+	}
+	_, stderr, err := k.run(ctx, script, args...)
+	if err != nil {
+		return &ApplyError{Op: op, Lines: parseErrors(stderr, text, bodyLine), Stderr: stderr, Err: err}
+	}
+	return nil
+}
+
+// Delete removes palisade's table (and nothing else) in one transaction;
+// no table is not an error.
+func (k *Kernel) Delete(ctx context.Context) error {
+	script := fmt.Sprintf("add table %s %s\ndelete table %s %s\n",
+		render.TableFamily, render.TableName, render.TableFamily, render.TableName)
+	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
+		return &ApplyError{Op: "delete", Stderr: stderr, Err: err}
+	}
+	return nil
+}
+
+// Show lists palisade's table as the kernel holds it (nft's own formatting,
+// which normalises the applied text), or ErrNoTable.
+func (k *Kernel) Show(ctx context.Context) (string, error) {
+	out, stderr, err := k.run(ctx, "", "list", "table", render.TableFamily, render.TableName)
+	if err != nil {
+		if strings.Contains(stderr, "No such file or directory") {
+			return "", ErrNoTable
+		}
+		return "", &ApplyError{Op: "show", Stderr: stderr, Err: err}
+	}
+	return out, nil
+}
+
+// run runs nft with stdin inside the configured namespace.
+func (k *Kernel) run(ctx context.Context, stdin string, args ...string) (string, string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, k.cfg.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, k.cfg.Binary, args...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := startIn(k.cfg.NetNS, cmd); err != nil {
+		return "", "", err
+	}
+	err := cmd.Wait()
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return out.String(), errb.String(), err
+}
+
+// startIn starts cmd inside the namespace at path ("" = here): the child
+// is forked from a locked OS thread that entered the namespace, and so is
+// born in it.
+func startIn(path string, cmd *exec.Cmd) error {
+	if path == "" {
+		return cmd.Start()
+	}
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("nft: network namespace %s: %w", path, err)
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer orig.Close()
+	if err := netns.Set(target); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("nft: enter %s: %w", path, err)
+	}
+	serr := cmd.Start()
+	if err := netns.Set(orig); err != nil {
+		// The thread stays locked; the runtime discards it.
+		return errors.Join(serr, fmt.Errorf("nft: leave %s: %w", path, err))
+	}
+	runtime.UnlockOSThread()
+	return serr
+}
