@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/spf13/cobra"
 )
@@ -79,14 +80,23 @@ func runExplain(s *streams, o *explainOpts) error {
 	return nil
 }
 
-// buildModel loads manifests and builds the model; every problem is printed
-// and the command fails.
+// buildModel loads manifests, or without -f every object in the live
+// datastore, and builds the model; every problem is printed and the
+// command fails.
 func buildModel(s *streams, files []string, recursive bool) (*policy.Model, error) {
+	var objs []api.Object
+	var errs []error
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no manifests: give -f FILENAME (a file, a directory or - for standard input)")
+		live, err := liveObjects()
+		if err != nil {
+			return nil, err
+		}
+		objs = live
+	} else {
+		docs, e := loadManifests(files, recursive, s.in)
+		objs, errs = objects(docs), e
 	}
-	docs, errs := loadManifests(files, recursive, s.in)
-	m, err := policy.NewModel(objects(docs))
+	m, err := policy.NewModel(objs)
 	if err != nil {
 		var be *policy.BuildError
 		if errors.As(err, &be) {

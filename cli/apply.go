@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/store"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	register(newApply)
+	register(newCreate)
+	register(newReplace)
+	register(newDelete)
+}
+
+// crudOpts are the flags of apply, create, replace and delete.
+type crudOpts struct {
+	ds         datastoreOpts
+	files      []string
+	recursive  bool
+	skipEmpty  bool
+	namespace  string
+	skipExists bool // create
+	skipAbsent bool // delete
+}
+
+func addCRUDFlags(c *cobra.Command, o *crudOpts) {
+	addFileFlags(c, &o.files, &o.recursive)
+	c.Flags().BoolVar(&o.skipEmpty, "skip-empty", false, "do not fail when a file or directory holds no resource")
+	c.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of namespaced resources that name none (default \"default\")")
+	addDatastoreFlags(c, &o.ds)
+}
+
+// writeVerb describes one of the file-driven write commands.
+type writeVerb struct {
+	name, past string
+	do         func(s *session, o api.Object) error
+}
+
+var (
+	verbApply = writeVerb{"apply", "applied", func(s *session, o api.Object) error {
+		_, err := s.applyObject(o)
+		return err
+	}}
+	verbReplace = writeVerb{"replace", "replaced", func(s *session, o api.Object) error {
+		_, err := s.updateObject(o, "apply or replace")
+		return err
+	}}
+)
+
+func verbCreate(skipExists bool) writeVerb {
+	return writeVerb{"create", "created", func(s *session, o api.Object) error {
+		_, err := s.createObject(o, "create or apply")
+		if skipExists && store.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	}}
+}
+
+func newApply(s *streams) *cobra.Command {
+	o := &crudOpts{}
+	c := &cobra.Command{
+		Use:   "apply -f FILENAME",
+		Short: "Create or replace resources from a file, a directory or standard input",
+		Long: "apply creates each resource, or replaces it when it exists (api.md §8.3, §8.5).\n" +
+			"Every document is validated first; an invalid one is reported and never written.",
+		Example: "  cat <<EOF | palisade apply -f -\n  ...\n  EOF",
+		Args:    cobra.NoArgs,
+		RunE:    func(*cobra.Command, []string) error { return runWrite(s, o, verbApply) },
+	}
+	addCRUDFlags(c, o)
+	return c
+}
+
+func newCreate(s *streams) *cobra.Command {
+	o := &crudOpts{}
+	c := &cobra.Command{
+		Use:   "create -f FILENAME [--skip-exists]",
+		Short: "Create resources from a file, a directory or standard input",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return runWrite(s, o, verbCreate(o.skipExists)) },
+	}
+	addCRUDFlags(c, o)
+	c.Flags().BoolVar(&o.skipExists, "skip-exists", false, "treat resources that already exist as created")
+	return c
+}
+
+func newReplace(s *streams) *cobra.Command {
+	o := &crudOpts{}
+	c := &cobra.Command{
+		Use:   "replace -f FILENAME",
+		Short: "Replace existing resources from a file, a directory or standard input",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return runWrite(s, o, verbReplace) },
+	}
+	addCRUDFlags(c, o)
+	return c
+}
+
+// tally counts what a command did, as calicoctl's CommandResults.
+type tally struct {
+	resources, handled int
+	errs               []error
+	kind               string // single kind, or ""
+}
+
+// readForWrite reads -f and places every resource in its namespace; it
+// prints and returns the failure when the input cannot be used at all.
+func readForWrite(s *streams, o *crudOpts) ([]inputItem, error) {
+	if len(o.files) == 0 {
+		return nil, fail(s, "no resources specified: give -f FILENAME (a file, a directory or - for standard input)")
+	}
+	items, err := readInputs(o.files, o.recursive, o.skipEmpty, s.in)
+	if err != nil {
+		return nil, failErr(s, err)
+	}
+	for i := range items {
+		if items[i].obj != nil {
+			if err := placeItem(&items[i], o.namespace); err != nil {
+				items[i].obj, items[i].err = nil, err
+			}
+		}
+	}
+	return items, nil
+}
+
+func runWrite(s *streams, o *crudOpts, v writeVerb) error {
+	items, err := readForWrite(s, o)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(s.out, "No resources specified")
+		return nil
+	}
+	ss, err := openSession(&o.ds)
+	if err != nil {
+		return failErr(s, err)
+	}
+	defer ss.close()
+	if err := ss.ensureInitialized(); err != nil {
+		return failErr(s, err)
+	}
+	t := tally{resources: len(items), kind: singleKind(items)}
+	for _, it := range items {
+		err := it.err
+		if err == nil {
+			err = v.do(ss, it.obj)
+		}
+		if store.IsUnavailable(err) {
+			return failErr(s, err)
+		}
+		if err != nil {
+			t.errs = append(t.errs, cliError(err))
+			continue
+		}
+		t.handled++
+	}
+	return reportWrite(s, v, t)
+}
+
+// reportWrite prints calicoctl's summary (api.md §8.3).
+func reportWrite(s *streams, v writeVerb, t tally) error {
+	kind := ""
+	if t.kind != "" {
+		kind = "'" + t.kind + "' "
+	}
+	switch {
+	case t.handled == 0 && t.resources == 1:
+		return fail(s, "failed to %s %sresource: %v", v.name, kind, errList(t.errs))
+	case t.handled == 0:
+		return fail(s, "failed to %s any %sresources: %v", v.name, kind, errList(t.errs))
+	case len(t.errs) == 0:
+		fmt.Fprintf(s.out, "Successfully %s %d %sresource(s)\n", v.past, t.handled, kind)
+		return nil
+	}
+	fmt.Fprintf(s.out, "Partial success: %s the first %d out of %d %sresources:\n", v.past, t.handled, t.resources, kind)
+	return fail(s, "hit error: %v", errList(t.errs))
+}
+
+// errList renders errors as calicoctl does, as a Go slice: [e1 e2].
+type errList []error
+
+func (l errList) String() string { return fmt.Sprint([]error(l)) }
+
+// cliError renders decoding and validation errors in calicoctl's words
+// where scripts match them ("error with field", "field in document is not
+// recognized"), keeping palisade's location prefix.
+func cliError(err error) error {
+	var de *api.DocumentError
+	if !errors.As(err, &de) || len(de.Fields) == 0 {
+		return err
+	}
+	return &docError{de}
+}
+
+// docError is an *api.DocumentError printed in calicoctl's style.
+type docError struct{ de *api.DocumentError }
+
+func (e *docError) Unwrap() error { return e.de }
+
+func (e *docError) Error() string {
+	prefix := docPrefix(e.de)
+	render := func(f api.FieldError) string {
+		if f.Rule == api.RuleUnknownField {
+			return api.RuleUnknownField + ": " + f.Field
+		}
+		return fmt.Sprintf("%s = '%s' (%s)", f.Field, f.Value, f.Rule)
+	}
+	if len(e.de.Fields) == 1 {
+		f := e.de.Fields[0]
+		if f.Rule == api.RuleUnknownField {
+			return prefix + render(f)
+		}
+		return prefix + "error with field " + render(f)
+	}
+	msg := prefix + "error with the following fields:"
+	for _, f := range e.de.Fields {
+		msg += "\n-  " + render(f)
+	}
+	return msg
+}
+
+func docPrefix(de *api.DocumentError) string {
+	p := ""
+	if de.Source != "" {
+		p += de.Source + ": "
+	}
+	if de.Index > 0 {
+		p += fmt.Sprintf("document %d", de.Index)
+		if de.Line > 0 {
+			p += fmt.Sprintf(" (line %d)", de.Line)
+		}
+		p += ": "
+	}
+	if de.Kind != "" {
+		p += de.Kind
+		if de.Name != "" {
+			p += fmt.Sprintf(" %q", de.Name)
+		}
+		p += ": "
+	}
+	return p
+}

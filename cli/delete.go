@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/palisade-net/palisade/store"
+	"github.com/spf13/cobra"
+)
+
+func newDelete(s *streams) *cobra.Command {
+	o := &crudOpts{}
+	c := &cobra.Command{
+		Use:   "delete (KIND NAME... | -f FILENAME) [-s]",
+		Short: "Delete resources named on the command line or in a file",
+		Long: "delete removes each resource in turn. A resourceVersion in the input is a precondition.\n" +
+			"With --skip-not-exists, resources that do not exist count as deleted.",
+		Example: "  palisade delete gnp default-node-policy\n  palisade delete -f policy.yaml",
+		RunE:    func(_ *cobra.Command, args []string) error { return runDelete(s, o, args) },
+	}
+	addCRUDFlags(c, o)
+	c.Flags().BoolVarP(&o.skipAbsent, "skip-not-exists", "s", false, "treat resources that do not exist as deleted")
+	return c
+}
+
+// deleteTarget is one resource to delete: its key, or why it cannot be.
+type deleteTarget struct {
+	key store.Key
+	rv  string
+	err error
+}
+
+func deleteTargets(s *streams, o *crudOpts, args []string) ([]deleteTarget, string, error) {
+	if len(o.files) > 0 {
+		if len(args) > 0 {
+			return nil, "", fail(s, "give either KIND NAME... or -f FILENAME, not both")
+		}
+		items, err := readForWrite(s, o)
+		if err != nil {
+			return nil, "", err
+		}
+		var out []deleteTarget
+		for _, it := range items {
+			if it.err != nil {
+				out = append(out, deleteTarget{err: cliError(it.err)})
+				continue
+			}
+			out = append(out, deleteTarget{key: store.KeyOf(it.obj), rv: it.obj.GetResourceVersion()})
+		}
+		return out, singleKind(items), nil
+	}
+	if len(args) == 0 {
+		return nil, "", fail(s, "no resources specified: give KIND NAME... or -f FILENAME")
+	}
+	kind, err := lookupKind(args[0])
+	if err != nil {
+		return nil, "", fail(s, "%v", err)
+	}
+	names := args[1:]
+	if len(names) == 0 {
+		return nil, "", fail(s, "resource name may not be empty")
+	}
+	var out []deleteTarget
+	for _, n := range names {
+		if n == "" {
+			return nil, "", fail(s, "resource name may not be empty")
+		}
+		ns, err := resolveNamespace(kind, "", o.namespace, false)
+		out = append(out, deleteTarget{key: store.Key{Kind: kind, Namespace: ns, Name: n}, err: err})
+	}
+	return out, kindName(kind), nil
+}
+
+func runDelete(s *streams, o *crudOpts, args []string) error {
+	targets, kind, err := deleteTargets(s, o, args)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		fmt.Fprintln(s.out, "No resources specified")
+		return nil
+	}
+	ss, err := openSession(&o.ds)
+	if err != nil {
+		return failErr(s, err)
+	}
+	defer ss.close()
+	if err := ss.probe(); err != nil {
+		return failErr(s, err)
+	}
+	t := tally{resources: len(targets), kind: kind}
+	for _, tg := range targets {
+		err := tg.err
+		if err == nil {
+			_, err = ss.deleteObject(tg.key, tg.rv)
+			if o.skipAbsent && store.IsNotFound(err) {
+				err = nil
+			}
+		}
+		if store.IsUnavailable(err) {
+			return failErr(s, err)
+		}
+		if err != nil {
+			t.errs = append(t.errs, err)
+			continue
+		}
+		t.handled++
+	}
+	return reportDelete(s, t)
+}
+
+// reportDelete prints calicoctl's delete summary: the count deleted, then
+// one line per failure (api.md §8.3).
+func reportDelete(s *streams, t tally) error {
+	kind := ""
+	if t.kind != "" {
+		kind = "'" + t.kind + "' "
+	}
+	if t.handled > 0 {
+		fmt.Fprintf(s.out, "Successfully deleted %d %sresource(s)\n", t.handled, kind)
+	}
+	if len(t.errs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, e := range t.errs {
+		fmt.Fprintf(&b, "Failed to delete %sresource: %v\n", kind, e)
+	}
+	return fail(s, "%s", strings.TrimSuffix(b.String(), "\n"))
+}

@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/store"
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func init() { register(newGet) }
+
+type getOpts struct {
+	ds        datastoreOpts
+	files     []string
+	recursive bool
+	skipEmpty bool
+	output    string
+	namespace string
+	all       bool
+	export    bool
+}
+
+func newGet(s *streams) *cobra.Command {
+	o := &getOpts{}
+	c := &cobra.Command{
+		Use:   "get (KIND [NAME...] | -f FILENAME) [-o ps|wide|yaml|json|custom-columns=...]",
+		Short: "Print resources from the datastore",
+		Long: "get prints the named resources, or every resource of KIND (api.md §8.4). KIND is a\n" +
+			"Calico kind or one of its aliases (heps, gnp, policy, ...), case-insensitive.",
+		Example: "  palisade get heps -o wide\n  palisade get felixconfiguration default --export -o yaml",
+		RunE:    func(_ *cobra.Command, args []string) error { return runGet(s, o, args) },
+	}
+	addFileFlags(c, &o.files, &o.recursive)
+	f := c.Flags()
+	f.BoolVar(&o.skipEmpty, "skip-empty", false, "do not fail when a file or directory holds no resource")
+	f.StringVarP(&o.output, "output", "o", "ps", "output format: ps, wide, yaml, json, custom-columns=COL,..., go-template=..., go-template-file=...")
+	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace of namespaced kinds (default \"default\")")
+	f.BoolVarP(&o.all, "all-namespaces", "A", false, "list namespaced kinds across every namespace")
+	f.BoolVar(&o.export, "export", false, "strip cluster-specific metadata (with NAME only)")
+	addDatastoreFlags(c, &o.ds)
+	// -a is calicoctl's old spelling of -A.
+	f.BoolVarP(&o.all, "all-namespaces-compat", "a", false, "same as -A")
+	_ = f.MarkHidden("all-namespaces-compat")
+	return c
+}
+
+// getQuery is one Get or List to run.
+type getQuery struct {
+	key  store.Key // Name "" means list Kind in Namespace ("" for all)
+	err  error     // a per-resource failure found before asking
+	list bool
+}
+
+// getResult is what one query printed: an object, or a list of one kind.
+type getResult struct {
+	kind store.Kind
+	objs []api.Object
+	rev  int64
+	list bool
+}
+
+func runGet(s *streams, o *getOpts, args []string) error {
+	format, err := parseOutput(o.output)
+	if err != nil {
+		return fail(s, "%v", err)
+	}
+	queries, err := getQueries(s, o, args)
+	if err != nil {
+		return err
+	}
+	if err := checkHeadings(format, queries, o); err != nil {
+		return fail(s, "%v", err)
+	}
+	ss, err := openSession(&o.ds)
+	if err != nil {
+		return failErr(s, err)
+	}
+	defer ss.close()
+	var results []getResult
+	var errs []string
+	for _, q := range queries {
+		r, err := runQuery(ss, q)
+		if store.IsUnavailable(err) {
+			return fail(s, "failed to get resources: %s", unreachable(err))
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if o.export && len(args) > 1 {
+			exportStrip(r.objs)
+		}
+		results = append(results, r)
+	}
+	if err := printResults(s, format, results, o.namespace != "" || o.all); err != nil {
+		return fail(s, "%v", err)
+	}
+	if len(errs) > 0 {
+		return fail(s, "%s", strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func getQueries(s *streams, o *getOpts, args []string) ([]getQuery, error) {
+	if len(o.files) > 0 {
+		if len(args) > 0 {
+			return nil, fail(s, "give either KIND [NAME...] or -f FILENAME, not both")
+		}
+		items, err := readInputs(o.files, o.recursive, o.skipEmpty, s.in)
+		if err != nil {
+			return nil, failErr(s, err)
+		}
+		var qs []getQuery
+		for i := range items {
+			it := &items[i]
+			if it.err != nil {
+				qs = append(qs, getQuery{err: cliError(it.err)})
+				continue
+			}
+			if err := placeGetItem(it, o); err != nil {
+				qs = append(qs, getQuery{err: err})
+				continue
+			}
+			qs = append(qs, getQuery{key: store.KeyOf(it.obj)})
+		}
+		return qs, nil
+	}
+	if len(args) == 0 {
+		return nil, fail(s, "no resources specified: give KIND [NAME...] or -f FILENAME")
+	}
+	kind, err := lookupKind(args[0])
+	if err != nil {
+		return nil, fail(s, "failed to get resources: %v", err)
+	}
+	ns, nsErr := resolveNamespace(kind, "", o.namespace, o.all)
+	if len(args) == 1 {
+		return []getQuery{{key: store.Key{Kind: kind, Namespace: ns}, list: true, err: nsErr}}, nil
+	}
+	var qs []getQuery
+	for _, name := range args[1:] {
+		if name == "" {
+			return nil, fail(s, "failed to get resources: resource name may not be empty")
+		}
+		q := getQuery{key: store.Key{Kind: kind, Namespace: ns, Name: name}, err: nsErr}
+		if nsErr == nil && o.all && kind.Namespaced() {
+			q.err = errors.New("cannot use --all-namespace flag for getting a single resource")
+		}
+		qs = append(qs, q)
+	}
+	return qs, nil
+}
+
+// placeGetItem resolves the namespace of a resource read with -f.
+func placeGetItem(it *inputItem, o *getOpts) error {
+	kind := store.KindOf(it.obj)
+	resNS := it.obj.GetNamespace()
+	if !it.nsSet {
+		resNS = ""
+	}
+	ns, err := resolveNamespace(kind, resNS, o.namespace, o.all)
+	if err != nil {
+		return err
+	}
+	if ns == "" && kind.Namespaced() {
+		return errors.New("cannot use --all-namespace flag for getting a single resource")
+	}
+	it.obj.SetNamespace(ns)
+	return nil
+}
+
+// checkHeadings rejects unknown custom columns before the datastore is
+// asked.
+func checkHeadings(f outputFormat, qs []getQuery, o *getOpts) error {
+	if f.kind != "custom" {
+		return nil
+	}
+	for _, q := range qs {
+		if q.err != nil || q.key.Kind == "" {
+			continue
+		}
+		if _, err := specFor(q.key.Kind).headings(q.key.Kind, f.columns, false, o.namespace != "" || o.all); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runQuery(ss *session, q getQuery) (getResult, error) {
+	if q.err != nil {
+		return getResult{}, q.err
+	}
+	if q.list {
+		objs, rev, err := ss.listKind(q.key.Kind, q.key.Namespace)
+		return getResult{kind: q.key.Kind, objs: objs, rev: rev, list: true}, err
+	}
+	obj, err := ss.getKey(q.key)
+	if err != nil {
+		return getResult{}, err
+	}
+	return getResult{kind: q.key.Kind, objs: []api.Object{obj}}, nil
+}
+
+// exportStrip removes what ties an object to one cluster (api.md §8.4).
+func exportStrip(objs []api.Object) {
+	for _, o := range objs {
+		o.SetNamespace("")
+		o.SetUID("")
+		o.SetResourceVersion("")
+		o.SetCreationTimestamp(metav1.Time{})
+		o.SetDeletionTimestamp(nil)
+		o.SetDeletionGracePeriodSeconds(nil)
+	}
+}
+
+func printResults(s *streams, f outputFormat, results []getResult, printNS bool) error {
+	switch f.kind {
+	case "yaml", "json", "template":
+		var vs []any
+		for _, r := range results {
+			if r.list {
+				vs = append(vs, api.NewList(kindName(r.kind), strconv.FormatInt(r.rev, 10), r.objs))
+				continue
+			}
+			vs = append(vs, r.objs[0])
+		}
+		if len(vs) == 0 {
+			return nil
+		}
+		if f.kind == "template" {
+			return runTemplate(s.out, f.tmpl, vs)
+		}
+		return encodeResults(s.out, f.kind, vs)
+	}
+	for _, r := range results {
+		hs, err := specFor(r.kind).headings(r.kind, f.columns, f.kind == "wide", printNS)
+		if err != nil {
+			return err
+		}
+		writeTable(s.out, r.kind, hs, r.objs)
+	}
+	return nil
+}
