@@ -38,11 +38,7 @@ func rulesetText(rs *render.Ruleset) (string, error) {
 		return "", fmt.Errorf("nft: ruleset is for table %s %s; this applier owns only %s %s",
 			rs.Family, rs.Table, render.TableFamily, render.TableName)
 	}
-	t, ok := any(rs).(interface{ Text() string })
-	if !ok {
-		return "", errors.New("nft: render.Ruleset cannot print itself yet (no Text method)")
-	}
-	return t.Text(), nil
+	return rs.Text(), nil
 }
 
 // Script is the transaction Kernel feeds to `nft -f -` for a ruleset text:
