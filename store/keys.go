@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/palisade-net/palisade/api"
 	corev1 "k8s.io/api/core/v1"
@@ -112,25 +113,51 @@ func (k Key) String() string {
 // ParsePath turns an etcd key back into a Key; ok is false for keys that are
 // not palisade resources.
 func ParsePath(path string) (Key, bool) {
-	for _, kind := range AllKinds() {
-		p := kind.prefix()
-		if !strings.HasPrefix(path, p) {
+	for _, ki := range kindTable() {
+		if !strings.HasPrefix(path, ki.prefix) {
 			continue
 		}
-		rest := strings.TrimPrefix(path, p)
-		if kind.Namespaced() {
+		rest := path[len(ki.prefix):]
+		if ki.namespaced {
 			ns, name, ok := strings.Cut(rest, "/")
-			if !ok || strings.Contains(name, "/") {
+			if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 				return Key{}, false
 			}
-			return Key{Kind: kind, Namespace: ns, Name: name}, true
+			return Key{Kind: ki.kind, Namespace: ns, Name: name}, true
 		}
 		if rest == "" || strings.Contains(rest, "/") {
 			return Key{}, false
 		}
-		return Key{Kind: kind, Name: rest}, true
+		return Key{Kind: ki.kind, Name: rest}, true
 	}
 	return Key{}, false
+}
+
+// kindEntry caches what the key layout needs to know about a kind.
+type kindEntry struct {
+	kind       Kind
+	prefix     string
+	namespaced bool
+}
+
+// kindTable is AllKinds with prefixes computed once (ParsePath runs for
+// every watch event).
+var kindTable = sync.OnceValue(func() []kindEntry {
+	var out []kindEntry
+	for _, k := range AllKinds() {
+		out = append(out, kindEntry{kind: k, prefix: k.prefix(), namespaced: k.Namespaced()})
+	}
+	return out
+})
+
+// Known reports whether k is one of AllKinds.
+func (k Kind) Known() bool {
+	for _, ki := range kindTable() {
+		if ki.kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 // AllKinds lists every kind the store holds.
