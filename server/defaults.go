@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/controller"
+	"github.com/palisade-net/palisade/store"
+)
+
+// DefaultTierOrder is the order of the default tier (api.md §2.4).
+const DefaultTierOrder = 1e6
+
+// DefaultResources returns the resources every palisade datastore holds:
+// the tier "default" (order 1e6, default action Deny), the
+// FelixConfiguration "default" (empty spec) and the
+// KubeControllersConfiguration "default" with automatic host endpoints
+// Disabled. The profile projectcalico-default-allow is not among them: it
+// is never stored (api.md §9.1).
+func DefaultResources() []api.Object {
+	order, deny := float64(DefaultTierOrder), api.Deny
+	tier := &api.Tier{Spec: api.TierSpec{Order: &order, DefaultAction: &deny}}
+	tier.Name = api.DefaultTierName
+	felix := &api.FelixConfiguration{}
+	felix.Name = "default"
+	objs := []api.Object{tier, felix, controller.DefaultKubeControllersConfiguration()}
+	for _, o := range objs {
+		api.SetTypeMeta(o)
+	}
+	return objs
+}
+
+// EnsureDefaults creates each default resource that is missing and leaves
+// existing ones as they are. It returns the names of those it created.
+func EnsureDefaults(ctx context.Context, st store.Store) ([]string, error) {
+	var created []string
+	for _, o := range DefaultResources() {
+		_, err := st.Create(ctx, o)
+		switch {
+		case err == nil:
+			created = append(created, api.ID(o))
+		case store.IsAlreadyExists(err):
+		default:
+			return created, fmt.Errorf("creating default %s: %w", api.ID(o), err)
+		}
+	}
+	return created, nil
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/controller"
+	"github.com/palisade-net/palisade/store"
+)
+
+// probeTimeout bounds the datastore read of a readiness check.
+const probeTimeout = 2 * time.Second
+
+// NotReadyError lists why the server is not ready.
+type NotReadyError struct{ Reasons []string }
+
+func (e *NotReadyError) Error() string { return "not ready: " + strings.Join(e.Reasons, "; ") }
+
+// serveHealth starts the HTTP server of /liveness, /readiness and /metrics.
+func (s *Server) serveHealth() error {
+	ln, err := net.Listen("tcp", s.cfg.HealthListen)
+	if err != nil {
+		return fmt.Errorf("health endpoints on %s: %w", s.cfg.HealthListen, err)
+	}
+	s.addr = ln.Addr()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/liveness", s.handleLiveness)
+	mux.HandleFunc("/readiness", s.handleReadiness)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("health endpoints stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Live returns nil unless the embedded etcd member has failed.
+func (s *Server) Live() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fatal
+}
+
+// Ready returns nil when the datastore answers a read within two seconds,
+// the default resources exist and the controllers are synced; otherwise a
+// *NotReadyError with every reason.
+func (s *Server) Ready(ctx context.Context) error {
+	var reasons []string
+	if err := s.Live(); err != nil {
+		reasons = append(reasons, err.Error())
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	_, err := s.st.Get(pctx, store.Key{Kind: store.Kind(api.KindKubeControllersConfiguration), Name: controller.ConfigName})
+	cancel()
+	if err != nil && !store.IsNotFound(err) {
+		reasons = append(reasons, "datastore unreachable: "+err.Error())
+	}
+	s.mu.Lock()
+	if s.defaultsErr != nil {
+		reasons = append(reasons, "default resources: "+s.defaultsErr.Error())
+	}
+	s.mu.Unlock()
+	if err := s.ctl.Ready(); err != nil {
+		reasons = append(reasons, err.Error())
+	}
+	if len(reasons) > 0 {
+		return &NotReadyError{Reasons: reasons}
+	}
+	return nil
+}
+
+func (s *Server) handleLiveness(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.Live(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not live: %v\n", err)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var nr *NotReadyError
+	if err := s.Ready(r.Context()); errors.As(err, &nr) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready:")
+		for _, reason := range nr.Reasons {
+			fmt.Fprintf(w, "- %s\n", reason)
+		}
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}

@@ -1,0 +1,223 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/palisade-net/palisade/controller"
+	"github.com/palisade-net/palisade/store"
+)
+
+// Server is a running palisade control plane: the datastore (an embedded
+// etcd member or a connection to an external cluster), the controllers and
+// the health and metrics endpoints.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	emb  *store.Embedded // nil with an external etcd
+	st   *store.Etcd
+	ctl  *controller.AutoHEP
+	reg  *prometheus.Registry
+	http *http.Server
+	addr net.Addr
+
+	cancel context.CancelFunc
+	bgDone chan struct{}
+
+	mu          sync.Mutex
+	defaultsErr error // nil once the default resources exist
+	fatal       error // the embedded member failed
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// Start starts a server: the embedded etcd member (or the connection to
+// the external cluster), the health endpoints, and in the background the
+// creation of the default resources followed by the controllers. ctx
+// bounds the start only; stop the server with Close.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), bgDone: make(chan struct{}),
+		defaultsErr: errors.New("not created yet")}
+	if err := s.openDatastore(ctx); err != nil {
+		return nil, err
+	}
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.ctl = controller.NewAutoHEP(s.st, controller.Options{
+		ResyncPeriod: cfg.ResyncPeriod, Logger: s.log, Registerer: s.reg,
+	})
+	if err := s.serveHealth(); err != nil {
+		s.closeDatastore()
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.background(bg)
+	return s, nil
+}
+
+// openDatastore starts the embedded member if there is one and connects
+// the store to it or to the external cluster.
+func (s *Server) openDatastore(ctx context.Context) error {
+	cfg := s.cfg
+	endpoints := cfg.EtcdEndpoints
+	if cfg.Embedded() {
+		begin := time.Now()
+		emb, err := store.StartEmbedded(ctx, cfg.embedConfig())
+		if err != nil {
+			return fmt.Errorf("starting the datastore: %w", err)
+		}
+		s.emb = emb
+		endpoints = emb.ClientEndpoints()
+		s.log.Info("embedded etcd ready", "name", pick(cfg.Name, store.DefaultEmbedName), "dataDir", cfg.DataDir,
+			"clientURLs", endpoints, "took", time.Since(begin).Round(time.Millisecond))
+	} else {
+		s.log.Info("using external etcd", "endpoints", endpoints)
+	}
+	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: endpoints,
+		CAFile: cfg.EtcdCAFile, CertFile: cfg.EtcdCertFile, KeyFile: cfg.EtcdKeyFile})
+	if err != nil {
+		s.closeDatastore()
+		return fmt.Errorf("connecting to the datastore: %w", err)
+	}
+	s.st = st
+	return nil
+}
+
+// background creates the default resources (retrying until it succeeds)
+// and then runs the controllers until ctx is done.
+func (s *Server) background(ctx context.Context) {
+	defer close(s.bgDone)
+	delay := 250 * time.Millisecond
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		created, err := EnsureDefaults(wctx, s.st)
+		cancel()
+		s.mu.Lock()
+		s.defaultsErr = err
+		s.mu.Unlock()
+		if err == nil {
+			if len(created) > 0 {
+				s.log.Info("created default resources", "resources", created)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("default resources not created yet; retrying", "error", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+	if err := s.ctl.Run(ctx); err != nil {
+		s.log.Error("automatic host endpoint controller stopped", "error", err)
+	}
+}
+
+// Store returns the server's datastore client.
+func (s *Server) Store() store.Store { return s.st }
+
+// ClientEndpoints returns the URLs at which clients reach the datastore.
+func (s *Server) ClientEndpoints() []string { return s.st.Endpoints() }
+
+// HealthAddr returns the address the health endpoints listen on.
+func (s *Server) HealthAddr() string { return s.addr.String() }
+
+// Controller returns the automatic host endpoint controller.
+func (s *Server) Controller() *controller.AutoHEP { return s.ctl }
+
+// Err returns a channel that reports a fatal failure of the embedded etcd
+// member (never, with an external etcd).
+func (s *Server) Err() <-chan error {
+	if s.emb == nil {
+		return nil
+	}
+	return s.emb.Err()
+}
+
+// Close stops the server in order: the controllers, the health endpoints,
+// the datastore client, the embedded etcd member. Each step is bounded by
+// ShutdownTimeout. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		s.cancel()
+		select {
+		case <-s.bgDone:
+		case <-time.After(s.cfg.ShutdownTimeout):
+			errs = append(errs, errors.New("controllers did not stop in time"))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the health endpoints: %w", err))
+		}
+		cancel()
+		errs = append(errs, s.closeDatastore())
+		s.closeErr = errors.Join(errs...)
+		s.log.Info("server stopped")
+	})
+	return s.closeErr
+}
+
+// closeDatastore closes the store client and the embedded member, the
+// latter bounded by ShutdownTimeout (a member that lost its quorum can be
+// slow to stop).
+func (s *Server) closeDatastore() error {
+	var err error
+	if s.st != nil {
+		err = s.st.Close()
+	}
+	if s.emb == nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() { s.emb.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.ShutdownTimeout):
+		err = errors.Join(err, errors.New("embedded etcd did not stop in time"))
+	}
+	return err
+}
+
+// Run starts a server, runs it until ctx is done or the embedded member
+// fails, and closes it. It returns nil after a clean stop.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.log.Info("palisade server running", "datastore", s.ClientEndpoints(), "health", "http://"+s.HealthAddr())
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("stopping", "reason", context.Cause(ctx))
+	case err := <-s.Err():
+		runErr = fmt.Errorf("embedded etcd failed: %w", err)
+		s.setFatal(runErr)
+		s.log.Error("embedded etcd failed; stopping", "error", err)
+	}
+	return errors.Join(runErr, s.Close())
+}
+
+func (s *Server) setFatal(err error) {
+	s.mu.Lock()
+	s.fatal = err
+	s.mu.Unlock()
+}
