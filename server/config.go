@@ -70,7 +70,9 @@ type ConfigError struct {
 	Err   error
 }
 
-func (e *ConfigError) Error() string { return fmt.Sprintf("server configuration: %s: %v", e.Field, e.Err) }
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("server configuration: %s: %v", e.Field, e.Err)
+}
 
 func (e *ConfigError) Unwrap() error { return e.Err }
 
