@@ -24,7 +24,7 @@ type deviation struct {
 // itself (policy.Model.Evaluate lays the flow out as leaving the pod by its
 // veth and coming back in by it); turn it on once that is fixed in policy/.
 // Until then the totals line counts those flows.
-const requireKubernetesOnDeviations = false
+const requireKubernetesOnDeviations = true
 
 // cyclonusDeviations at cyclonus v0.5.6.
 //

@@ -383,3 +383,18 @@ spec: {node: node-a, interfaceName: "*", profiles: [projectcalico-default-allow]
 		{"node:node-a", "127.0.0.1", "21/TCP", "allow", false, false},
 	})
 }
+
+// A pod cannot block access to itself (Kubernetes NetworkPolicy docs): its
+// traffic to its own address stays in its network namespace.
+func TestPodToItselfNeverPoliced(t *testing.T) {
+	deny := `
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: deny-all}
+spec: {selector: all(), types: [Ingress, Egress]}`
+	m := model(t, topology, deny)
+	checkFlows(t, m, []flowCase{
+		{"app/web", "198.18.1.1", "8080/TCP", "allow", false, false},
+		{"app/web", "app/db", "8080/TCP", "deny", false, false},
+	})
+}

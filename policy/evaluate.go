@@ -38,6 +38,15 @@ func (m *Model) evaluate(f Flow, quiet bool) (*Verdict, error) {
 	if !quiet {
 		v.From, v.To, v.SrcIP, v.DstIP, v.Port = f.Src.String(), f.Dst.String(), src.String(), dst.String(), portString(f)
 	}
+	if f.Src.Kind == PeerWorkload && f.Dst.Kind == PeerWorkload && f.Src.Workload == f.Dst.Workload {
+		// A pod's traffic to its own address never leaves its network
+		// namespace: no policy sees it (Kubernetes: "a pod cannot block
+		// access to itself").
+		v.Verdict = ResultAllow
+		v.Paths = []Path{{Verdict: ResultAllow, Request: []Step{{Stage: "route", Result: ResultNone,
+			Reason: "a pod talking to itself stays inside its own network namespace: never policed"}}}}
+		return v, nil
+	}
 	start, in := m.start(f, dst)
 	if start == nil {
 		v.Verdict = ResultAllow
