@@ -1,0 +1,21 @@
+// Package kerneltest holds tests only: it checks the rendered nftables
+// ruleset against the reference evaluator with real packets in network
+// namespaces.
+//
+// Each test builds one node namespace (uplink eth0 to an outside-host
+// namespace, pods behind cali… veths named by policy.PodInterfaceName), a
+// model from YAML manifests (api.Decode and policy.NewModel) whose
+// addresses match the namespaces, renders the node's ruleset with
+// render.Node and applies it with nft.Kernel inside the node namespace.
+// Every probe (TCP connect with a one-byte exchange, UDP request and reply,
+// ICMP echo) is also judged by policy.Model.Evaluate, and the two must agree
+// (and agree with the expectation the test states from semantics.md).
+//
+// differential_test.go does the same for seeded random models and flows:
+//
+//	go test ./kerneltest -run Differential -flows 5000 -seed 42 -v
+//
+// The tests need root. Without root they skip, except when CI=true, where
+// they fail. Namespaces are named pal-kt-<pid>-<random>-… and removed when
+// each test ends.
+package kerneltest
