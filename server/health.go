@@ -16,8 +16,10 @@ import (
 	"github.com/palisade-net/palisade/store"
 )
 
-// probeTimeout bounds the datastore read of a readiness check.
-const probeTimeout = 2 * time.Second
+// probeTimeout bounds the datastore read of a readiness probe; it exceeds
+// the store's dial timeout so that an unreachable datastore is reported
+// with the store's explanation rather than a bare deadline.
+const probeTimeout = store.DefaultDialTimeout + 2*time.Second
 
 // NotReadyError lists why the server is not ready.
 type NotReadyError struct{ Reasons []string }
@@ -51,21 +53,47 @@ func (s *Server) Live() error {
 	return s.fatal
 }
 
-// Ready returns nil when the datastore answers a read within two seconds,
-// the default resources exist and the controllers are synced; otherwise a
-// *NotReadyError with every reason.
-func (s *Server) Ready(ctx context.Context) error {
+// probeInterval is the period of the datastore probe behind readiness.
+const probeInterval = time.Second
+
+// probe reads the configuration every probeInterval until ctx is done and
+// records whether the datastore answered, so that /readiness answers at
+// once and says why the datastore is not usable.
+func (s *Server) probe(ctx context.Context) {
+	key := store.Key{Kind: store.Kind(api.KindKubeControllersConfiguration), Name: controller.ConfigName}
+	for {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		_, err := s.st.Get(pctx, key)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if store.IsNotFound(err) {
+			err = nil
+		}
+		s.mu.Lock()
+		s.probeErr = err
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(probeInterval):
+		}
+	}
+}
+
+// Ready returns nil when the datastore answered the last probe (a read,
+// every second), the default resources exist and the controllers are
+// synced; otherwise a *NotReadyError with every reason.
+func (s *Server) Ready() error {
 	var reasons []string
-	if err := s.Live(); err != nil {
-		reasons = append(reasons, err.Error())
-	}
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	_, err := s.st.Get(pctx, store.Key{Kind: store.Kind(api.KindKubeControllersConfiguration), Name: controller.ConfigName})
-	cancel()
-	if err != nil && !store.IsNotFound(err) {
-		reasons = append(reasons, "datastore unreachable: "+err.Error())
-	}
 	s.mu.Lock()
+	if s.fatal != nil {
+		reasons = append(reasons, s.fatal.Error())
+	}
+	if s.probeErr != nil {
+		reasons = append(reasons, "datastore unreachable: "+s.probeErr.Error())
+	}
 	if s.defaultsErr != nil {
 		reasons = append(reasons, "default resources: "+s.defaultsErr.Error())
 	}
@@ -92,7 +120,7 @@ func (s *Server) handleLiveness(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	var nr *NotReadyError
-	if err := s.Ready(r.Context()); errors.As(err, &nr) {
+	if err := s.Ready(); errors.As(err, &nr) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, "not ready:")
 		for _, reason := range nr.Reasons {

@@ -35,6 +35,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	defaultsErr error // nil once the default resources exist
+	probeErr    error // the last datastore probe's failure
 	fatal       error // the embedded member failed
 	closeOnce   sync.Once
 	closeErr    error
@@ -50,7 +51,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), bgDone: make(chan struct{}),
-		defaultsErr: errors.New("not created yet")}
+		defaultsErr: errors.New("not created yet"), probeErr: errors.New("not probed yet")}
 	if err := s.openDatastore(ctx); err != nil {
 		return nil, err
 	}
@@ -64,6 +65,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	go s.probe(bg)
 	go s.background(bg)
 	return s, nil
 }

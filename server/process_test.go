@@ -1,0 +1,278 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/store"
+)
+
+// member is one member of a test cluster.
+type member struct {
+	name                 string
+	client, peer, health int
+	p                    *proc
+}
+
+// (b) Three `palisade server` processes form a cluster; killing the leader
+// with SIGKILL loses no acknowledged write, and writes, the controllers and
+// the CLI go on working.
+func TestThreeMemberClusterSurvivesLeaderKill(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	ports := freePorts(t, 9)
+	dir := t.TempDir()
+	var ms []*member
+	var initial []string
+	for i := range 3 {
+		m := &member{name: fmt.Sprintf("m%d", i+1), client: ports[3*i], peer: ports[3*i+1], health: ports[3*i+2]}
+		ms = append(ms, m)
+		initial = append(initial, fmt.Sprintf("%s=http://%s", m.name, addr(m.peer)))
+	}
+	begin := time.Now()
+	var endpoints []string
+	for _, m := range ms {
+		m.p = startServer(t, addr(m.health), nil, "--name", m.name, "--data-dir", filepath.Join(dir, m.name),
+			"--listen", addr(m.client), "--peer-listen", addr(m.peer),
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new")
+		endpoints = append(endpoints, "http://"+addr(m.client))
+	}
+	for _, m := range ms {
+		m.p.waitReady(60 * time.Second)
+	}
+	t.Logf("three members ready in %v", time.Since(begin).Round(time.Millisecond))
+
+	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: endpoints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w := startWriter(st)
+	w.waitAcked(t, 50)
+	leader := findLeader(t, st, endpoints)
+	before := len(w.acked())
+	killed := time.Now()
+	ms[leader].p.kill()
+	t.Logf("SIGKILLed leader %s after %d acknowledged writes", ms[leader].name, before)
+	w.waitAcked(t, before+50)
+	acked, failed, gap := w.stop(killed)
+	t.Logf("%d writes acknowledged, %d failed; first write acknowledged %v after the kill",
+		len(acked), failed, gap.Round(time.Millisecond))
+
+	list, _, err := st.List(ctxT(t, 10*time.Second), store.Kind(api.KindGlobalNetworkSet), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for _, o := range list {
+		stored = append(stored, o.GetName())
+	}
+	for _, name := range acked {
+		if _, ok := slices.BinarySearch(stored, name); !ok {
+			t.Errorf("acknowledged write %s lost", name)
+		}
+	}
+	if newLeader := findLeader(t, st, dropIndex(endpoints, leader)); newLeader < 0 {
+		t.Error("no new leader")
+	}
+	autoHEPWorks(t, st, "cluster-node")
+	out, err := cliRun(t, []string{"ETCD_ENDPOINTS=" + strings.Join(endpoints, ",")}, "get", "globalnetworksets")
+	if err != nil || !strings.Contains(out, acked[0]) {
+		t.Errorf("palisade get globalnetworksets after the kill: %v\n%s", err, out)
+	}
+}
+
+func dropIndex(s []string, i int) []string {
+	return append(slices.Clone(s[:i]), s[i+1:]...)
+}
+
+// findLeader returns the index of the endpoint whose member leads, asking
+// each member through the maintenance API.
+func findLeader(t *testing.T, st *store.Etcd, endpoints []string) int {
+	t.Helper()
+	found := -1
+	eventually(t, 15*time.Second, func() error {
+		for i, ep := range endpoints {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			resp, err := st.Client().Status(ctx, ep)
+			cancel()
+			if err == nil && resp.Leader != 0 && resp.Header.MemberId == resp.Leader {
+				found = i
+				return nil
+			}
+		}
+		return fmt.Errorf("no leader among %v", endpoints)
+	})
+	return found
+}
+
+// writer creates GlobalNetworkSets one after the other and remembers those
+// acknowledged.
+type writer struct {
+	mu       sync.Mutex
+	ok       []string
+	okAt     []time.Time
+	failed   int
+	quit     chan struct{}
+	finished chan struct{}
+}
+
+func startWriter(st store.Store) *writer {
+	w := &writer{quit: make(chan struct{}), finished: make(chan struct{})}
+	go func() {
+		defer close(w.finished)
+		for i := 0; ; i++ {
+			select {
+			case <-w.quit:
+				return
+			default:
+			}
+			name := fmt.Sprintf("w%05d", i)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_, err := st.Create(ctx, netset(name))
+			cancel()
+			w.mu.Lock()
+			if err == nil {
+				w.ok, w.okAt = append(w.ok, name), append(w.okAt, time.Now())
+			} else {
+				w.failed++
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func (w *writer) acked() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.ok)
+}
+
+func (w *writer) waitAcked(t *testing.T, n int) {
+	t.Helper()
+	eventually(t, 30*time.Second, func() error {
+		if got := len(w.acked()); got < n {
+			return fmt.Errorf("%d acknowledged writes, want %d", got, n)
+		}
+		return nil
+	})
+}
+
+// stop ends the writer and returns the acknowledged names, the failure
+// count and how long after since the first write was acknowledged.
+func (w *writer) stop(since time.Time) ([]string, int, time.Duration) {
+	close(w.quit)
+	<-w.finished
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var gap time.Duration
+	for _, at := range w.okAt {
+		if at.After(since) {
+			gap = at.Sub(since)
+			break
+		}
+	}
+	return slices.Clone(w.ok), w.failed, gap
+}
+
+// cliRun runs the palisade binary with extra environment.
+func cliRun(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Env = append(cleanEnv(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// (c) A server killed with SIGKILL restarts on its data directory with all
+// its data.
+func TestKilledServerRestartsWithItsData(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	ports := freePorts(t, 3)
+	args := []string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", addr(ports[0]), "--peer-listen", addr(ports[1])}
+	p := startServer(t, addr(ports[2]), nil, args...)
+	p.waitReady(30 * time.Second)
+	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{"http://" + addr(ports[0])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := ctxT(t, 60*time.Second)
+	for i := range 100 {
+		if _, err := st.Create(ctx, netset(fmt.Sprintf("n%03d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	autoHEPWorks(t, st, "restart-node")
+	before, rev, err := st.List(ctx, store.Kind(api.KindGlobalNetworkSet), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.kill()
+
+	begin := time.Now()
+	p2 := startServer(t, addr(ports[2]), nil, args...)
+	p2.waitReady(30 * time.Second)
+	t.Logf("restarted and ready in %v", time.Since(begin).Round(time.Millisecond))
+	after, rev2, err := st.List(ctx, store.Kind(api.KindGlobalNetworkSet), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) || len(after) != 100 || rev2 < rev {
+		t.Fatalf("after restart: %d network sets at revision %d; before: %d at %d", len(after), rev2, len(before), rev)
+	}
+	for i := range after {
+		if after[i].GetName() != before[i].GetName() || after[i].GetResourceVersion() != before[i].GetResourceVersion() {
+			t.Errorf("%s@%s became %s@%s", before[i].GetName(), before[i].GetResourceVersion(),
+				after[i].GetName(), after[i].GetResourceVersion())
+		}
+	}
+	o, err := st.Get(ctx, kccKey)
+	if err != nil || !o.(*api.KubeControllersConfiguration).AutoHostEndpointsEnabled() {
+		t.Fatalf("KubeControllersConfiguration after restart: %v (the Enabled setting must survive)", err)
+	}
+	if err := hepHas(st, "restart-node-auto-hep", map[string]string{"role": "master"}, "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// (e) SIGTERM stops the server cleanly: exit status 0 within a few seconds,
+// and the data directory is reusable at once.
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	ports := freePorts(t, 3)
+	args := []string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", addr(ports[0]), "--peer-listen", addr(ports[1])}
+	p := startServer(t, addr(ports[2]), nil, args...)
+	p.waitReady(30 * time.Second)
+	begin := time.Now()
+	if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	state, err := p.exited(5 * time.Second)
+	if err != nil {
+		t.Fatalf("after SIGTERM: %v", err)
+	}
+	t.Logf("exited with %v %v after SIGTERM", state, time.Since(begin).Round(time.Millisecond))
+	if state.ExitCode() != 0 {
+		t.Fatalf("exit status %d after SIGTERM", state.ExitCode())
+	}
+	if log := p.log(); !strings.Contains(log, "server stopped") || strings.Contains(log, "level=ERROR") {
+		t.Errorf("shutdown log:\n%s", log)
+	}
+	p2 := startServer(t, addr(ports[2]), nil, args...)
+	p2.waitReady(30 * time.Second)
+}

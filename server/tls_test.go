@@ -1,0 +1,169 @@
+package server
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/store"
+)
+
+// pki is a CA and the certificates it signed, as PEM files.
+type pki struct {
+	dir     string
+	ca      *x509.Certificate
+	caKey   *ecdsa.PrivateKey
+	serial  int64
+	CAFile  string
+	t       *testing.T
+	expires time.Time
+}
+
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	p := &pki{t: t, dir: t.TempDir(), expires: time.Now().Add(time.Hour)}
+	key := p.key()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "palisade test CA"},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              p.expires,
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ca, _ = x509.ParseCertificate(der)
+	p.caKey = key
+	p.CAFile = p.write("ca.pem", "CERTIFICATE", der)
+	p.serial = 1
+	return p
+}
+
+func (p *pki) key() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return k
+}
+
+func (p *pki) write(name, typ string, der []byte) string {
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	return path
+}
+
+// issue signs a certificate for cn with the given usages (and, for server
+// use, 127.0.0.1 and localhost as names) and returns the cert and key files.
+func (p *pki) issue(cn string, usages ...x509.ExtKeyUsage) (certFile, keyFile string) {
+	p.serial++
+	key := p.key()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(p.serial),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     p.expires,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  usages,
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.write(cn+".pem", "CERTIFICATE", der), p.write(cn+"-key.pem", "EC PRIVATE KEY", kder)
+}
+
+// (d) TLS end to end: a server with client certificate authentication;
+// its controller, a store client and the CLI with a client certificate
+// work; without one they are refused.
+func TestTLSClientCertificates(t *testing.T) {
+	t.Parallel()
+	binary(t)
+	ca := newPKI(t)
+	srvCert, srvKey := ca.issue("server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+	cliCert, cliKey := ca.issue("client", x509.ExtKeyUsageClientAuth)
+	ports := freePorts(t, 3)
+	p := startServer(t, addr(ports[2]), nil,
+		"--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", addr(ports[0]), "--peer-listen", addr(ports[1]),
+		"--cert-file", srvCert, "--key-file", srvKey, "--trusted-ca-file", ca.CAFile, "--client-cert-auth",
+		"--peer-cert-file", srvCert, "--peer-key-file", srvKey, "--peer-trusted-ca-file", ca.CAFile)
+	p.waitReady(30 * time.Second) // the server's own connection uses its certificate
+	endpoint := "https://" + addr(ports[0])
+
+	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{endpoint}, CAFile: ca.CAFile, CertFile: cliCert, KeyFile: cliKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	autoHEPWorks(t, st, "tls-node")
+
+	t.Run("refused without a client certificate", func(t *testing.T) {
+		bare, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{endpoint}, CAFile: ca.CAFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bare.Close()
+		begin := time.Now()
+		_, err = bare.Get(ctxT(t, 20*time.Second), kccKey)
+		if err == nil {
+			t.Fatal("read without a client certificate succeeded")
+		}
+		t.Logf("refused in %v: %v", time.Since(begin).Round(time.Millisecond), err)
+		if d := time.Since(begin); d > 10*time.Second {
+			t.Errorf("refusal took %v", d)
+		}
+	})
+	t.Run("refused with a certificate from another CA", func(t *testing.T) {
+		other := newPKI(t)
+		c, k := other.issue("intruder", x509.ExtKeyUsageClientAuth)
+		bad, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{endpoint}, CAFile: ca.CAFile, CertFile: c, KeyFile: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bad.Close()
+		if _, err := bad.Get(ctxT(t, 20*time.Second), kccKey); err == nil {
+			t.Fatal("read with a foreign client certificate succeeded")
+		}
+	})
+	t.Run("CLI", func(t *testing.T) {
+		env := []string{"ETCD_ENDPOINTS=" + endpoint, "ETCD_CA_CERT_FILE=" + ca.CAFile}
+		out, err := cliRun(t, append(env, "ETCD_CERT_FILE="+cliCert, "ETCD_KEY_FILE="+cliKey), "get", "hostendpoints")
+		if err != nil || !strings.Contains(out, "tls-node-auto-hep") {
+			t.Errorf("palisade get hostendpoints with a client certificate: %v\n%s", err, out)
+		}
+		begin := time.Now()
+		out, err = cliRun(t, env, "get", "hostendpoints")
+		if err == nil {
+			t.Errorf("palisade get hostendpoints without a client certificate succeeded:\n%s", out)
+		}
+		t.Logf("CLI without a client certificate: exit %v in %v: %s", err, time.Since(begin).Round(time.Millisecond),
+			strings.TrimSpace(out))
+	})
+	list, _, err := st.List(ctxT(t, 10*time.Second), store.Kind(api.KindHostEndpoint), "")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("host endpoints: %d, %v", len(list), err)
+	}
+}
