@@ -533,3 +533,14 @@ func TestDocumentErrorFormat(t *testing.T) {
 		t.Errorf("got %q", e2.Error())
 	}
 }
+
+func TestCalicoMessage(t *testing.T) {
+	one := &DocumentError{Fields: []FieldError{{Field: "spec.node", Value: "", Rule: "node must be specified"}}}
+	if got := one.CalicoMessage(); got != "error with field spec.node = '' (node must be specified)" {
+		t.Errorf("got %q", got)
+	}
+	two := &DocumentError{Fields: []FieldError{{Field: "a", Value: "1", Rule: "x"}, {Field: "b", Value: "2", Rule: "y"}}}
+	if got := two.CalicoMessage(); got != "error with the following fields:\n-  a = '1' (x)\n-  b = '2' (y)" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -92,6 +92,29 @@ func (e *DocumentError) prefix() string {
 	return b.String()
 }
 
+// CalicoMessage renders the field errors the way libcalico-go's validation
+// error does, for output that scripts grep (api.md §8.3): one field gives
+// "error with field <field> = '<value>' (<rule>)", several give
+// "error with the following fields:" and one "-  <field> = '<value>' (<rule>)"
+// line each. Without field errors it is Err's text.
+func (e *DocumentError) CalicoMessage() string {
+	switch len(e.Fields) {
+	case 0:
+		if e.Err == nil {
+			return "invalid document"
+		}
+		return e.Err.Error()
+	case 1:
+		f := e.Fields[0]
+		return fmt.Sprintf("error with field %s = '%s' (%s)", f.Field, f.Value, f.Rule)
+	}
+	lines := []string{"error with the following fields:"}
+	for _, f := range e.Fields {
+		lines = append(lines, fmt.Sprintf("-  %s = '%s' (%s)", f.Field, f.Value, f.Rule))
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Unwrap returns the non-field error, if any.
 func (e *DocumentError) Unwrap() error { return e.Err }
 
