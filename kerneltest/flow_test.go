@@ -199,6 +199,10 @@ func (c *cluster) check(t *testing.T, fs ...flow) {
 		switch {
 		case o.err != nil:
 			t.Errorf("%s: cannot judge: %v", o.f, o.err)
+		case o.kernelAllowed() != o.evalAllowed() && known(o) != nil:
+			k := known(o)
+			t.Logf("KNOWN ISSUE %s (not failing; KERNELTEST_STRICT=1 to fail): %s: kernel %s, evaluator %s\n  %s\n%s",
+				k.id, o.f, word(o.kernelAllowed(), nil), word(o.evalAllowed(), nil), k.summary, explain(o))
 		case o.kernelAllowed() != o.evalAllowed():
 			bad = true
 			t.Errorf("DISAGREEMENT %s: kernel %s, evaluator %s (test expects %s; %s)\n%s",
