@@ -114,7 +114,7 @@ func readForWrite(s *streams, o *crudOpts) ([]inputItem, error) {
 	if len(o.files) == 0 {
 		return nil, fail(s, "no resources specified: give -f FILENAME (a file, a directory or - for standard input)")
 	}
-	items, err := readInputs(o.files, o.recursive, o.skipEmpty, s.in)
+	items, err := readInputs(o.files, o.recursive, o.skipEmpty, o.namespace != "", s.in)
 	if err != nil {
 		return nil, failErr(s, err)
 	}

@@ -150,14 +150,6 @@ func resolveDatastore(o *datastoreOpts) (store.EtcdConfig, error) {
 	if err := checkDatastoreType(getenv("DATASTORE_TYPE")); err != nil {
 		return store.EtcdConfig{}, &ConfigError{Source: "$DATASTORE_TYPE", Err: err}
 	}
-	pick := func(vals ...string) string {
-		for _, v := range vals {
-			if v != "" {
-				return v
-			}
-		}
-		return ""
-	}
 	flagEndpoints := ""
 	if o != nil {
 		flagEndpoints = o.endpoints
@@ -169,6 +161,17 @@ func resolveDatastore(o *datastoreOpts) (store.EtcdConfig, error) {
 		CertFile:  pick(getenv("ETCD_CERT_FILE"), spec.EtcdCertFile),
 		KeyFile:   pick(getenv("ETCD_KEY_FILE"), spec.EtcdKeyFile),
 	}, nil
+}
+
+// pick returns the first non-empty value (flag, environment, file,
+// default).
+func pick(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // session is one command's connection to the datastore.

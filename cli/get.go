@@ -110,7 +110,7 @@ func getQueries(s *streams, o *getOpts, args []string) ([]getQuery, error) {
 		if len(args) > 0 {
 			return nil, fail(s, "give either KIND [NAME...] or -f FILENAME, not both")
 		}
-		items, err := readInputs(o.files, o.recursive, o.skipEmpty, s.in)
+		items, err := readInputs(o.files, o.recursive, o.skipEmpty, o.namespace != "" || o.all, s.in)
 		if err != nil {
 			return nil, failErr(s, err)
 		}

@@ -42,8 +42,10 @@ func (e *NoResourcesError) Error() string { return "no resources specified in " 
 // .yaml/.yml/.json files, or - for standard input) into resources in input
 // order. Documents that do not decode or validate become items with an
 // error; they are never written. A path that cannot be read, or that holds
-// no resource (unless skipEmpty), fails the whole input.
-func readInputs(paths []string, recursive, skipEmpty bool, stdin io.Reader) ([]inputItem, error) {
+// no resource (unless skipEmpty), fails the whole input. scanNS asks which
+// documents name their namespace (needed only with -n or -A; without, a
+// decoded namespace counts as given).
+func readInputs(paths []string, recursive, skipEmpty, scanNS bool, stdin io.Reader) ([]inputItem, error) {
 	var out []inputItem
 	for _, p := range paths {
 		if p == "-" {
@@ -51,7 +53,7 @@ func readInputs(paths []string, recursive, skipEmpty bool, stdin io.Reader) ([]i
 			if err != nil {
 				return nil, &InputError{Err: fmt.Errorf("reading standard input: %w", err)}
 			}
-			items := decodeInput("<stdin>", data)
+			items := decodeInput("<stdin>", data, scanNS)
 			if len(items) == 0 && !skipEmpty {
 				return nil, &NoResourcesError{Where: "file -"}
 			}
@@ -68,7 +70,7 @@ func readInputs(paths []string, recursive, skipEmpty bool, stdin io.Reader) ([]i
 			if err != nil {
 				return nil, &InputError{Err: err}
 			}
-			items := decodeInput(f, data)
+			items := decodeInput(f, data, scanNS)
 			if len(items) == 0 && !skipEmpty {
 				return nil, &NoResourcesError{Where: "file " + f}
 			}
@@ -83,13 +85,20 @@ func readInputs(paths []string, recursive, skipEmpty bool, stdin io.Reader) ([]i
 
 // decodeInput decodes one source and puts documents and document errors
 // back in input order.
-func decodeInput(src string, data []byte) []inputItem {
+func decodeInput(src string, data []byte, scanNS bool) []inputItem {
 	docs, errs := api.Decode(src, data)
-	nsByLine := namespaceLines(data)
+	var nsByLine nsLines
+	if scanNS {
+		nsByLine = namespaceLines(data)
+	}
 	var items []inputItem
 	for _, d := range docs {
 		it := inputItem{obj: d.Object, kind: api.KindOf(d.Object), src: src, index: d.Index, line: d.Line}
-		it.nsSet = nsByLine.take(d.Line)
+		if scanNS {
+			it.nsSet = nsByLine.take(d.Line)
+		} else {
+			it.nsSet = d.Object.GetNamespace() != ""
+		}
 		items = append(items, it)
 	}
 	for _, e := range errs {

@@ -21,7 +21,9 @@ func liveObjects() ([]api.Object, error) {
 		objs, _, err := ss.list(k, "")
 		if err != nil {
 			if store.IsUnavailable(err) {
-				return nil, fmt.Errorf("no -f given, and the datastore could not be read: %s", unreachable(err))
+				return nil, fmt.Errorf("no -f given, and the datastore could not be read: %v\n"+
+					"(explain and matrix find it through $ETCD_ENDPOINTS or the config file %s; "+
+					"is `palisade server` running?)", err, DefaultConfigPath)
 			}
 			return nil, fmt.Errorf("reading %s from the datastore: %w", kindName(k), err)
 		}

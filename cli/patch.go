@@ -160,7 +160,7 @@ func runPatch(s *streams, o *patchOpts, kindArg, name string) error {
 		if store.IsUnavailable(err) {
 			return failErr(s, err)
 		}
-		return fail(s, "hit error: %v", cliError(err))
+		return fail(s, "hit error: %v", err)
 	}
 	fmt.Fprintf(s.out, "Successfully patched 1 '%s' resource\n", kindName(kind))
 	return nil

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -110,22 +109,6 @@ func placeItem(it *inputItem, cliNS string) error {
 	return nil
 }
 
-// clone deep-copies an object through its JSON form.
-func clone(o api.Object) (api.Object, error) {
-	data, err := json.Marshal(o)
-	if err != nil {
-		return nil, err
-	}
-	cp, err := api.New(api.KindOf(o), api.APIVersionOf(o))
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(data, cp); err != nil {
-		return nil, err
-	}
-	return cp, nil
-}
-
 // NotSupportedError is calicoctl's ErrorOperationNotSupported.
 type NotSupportedError struct {
 	Op, ID, Reason string
@@ -175,9 +158,13 @@ func keepInputMeta(o api.Object) {
 	o.SetDeletionGracePeriodSeconds(nil)
 }
 
-// takeStoredMeta gives an update the stored object's metadata except
-// labels and annotations, which come from the input (api.md §8.5).
-func takeStoredMeta(o, stored api.Object) {
+// takeStoredMeta gives an update the stored object's metadata, with the
+// input's labels and annotations merged over the stored ones, as
+// calicoctl's mergeMetadataForUpdate does (api.md §8.5): an apply never
+// drops a label someone else set meanwhile (label --remove removes one).
+func takeStoredMeta(o, stored api.Object, labels, annotations map[string]string) {
+	o.SetLabels(mergeMaps(stored.GetLabels(), labels))
+	o.SetAnnotations(mergeMaps(stored.GetAnnotations(), annotations))
 	o.SetResourceVersion(stored.GetResourceVersion())
 	o.SetUID(stored.GetUID())
 	o.SetCreationTimestamp(stored.GetCreationTimestamp())
@@ -186,6 +173,22 @@ func takeStoredMeta(o, stored api.Object) {
 	o.SetFinalizers(stored.GetFinalizers())
 	o.SetDeletionTimestamp(stored.GetDeletionTimestamp())
 	o.SetDeletionGracePeriodSeconds(stored.GetDeletionGracePeriodSeconds())
+}
+
+// mergeMaps returns base with over's entries on top (nil when both are
+// empty).
+func mergeMaps(base, over map[string]string) map[string]string {
+	if len(base) == 0 && len(over) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
 }
 
 // Update retries (api.md §8.5): 5 attempts, 1 s apart, on conflict.
@@ -202,6 +205,8 @@ func (e *UpdateFailedError) Error() string { return "failed to update the resour
 func (e *UpdateFailedError) Unwrap() error { return e.Err }
 
 // createObject creates o (create and apply); a resourceVersion is refused.
+// o's metadata is trimmed to what a create honours. The object-level
+// functions below own their argument: it is one decoded input resource.
 func (s *session) createObject(o api.Object, op string) (api.Object, error) {
 	if err := refuseMirror(o, op); err != nil {
 		return nil, err
@@ -210,12 +215,8 @@ func (s *session) createObject(o api.Object, op string) (api.Object, error) {
 		return nil, &ValidationError{Field: "Metadata.ResourceVersion", Value: rv,
 			Reason: "field must not be set for a Create request"}
 	}
-	cp, err := clone(o)
-	if err != nil {
-		return nil, err
-	}
-	keepInputMeta(cp)
-	return s.create(cp)
+	keepInputMeta(o)
+	return s.create(o)
 }
 
 // applyObject creates o, or updates it when it exists.
@@ -242,10 +243,7 @@ func (s *session) updateObject(o api.Object, op string) (api.Object, error) {
 		return nil, err
 	}
 	key := store.KeyOf(o)
-	in, err := clone(o)
-	if err != nil {
-		return nil, err
-	}
+	labels, annotations := o.GetLabels(), o.GetAnnotations()
 	if rv := o.GetResourceVersion(); rv != "" {
 		cur, err := s.get(key)
 		if err != nil {
@@ -256,8 +254,8 @@ func (s *session) updateObject(o api.Object, op string) (api.Object, error) {
 				"resource version '%s' is out of date (latest: %s); update the resource YAML/JSON in order to make changes",
 				rv, cur.GetResourceVersion())}
 		}
-		takeStoredMeta(in, cur)
-		return s.update(in)
+		takeStoredMeta(o, cur, labels, annotations)
+		return s.update(o)
 	}
 	var last error
 	for i := 0; i < updateAttempts; i++ {
@@ -268,8 +266,8 @@ func (s *session) updateObject(o api.Object, op string) (api.Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		takeStoredMeta(in, cur)
-		out, err := s.update(in)
+		takeStoredMeta(o, cur, labels, annotations)
+		out, err := s.update(o)
 		if !store.IsConflict(err) {
 			return out, err
 		}
