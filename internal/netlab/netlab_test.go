@@ -185,3 +185,23 @@ func TestSweepStale(t *testing.T) {
 		t.Errorf("a live run's namespace was swept: %v", err)
 	}
 }
+
+func TestFlushConntrack(t *testing.T) {
+	tp := buildTopo(t)
+	ctx := context.Background()
+	_, err := tp.server.Run(ctx, strings.NewReader("table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0\n\t\tct state new accept\n\t}\n}\n"), "nft", "-f", "-")
+	must(t, err)
+	must(t, tp.client.Probe(ctx, Probe{Proto: "udp", Dst: ma("198.19.0.254"), DstPort: 5353}))
+	count := func() string {
+		out, err := tp.server.Run(ctx, nil, "cat", "/proc/sys/net/netfilter/nf_conntrack_count")
+		must(t, err)
+		return strings.TrimSpace(string(out))
+	}
+	if count() == "0" {
+		t.Fatal("no conntrack entry after a UDP exchange")
+	}
+	must(t, tp.server.FlushConntrack())
+	if c := count(); c != "0" {
+		t.Errorf("%s conntrack entries after the flush", c)
+	}
+}

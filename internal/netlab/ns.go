@@ -184,3 +184,12 @@ func prefixToIPNet(p netip.Prefix) *net.IPNet {
 	}
 	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
 }
+
+// FlushConntrack deletes every conntrack entry of the namespace (all
+// families), so that a test's next flows start with no state.
+func (n *NS) FlushConntrack() error {
+	if err := n.nl.ConntrackTableFlush(netlink.ConntrackTable); err != nil {
+		return fmt.Errorf("netlab: %s: flush conntrack: %w", n.Name, err)
+	}
+	return nil
+}
