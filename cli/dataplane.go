@@ -1,0 +1,211 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/render"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newDataplaneCmd) }
+
+type dataplaneOpts struct {
+	files       []string
+	recursive   bool
+	node        string
+	output      string
+	from, to    string
+	port        string
+	established bool
+	ipv6        bool
+}
+
+func newDataplaneCmd(s *streams) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "dataplane",
+		Short: "Show or trace the nftables ruleset palisade renders for a node",
+		Long: "dataplane works on the nftables ruleset (table inet palisade) that palisade renders for one\n" +
+			"node, offline from manifests (-f) or, without -f, from the datastore. Nothing touches the kernel.",
+		Args: cobra.NoArgs,
+	}
+	c.AddCommand(newDataplaneShow(s), newDataplaneTrace(s))
+	return c
+}
+
+func newDataplaneShow(s *streams) *cobra.Command {
+	o := &dataplaneOpts{}
+	c := &cobra.Command{
+		Use:     "show -f FILENAME --node NAME",
+		Short:   "Print a node's nftables ruleset in nft syntax",
+		Long:    "show prints the table inet palisade that palisade renders for the node, in the syntax nft -f reads.\nWith -o stats it prints only the number of chains, rules, sets, maps and elements.",
+		Example: "  palisade dataplane show -f examples/topology -f examples/seed000 --node control",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDataplaneShow(s, o)
+		},
+	}
+	addFileFlags(c, &o.files, &o.recursive)
+	c.Flags().StringVar(&o.node, "node", "", "the node whose ruleset to render")
+	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text (nft syntax) or stats")
+	return c
+}
+
+func runDataplaneShow(s *streams, o *dataplaneOpts) error {
+	if o.node == "" {
+		return fmt.Errorf("dataplane show needs --node")
+	}
+	if o.output != "text" && o.output != "stats" {
+		return fmt.Errorf("unrecognized output format '%s' (want text or stats)", o.output)
+	}
+	m, err := buildModel(s, o.files, o.recursive)
+	if err != nil {
+		return err
+	}
+	rs, err := render.Node(m, o.node)
+	if err != nil {
+		return err
+	}
+	if o.output == "stats" {
+		st := rs.Stats()
+		fmt.Fprintf(s.out, "chains %d (base %d)\nrules %d\nsets %d (elements %d)\nmaps %d (elements %d)\n",
+			st.Chains, st.BaseChains, st.Rules, st.Sets, st.SetElements, st.Maps, st.MapElements)
+		return nil
+	}
+	_, err = io.WriteString(s.out, rs.Text())
+	return err
+}
+
+func newDataplaneTrace(s *streams) *cobra.Command {
+	o := &dataplaneOpts{}
+	c := &cobra.Command{
+		Use:   "trace -f FILENAME --node NAME --from SRC --to DST --port PORT/PROTO",
+		Short: "Trace a flow's packets through a node's nftables ruleset",
+		Long: "trace walks the flow's first packet, and then its reply, through the ruleset rendered for the\n" +
+			"node (the base chains of each hook in priority order, jumps, verdict maps and set lookups) and\n" +
+			"names every rule that matched. SRC, DST and PORT/PROTO are as for explain; the flow must start\n" +
+			"or end on the node. The reference evaluator's verdict for the whole path is printed beside it.",
+		Example: "  palisade dataplane trace -f examples/topology -f examples/seed000 --node control --from 198.19.15.254 --to node:control --port 21/TCP",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDataplaneTrace(s, o)
+		},
+	}
+	addFileFlags(c, &o.files, &o.recursive)
+	c.Flags().StringVar(&o.node, "node", "", "the node whose ruleset to trace through")
+	c.Flags().StringVar(&o.from, "from", "", "source: NAMESPACE/POD, node:NAME or an IP address")
+	c.Flags().StringVar(&o.to, "to", "", "destination: NAMESPACE/POD, node:NAME or an IP address")
+	c.Flags().StringVar(&o.port, "port", "", "destination PORT/PROTO (TCP, UDP, SCTP, ICMP, ICMPv6)")
+	c.Flags().BoolVar(&o.established, "established", false, "trace a packet of an already established connection")
+	c.Flags().BoolVar(&o.ipv6, "ipv6", false, "use IPv6 addresses where peers have both families")
+	return c
+}
+
+func runDataplaneTrace(s *streams, o *dataplaneOpts) error {
+	if o.node == "" || o.from == "" || o.to == "" || o.port == "" {
+		return fmt.Errorf("dataplane trace needs --node, --from, --to and --port")
+	}
+	m, err := buildModel(s, o.files, o.recursive)
+	if err != nil {
+		return err
+	}
+	f, err := flowFor(m, o.from, o.to, o.port)
+	if err != nil {
+		return err
+	}
+	f.Established = o.established
+	if o.ipv6 {
+		f.Family = 6
+	}
+	rs, err := render.Node(m, o.node)
+	if err != nil {
+		return err
+	}
+	hops, err := render.FlowHops(m, o.node, f)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "Flow:  %s -> %s %s at node %s\n", f.Src, f.Dst, o.port, o.node)
+	if v, err := m.Evaluate(f); err == nil {
+		fmt.Fprintf(s.out, "Evaluator (whole path): %s\n", strings.ToUpper(string(v.Verdict)))
+	}
+	st := render.CtNew
+	if f.Established {
+		st = render.CtEstablished
+	}
+	for _, h := range hops {
+		printHopTrace(s.out, rs, h, st)
+	}
+	return nil
+}
+
+// printHopTrace traces the request and, if it gets through, the reply.
+func printHopTrace(w io.Writer, rs *render.Ruleset, h render.Hop, st string) {
+	fmt.Fprintln(w)
+	if h.Via != "" {
+		fmt.Fprintf(w, "Via %s\n", h.Via)
+	}
+	if h.NoBackend {
+		fmt.Fprintln(w, "Ruleset: DROP (kube-proxy has no backend for the NodePort here)")
+		return
+	}
+	fmt.Fprintf(w, "Request: %s\n", describeHop(h))
+	req := rs.TraceHop(h, st, false)
+	printTraces(w, req.Traces)
+	if !req.Allowed {
+		fmt.Fprintln(w, "Ruleset: DROP (request)")
+		return
+	}
+	reply := h.Reply()
+	rst := render.ReplyState(h, req.Untracked)
+	fmt.Fprintf(w, "Reply (ct %s): %s\n", rst, describeHop(reply))
+	rep := rs.TraceHop(reply, rst, h.DNAT)
+	printTraces(w, rep.Traces)
+	if !rep.Allowed {
+		fmt.Fprintln(w, "Ruleset: DROP (reply)")
+		return
+	}
+	fmt.Fprintln(w, "Ruleset: ACCEPT")
+}
+
+func describeHop(h render.Hop) string {
+	in, out := "from a local process", "to a local process"
+	if h.In != "" {
+		in = "in " + h.In
+	}
+	if h.Out != "" {
+		out = "out " + h.Out
+	}
+	p := h.Pre
+	desc := fmt.Sprintf("%s, %s: %s -> %s proto %s", in, out, p.Src, p.Dst, policy.ProtoName(p.Proto))
+	switch p.Proto {
+	case 1, 58:
+		desc += fmt.Sprintf(" type %d code %d", p.ICMPType, p.ICMPCode)
+	default:
+		desc += fmt.Sprintf(" ports %d -> %d", p.Sport, p.Dport)
+	}
+	if h.DNAT {
+		desc += fmt.Sprintf(" (DNAT to %s:%d)", h.Post.Dst, h.Post.Dport)
+	}
+	return desc
+}
+
+func printTraces(w io.Writer, ts []render.TraceResult) {
+	for _, t := range ts {
+		for _, hit := range t.Hits {
+			fmt.Fprintf(w, "  %-11s %s[%d]: %s\n", hit.Hook, hit.Chain, hit.Index, hit.Rule)
+		}
+		for _, hr := range t.Hooks {
+			fmt.Fprintf(w, "  => hook %s: %s", hr.Hook, strings.ToUpper(hr.Verdict))
+			if hr.Chain != "" {
+				fmt.Fprintf(w, " in %s", hr.Chain)
+			}
+			fmt.Fprintln(w)
+		}
+		if t.Err != nil {
+			fmt.Fprintf(w, "  error: %v\n", t.Err)
+		}
+	}
+}

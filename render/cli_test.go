@@ -1,0 +1,37 @@
+package render_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/palisade-net/palisade/cli"
+)
+
+// The dataplane commands (cli/dataplane.go), run in-process.
+func TestDataplaneCommands(t *testing.T) {
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := cli.Run(args, strings.NewReader(""), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	files := []string{"-f", "../examples/topology", "-f", "../examples/seed000"}
+	code, out, errs := run(append([]string{"dataplane", "show", "--node", "control"}, files...)...)
+	if code != 0 || !strings.HasPrefix(out, "table inet palisade {") {
+		t.Fatalf("show: exit %d, stderr %s, stdout %.200s", code, errs, out)
+	}
+	code, out, errs = run(append([]string{"dataplane", "trace", "--node", "control", "--from", "198.19.15.254",
+		"--to", "node:control", "--port", "21/TCP"}, files...)...)
+	if code != 0 || !strings.Contains(out, "Evaluator (whole path): DENY") || !strings.Contains(out, "Ruleset: DROP (request)") ||
+		!strings.Contains(out, "end of tier default") {
+		t.Fatalf("trace: exit %d, stderr %s, stdout:\n%s", code, errs, out)
+	}
+	code, out, _ = run(append([]string{"dataplane", "trace", "--node", "control", "--from", "198.19.15.254",
+		"--to", "node:control", "--port", "22/TCP"}, files...)...)
+	if code != 0 || !strings.Contains(out, "Ruleset: ACCEPT") || !strings.Contains(out, "failsafe") {
+		t.Fatalf("trace 22/TCP: exit %d, stdout:\n%s", code, out)
+	}
+	if code, _, _ := run("dataplane", "show", "-f", "../examples/topology"); code == 0 {
+		t.Fatal("show without --node succeeded")
+	}
+}
