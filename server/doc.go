@@ -21,18 +21,24 @@
 //
 // # Controllers
 //
-// controller.AutoHEP runs in every server. Members of one cluster compute
-// the same desired endpoints, so concurrent controllers converge: a lost
-// race is an "already exists" or "update conflict" error that is logged,
-// counted and retried.
+// The controllers (today controller.AutoHEP) run in one server of a cluster
+// at a time: every server campaigns in an etcd election under
+// ElectionPrefix (concurrency.Election on a 5 s lease) and the winner runs
+// them; the others are standbys. A leader that stops cleanly revokes its
+// lease and another server takes over at once; one that dies is replaced
+// when its lease expires. A server whose session expires stops its
+// controllers and campaigns again. With one server the election is won at
+// once.
 //
 // # Health
 //
 // /liveness answers 200 unless the embedded member has failed. /readiness
-// answers 200 when the datastore serves a read within two seconds, the
-// default resources exist and the controllers are synced, and 503 with one
-// line per reason otherwise. /metrics serves Prometheus metrics (Go and
-// process collectors and palisade_autohep_*). They listen on
+// answers 200 when the datastore answered the last probe (a read every
+// second), the default resources exist, and either this server leads and
+// its controllers are synced or it is a standby ("ready (standby: the
+// controllers run on ...)"); otherwise 503 with one line per reason. /metrics serves Prometheus metrics (Go and
+// process collectors, palisade_autohep_* and
+// palisade_server_controller_leader). They listen on
 // Config.HealthListen, 127.0.0.1:9099 by default.
 //
 // # Shutdown

@@ -154,7 +154,7 @@ func TestNotReadySaysWhy(t *testing.T) {
 		if err != nil || code != http.StatusServiceUnavailable {
 			t.Fatalf("readiness %d %q %v", code, body, err)
 		}
-		for _, want := range []string{"datastore unreachable", addr(ports[0]), "default resources", "automatic host endpoints not ready"} {
+		for _, want := range []string{"datastore unreachable", addr(ports[0]), "default resources", "controllers: electing"} {
 			if !strings.Contains(body, want) {
 				return fmt.Errorf("readiness body lacks %q:\n%s", want, body)
 			}

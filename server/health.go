@@ -83,8 +83,9 @@ func (s *Server) probe(ctx context.Context) {
 }
 
 // Ready returns nil when the datastore answered the last probe (a read,
-// every second), the default resources exist and the controllers are
-// synced; otherwise a *NotReadyError with every reason.
+// every second), the default resources exist and either this server runs
+// the controllers and they are synced, or another server is known to run
+// them (standby); otherwise a *NotReadyError with every reason.
 func (s *Server) Ready() error {
 	var reasons []string
 	s.mu.Lock()
@@ -97,9 +98,15 @@ func (s *Server) Ready() error {
 	if s.defaultsErr != nil {
 		reasons = append(reasons, "default resources: "+s.defaultsErr.Error())
 	}
+	role := s.role
 	s.mu.Unlock()
-	if err := s.ctl.Ready(); err != nil {
-		reasons = append(reasons, err.Error())
+	switch role {
+	case RoleCampaigning:
+		reasons = append(reasons, "controllers: electing the server that runs them")
+	case RoleLeader:
+		if err := s.ctl.Ready(); err != nil {
+			reasons = append(reasons, err.Error())
+		}
 	}
 	if len(reasons) > 0 {
 		return &NotReadyError{Reasons: reasons}
@@ -126,6 +133,11 @@ func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 		for _, reason := range nr.Reasons {
 			fmt.Fprintf(w, "- %s\n", reason)
 		}
+		return
+	}
+	role, leader := s.Role()
+	if role == RoleStandby {
+		fmt.Fprintf(w, "ready (standby: the controllers run on %s)\n", leader)
 		return
 	}
 	fmt.Fprintln(w, "ready")

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
 )
@@ -50,15 +52,18 @@ func TestThreeMemberClusterSurvivesLeaderKill(t *testing.T) {
 		m.p.waitReady(60 * time.Second)
 	}
 	t.Logf("three members ready in %v", time.Since(begin).Round(time.Millisecond))
+	eventually(t, 15*time.Second, func() error { return oneControllerLeader(ms) })
 
 	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Make the server that runs the controllers the etcd leader too, so
+	// that one SIGKILL tests both fail-overs.
+	leader := moveLeaderTo(t, st, endpoints, controllerLeader(t, ms))
 	w := startWriter(st)
 	w.waitAcked(t, 50)
-	leader := findLeader(t, st, endpoints)
 	before := len(w.acked())
 	killed := time.Now()
 	ms[leader].p.kill()
@@ -84,11 +89,82 @@ func TestThreeMemberClusterSurvivesLeaderKill(t *testing.T) {
 	if newLeader := findLeader(t, st, dropIndex(endpoints, leader)); newLeader < 0 {
 		t.Error("no new leader")
 	}
+	rest := append(slices.Clone(ms[:leader]), ms[leader+1:]...)
+	eventually(t, 15*time.Second, func() error { return oneControllerLeader(rest) })
+	t.Logf("controllers running on a surviving server %v after the kill", time.Since(killed).Round(time.Millisecond))
 	autoHEPWorks(t, st, "cluster-node")
 	out, err := cliRun(t, []string{"ETCD_ENDPOINTS=" + strings.Join(endpoints, ",")}, "get", "globalnetworksets")
 	if err != nil || !strings.Contains(out, acked[0]) {
 		t.Errorf("palisade get globalnetworksets after the kill: %v\n%s", err, out)
 	}
+}
+
+// controllerLeader returns the index of the server that runs the
+// controllers.
+func controllerLeader(t *testing.T, ms []*member) int {
+	t.Helper()
+	for i, m := range ms {
+		code, body, err := httpGet("http://" + addr(m.health) + "/readiness")
+		if err == nil && code == 200 && !strings.Contains(body, "standby") {
+			return i
+		}
+	}
+	t.Fatal("no server runs the controllers")
+	return -1
+}
+
+// moveLeaderTo makes the member at endpoints[target] the etcd leader and
+// returns target.
+func moveLeaderTo(t *testing.T, st *store.Etcd, endpoints []string, target int) int {
+	t.Helper()
+	ctx := ctxT(t, 20*time.Second)
+	cur := findLeader(t, st, endpoints)
+	if cur == target {
+		return target
+	}
+	to, err := st.Client().Status(ctx, endpoints[target])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoints[cur]}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.MoveLeader(ctx, to.Header.MemberId); err != nil {
+		t.Fatalf("moving the etcd leadership: %v", err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		if got := findLeader(t, st, endpoints); got != target {
+			return fmt.Errorf("etcd leader is member %d, want %d", got, target)
+		}
+		return nil
+	})
+	return target
+}
+
+// oneControllerLeader checks that exactly one server runs the controllers
+// and the others are ready standbys.
+func oneControllerLeader(ms []*member) error {
+	var leaders, standbys int
+	var bodies []string
+	for _, m := range ms {
+		code, body, err := httpGet("http://" + addr(m.health) + "/readiness")
+		if err != nil {
+			return err
+		}
+		bodies = append(bodies, strings.TrimSpace(body))
+		switch {
+		case code == 200 && strings.HasPrefix(body, "ready (standby"):
+			standbys++
+		case code == 200:
+			leaders++
+		}
+	}
+	if leaders != 1 || standbys != len(ms)-1 {
+		return fmt.Errorf("want one leader and %d standbys: %q", len(ms)-1, bodies)
+	}
+	return nil
 }
 
 func dropIndex(s []string, i int) []string {

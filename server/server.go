@@ -36,6 +36,10 @@ type Server struct {
 	mu          sync.Mutex
 	defaultsErr error // nil once the default resources exist
 	probeErr    error // the last datastore probe's failure
+	role        string
+	leader      string
+	identity    string
+	leaderGauge prometheus.Gauge
 	fatal       error // the embedded member failed
 	closeOnce   sync.Once
 	closeErr    error
@@ -51,11 +55,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, reg: prometheus.NewRegistry(), bgDone: make(chan struct{}),
-		defaultsErr: errors.New("not created yet"), probeErr: errors.New("not probed yet")}
+		defaultsErr: errors.New("not created yet"), probeErr: errors.New("not probed yet"),
+		role: RoleCampaigning, identity: identityOf(cfg), leaderGauge: newLeaderGauge()}
 	if err := s.openDatastore(ctx); err != nil {
 		return nil, err
 	}
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		s.leaderGauge)
 	s.ctl = controller.NewAutoHEP(s.st, controller.Options{
 		ResyncPeriod: cfg.ResyncPeriod, Logger: s.log, Registerer: s.reg,
 	})
@@ -99,7 +105,7 @@ func (s *Server) openDatastore(ctx context.Context) error {
 }
 
 // background creates the default resources (retrying until it succeeds)
-// and then runs the controllers until ctx is done.
+// and then runs the controllers, when elected, until ctx is done.
 func (s *Server) background(ctx context.Context) {
 	defer close(s.bgDone)
 	delay := 250 * time.Millisecond
@@ -127,9 +133,7 @@ func (s *Server) background(ctx context.Context) {
 		}
 		delay = min(2*delay, 5*time.Second)
 	}
-	if err := s.ctl.Run(ctx); err != nil {
-		s.log.Error("automatic host endpoint controller stopped", "error", err)
-	}
+	s.runControllers(ctx)
 }
 
 // Store returns the server's datastore client.
