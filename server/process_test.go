@@ -30,30 +30,7 @@ type member struct {
 // the CLI go on working.
 func TestThreeMemberClusterSurvivesLeaderKill(t *testing.T) {
 	t.Parallel()
-	binary(t)
-	ports := freePorts(t, 9)
-	dir := t.TempDir()
-	var ms []*member
-	var initial []string
-	for i := range 3 {
-		m := &member{name: fmt.Sprintf("m%d", i+1), client: ports[3*i], peer: ports[3*i+1], health: ports[3*i+2]}
-		ms = append(ms, m)
-		initial = append(initial, fmt.Sprintf("%s=http://%s", m.name, addr(m.peer)))
-	}
-	begin := time.Now()
-	var endpoints []string
-	for _, m := range ms {
-		m.p = startServer(t, addr(m.health), nil, "--name", m.name, "--data-dir", filepath.Join(dir, m.name),
-			"--listen", addr(m.client), "--peer-listen", addr(m.peer),
-			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new")
-		endpoints = append(endpoints, "http://"+addr(m.client))
-	}
-	for _, m := range ms {
-		m.p.waitReady(60 * time.Second)
-	}
-	t.Logf("three members ready in %v", time.Since(begin).Round(time.Millisecond))
-	eventually(t, 15*time.Second, func() error { return oneControllerLeader(ms) })
-
+	ms, endpoints := startCluster(t, 3)
 	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: endpoints})
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +74,37 @@ func TestThreeMemberClusterSurvivesLeaderKill(t *testing.T) {
 	if err != nil || !strings.Contains(out, acked[0]) {
 		t.Errorf("palisade get globalnetworksets after the kill: %v\n%s", err, out)
 	}
+}
+
+// startCluster starts n `palisade server` processes forming a new
+// cluster, waits until all are ready and one runs the controllers, and
+// returns them with their client URLs.
+func startCluster(t *testing.T, n int) ([]*member, []string) {
+	t.Helper()
+	binary(t)
+	ports := freePorts(t, 3*n)
+	dir := t.TempDir()
+	var ms []*member
+	var initial []string
+	for i := range n {
+		m := &member{name: fmt.Sprintf("m%d", i+1), client: ports[3*i], peer: ports[3*i+1], health: ports[3*i+2]}
+		ms = append(ms, m)
+		initial = append(initial, fmt.Sprintf("%s=http://%s", m.name, addr(m.peer)))
+	}
+	begin := time.Now()
+	var endpoints []string
+	for _, m := range ms {
+		m.p = startServer(t, addr(m.health), nil, "--name", m.name, "--data-dir", filepath.Join(dir, m.name),
+			"--listen", addr(m.client), "--peer-listen", addr(m.peer),
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new")
+		endpoints = append(endpoints, "http://"+addr(m.client))
+	}
+	for _, m := range ms {
+		m.p.waitReady(60 * time.Second)
+	}
+	t.Logf("%d members ready in %v", n, time.Since(begin).Round(time.Millisecond))
+	eventually(t, 15*time.Second, func() error { return oneControllerLeader(ms) })
+	return ms, endpoints
 }
 
 // controllerLeader returns the index of the server that runs the

@@ -148,22 +148,26 @@ func TestTLSClientCertificates(t *testing.T) {
 			t.Fatal("read with a foreign client certificate succeeded")
 		}
 	})
-	t.Run("CLI", func(t *testing.T) {
-		env := []string{"ETCD_ENDPOINTS=" + endpoint, "ETCD_CA_CERT_FILE=" + ca.CAFile}
-		out, err := cliRun(t, append(env, "ETCD_CERT_FILE="+cliCert, "ETCD_KEY_FILE="+cliKey), "get", "hostendpoints")
-		if err != nil || !strings.Contains(out, "tls-node-auto-hep") {
-			t.Errorf("palisade get hostendpoints with a client certificate: %v\n%s", err, out)
-		}
-		begin := time.Now()
-		out, err = cliRun(t, env, "get", "hostendpoints")
-		if err == nil {
-			t.Errorf("palisade get hostendpoints without a client certificate succeeded:\n%s", out)
-		}
-		t.Logf("CLI without a client certificate: exit %v in %v: %s", err, time.Since(begin).Round(time.Millisecond),
-			strings.TrimSpace(out))
-	})
+	t.Run("CLI", func(t *testing.T) { cliWithTLS(t, endpoint, ca.CAFile, cliCert, cliKey) })
 	list, _, err := st.List(ctxT(t, 10*time.Second), store.Kind(api.KindHostEndpoint), "")
 	if err != nil || len(list) != 1 {
 		t.Fatalf("host endpoints: %d, %v", len(list), err)
 	}
+}
+
+// cliWithTLS runs `palisade get hostendpoints` with and without a client
+// certificate.
+func cliWithTLS(t *testing.T, endpoint, caFile, certFile, keyFile string) {
+	env := []string{"ETCD_ENDPOINTS=" + endpoint, "ETCD_CA_CERT_FILE=" + caFile}
+	out, err := cliRun(t, append(env, "ETCD_CERT_FILE="+certFile, "ETCD_KEY_FILE="+keyFile), "get", "hostendpoints")
+	if err != nil || !strings.Contains(out, "tls-node-auto-hep") {
+		t.Errorf("palisade get hostendpoints with a client certificate: %v\n%s", err, out)
+	}
+	begin := time.Now()
+	out, err = cliRun(t, env, "get", "hostendpoints")
+	if err == nil {
+		t.Errorf("palisade get hostendpoints without a client certificate succeeded:\n%s", out)
+	}
+	t.Logf("CLI without a client certificate: %v in %v: %s", err, time.Since(begin).Round(time.Millisecond),
+		strings.TrimSpace(out))
 }
