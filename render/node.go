@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -15,6 +16,8 @@ type builder struct {
 	chains map[string]*Chain
 	sets   map[string]*Set
 	maps   map[string]*Map
+	// members caches SelectorMembers per selector pair (both families).
+	members map[string][]netip.Prefix
 	// ifaces are the host (non-workload) interfaces dispatch considers.
 	ifaces []string
 	wild   *policy.HostEndpoint
@@ -59,7 +62,8 @@ func Node(m *policy.Model, node string) (*Ruleset, error) {
 	if !ok {
 		return nil, fmt.Errorf("render: no node named %q in the model", node)
 	}
-	b := &builder{m: m, n: n, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{}}
+	b := &builder{m: m, n: n, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{},
+		members: map[string][]netip.Prefix{}}
 	if err := b.collectInterfaces(); err != nil {
 		return nil, err
 	}

@@ -31,7 +31,11 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 	if _, ok := b.sets[name]; ok {
 		return name
 	}
-	members := b.m.SelectorMembers(s.Selector, s.NotSelector)
+	members, ok := b.members[key]
+	if !ok {
+		members = b.m.SelectorMembers(s.Selector, s.NotSelector)
+		b.members[key] = members
+	}
 	comment := "selector " + selString(s.Selector)
 	if s.NotSelector != nil {
 		if s.Selector == nil {
