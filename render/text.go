@@ -51,15 +51,8 @@ func writeSet(w *strings.Builder, s *Set) {
 		fmt.Fprintf(w, "\t\tcomment %s\n", quote(s.Comment, maxComment))
 	}
 	var elems []string
-	for _, p := range s.Prefixes {
-		elems = append(elems, prefixString(p))
-	}
-	for _, t := range s.Tuples {
-		e := protoName(t.Proto) + " . " + strconv.Itoa(int(t.Port))
-		if t.Addr.IsValid() {
-			e = t.Addr.String() + " . " + e
-		}
-		elems = append(elems, e)
+	for _, k := range s.ElementKeys() {
+		elems = append(elems, strings.Join(k, " . "))
 	}
 	writeElements(w, elems)
 	w.WriteString("\t}\n\n")
@@ -81,7 +74,7 @@ func writeElements(w *strings.Builder, elems []string) {
 }
 
 func writeMap(w *strings.Builder, m *Map) {
-	fmt.Fprintf(w, "\tmap %s {\n\t\ttype ifname : verdict\n", m.Name)
+	fmt.Fprintf(w, "\tmap %s {\n\t\ttype %s\n", m.Name, MapType)
 	if m.Comment != "" {
 		fmt.Fprintf(w, "\t\tcomment %s\n", quote(m.Comment, maxComment))
 	}
@@ -299,3 +292,28 @@ func protoName(p uint8) string {
 	}
 	return strconv.Itoa(int(p))
 }
+
+// String prints the verdict in nft syntax ("accept", "jump X", "iifname
+// vmap @m").
+func (v Verdict) String() string { return verdictString(v) }
+
+// ElementKeys returns each element of the set as the parts of its key in
+// nft syntax (one part, or three for a concatenation: address, protocol,
+// port), as knftables' Element.Key wants them.
+func (s *Set) ElementKeys() [][]string {
+	out := make([][]string, 0, s.Len())
+	for _, p := range s.Prefixes {
+		out = append(out, []string{prefixString(p)})
+	}
+	for _, t := range s.Tuples {
+		k := []string{protoName(t.Proto), strconv.Itoa(int(t.Port))}
+		if t.Addr.IsValid() {
+			k = append([]string{t.Addr.String()}, k...)
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// MapType is the type line of every palisade map.
+const MapType = "ifname : verdict"
