@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/palisade-net/palisade/api"
 	yaml "go.yaml.in/yaml/v3"
@@ -49,6 +50,9 @@ func readInputs(paths []string, recursive, skipEmpty, scanNS bool, stdin io.Read
 	var out []inputItem
 	for _, p := range paths {
 		if p == "-" {
+			if stdin == nil {
+				stdin = strings.NewReader("")
+			}
 			data, err := io.ReadAll(stdin)
 			if err != nil {
 				return nil, &InputError{Err: fmt.Errorf("reading standard input: %w", err)}
@@ -190,7 +194,11 @@ func scanNode(n *yaml.Node, off int, out nsLines) {
 		}
 	case yaml.MappingNode:
 		if items := mapValue(n, "items"); items != nil && isListKindName(scalarValue(mapValue(n, "kind"))) {
-			scanNode(items, off, out)
+			if items.Kind == yaml.SequenceNode {
+				for _, it := range items.Content {
+					scanResource(it, off, out)
+				}
+			}
 			return
 		}
 		scanResource(n, off, out)

@@ -50,6 +50,9 @@ func joinTruncate[T any](items []T, sep string, max int) string {
 		}
 		fmt.Fprint(&b, it)
 		if max > 0 && b.Len() > max {
+			if max <= 3 {
+				return b.String()[:max]
+			}
 			return b.String()[:max-3] + "..."
 		}
 	}
