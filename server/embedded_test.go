@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,51 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if got := toURLs([]string{"127.0.0.1:1,http://h:2", "unix://s"}, true); strings.Join(got, " ") != "https://127.0.0.1:1 http://h:2 unix://s" {
 		t.Errorf("toURLs = %v", got)
+	}
+}
+
+// A unix:// client listener works, and a second server given the first
+// one's etcd as an external datastore joins the controller election as a
+// standby.
+func TestUnixSocketAndExternalEtcd(t *testing.T) {
+	ports := freePorts(t, 1)
+	dir := t.TempDir()
+	sock := "unix://" + filepath.Join(dir, "etcd.sock")
+	a, err := Start(ctxT(t, time.Minute), Config{DataDir: filepath.Join(dir, "data"), Listen: []string{sock},
+		PeerListen: []string{addr(ports[0])}, HealthListen: "127.0.0.1:0", UnsafeNoFsync: true, Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	eventually(t, 10*time.Second, func() error { return readyAt(a.HealthAddr()) })
+	if eps := a.ClientEndpoints(); len(eps) != 1 || eps[0] != sock {
+		t.Fatalf("client endpoints %v, want %s", eps, sock)
+	}
+	b, err := Start(ctxT(t, time.Minute), Config{EtcdEndpoints: []string{sock}, HealthListen: "127.0.0.1:0", Logger: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	eventually(t, 10*time.Second, func() error {
+		code, body, err := httpGet("http://" + b.HealthAddr() + "/readiness")
+		if err != nil || code != http.StatusOK || !strings.Contains(body, "standby") {
+			return fmt.Errorf("external server readiness %d %q %v", code, body, err)
+		}
+		return nil
+	})
+	if role, _ := a.Role(); role != RoleLeader {
+		t.Fatalf("embedded server role %s", role)
+	}
+	autoHEPWorks(t, b.Store(), "unix-node")
+	// Close the external server first: clients still connected to an
+	// embedded member make its Close wait for etcd's request timeout.
+	for _, srv := range []*Server{b, a} {
+		begin := time.Now()
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(begin); d > 3*time.Second {
+			t.Errorf("Close took %v", d)
+		}
 	}
 }
