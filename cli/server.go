@@ -117,6 +117,11 @@ func runServer(cmd *cobra.Command, s *streams, f *serverFlags) error {
 	cfg.Logger = slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go func() {
+		// After the first signal, a second one kills the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	return server.Run(ctx, cfg)
 }
 
