@@ -137,15 +137,17 @@ func runWrite(s *streams, o *crudOpts, v writeVerb) error {
 		fmt.Fprintln(s.out, "No resources specified")
 		return nil
 	}
-	ss, err := openSession(&o.ds)
-	if err != nil {
-		return failErr(s, err)
-	}
-	defer ss.close()
-	if err := ss.ensureInitialized(); err != nil {
-		return failErr(s, err)
-	}
 	t := tally{resources: len(items), kind: singleKind(items)}
+	var ss *session
+	if anyValid(items) { // with nothing to write, the datastore is not needed
+		if ss, err = openSession(&o.ds); err != nil {
+			return failErr(s, err)
+		}
+		defer ss.close()
+		if err := ss.ensureInitialized(); err != nil {
+			return failErr(s, err)
+		}
+	}
 	for _, it := range items {
 		err := it.err
 		if err == nil {
@@ -161,6 +163,15 @@ func runWrite(s *streams, o *crudOpts, v writeVerb) error {
 		t.handled++
 	}
 	return reportWrite(s, v, t)
+}
+
+func anyValid(items []inputItem) bool {
+	for _, it := range items {
+		if it.err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // reportWrite prints calicoctl's summary (api.md §8.3).

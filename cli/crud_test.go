@@ -219,3 +219,16 @@ func TestUnavailableStopsAtOnce(t *testing.T) {
 		t.Fatal("UnavailableError does not unwrap")
 	}
 }
+
+// TestInvalidInputNeedsNoDatastore: when no document is valid, the
+// datastore is not contacted and the documents' errors are the report.
+func TestInvalidInputNeedsNoDatastore(t *testing.T) {
+	newMemory(t)
+	newStore = func(store.EtcdConfig) (store.Store, error) {
+		t.Error("the datastore was opened for input with nothing to write")
+		return nil, errors.New("no datastore")
+	}
+	wantContains(t, gnp("x", "  bogus: 1\n"), 1, "",
+		"failed to apply 'GlobalNetworkPolicy' resource: [<stdin>: document 1 (line 1): GlobalNetworkPolicy \"x\": "+
+			"field in document is not recognized or is in the wrong location: spec.bogus]", "apply", "-f", "-")
+}
