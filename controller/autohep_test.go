@@ -196,6 +196,10 @@ func TestNodeEventsBatched(t *testing.T) {
 func TestEditsReverted(t *testing.T) {
 	st := store.NewMemory()
 	h := synced(t, st, Options{})
+	orig, err := getHEP(st, "n1-auto-hep")
+	if err != nil {
+		t.Fatal(err)
+	}
 	edits := map[string]func(*api.HostEndpoint){
 		"labels":        func(x *api.HostEndpoint) { x.Labels["role"] = "evil" },
 		"annotations":   func(x *api.HostEndpoint) { x.Annotations = map[string]string{"a": "b"} },
@@ -215,6 +219,10 @@ func TestEditsReverted(t *testing.T) {
 			}
 			return hepIs(st, "n1-auto-hep", workerLb, "10.0.0.1")
 		})
+	}
+	// Reverting is an update: uid and creationTimestamp are kept.
+	if x, _ := getHEP(st, "n1-auto-hep"); x.UID != orig.UID || !x.CreationTimestamp.Equal(&orig.CreationTimestamp) {
+		t.Fatalf("uid/creationTimestamp changed by reverts: %v %v -> %v %v", orig.UID, orig.CreationTimestamp, x.UID, x.CreationTimestamp)
 	}
 	mustDelete(t, st, hepKey("n1-auto-hep"))
 	eventually(t, func() error { return hepIs(st, "n1-auto-hep", workerLb, "10.0.0.1") })
