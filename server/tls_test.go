@@ -105,7 +105,7 @@ func TestTLSClientCertificates(t *testing.T) {
 	ca := newPKI(t)
 	srvCert, srvKey := ca.issue("server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	cliCert, cliKey := ca.issue("client", x509.ExtKeyUsageClientAuth)
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 4)
 	p := startServer(t, addr(ports[2]), nil,
 		"--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", addr(ports[0]), "--peer-listen", addr(ports[1]),
 		"--cert-file", srvCert, "--key-file", srvKey, "--trusted-ca-file", ca.CAFile, "--client-cert-auth",
@@ -149,6 +149,15 @@ func TestTLSClientCertificates(t *testing.T) {
 		}
 	})
 	t.Run("CLI", func(t *testing.T) { cliWithTLS(t, endpoint, ca.CAFile, cliCert, cliKey) })
+	t.Run("external etcd from ETCD_* variables", func(t *testing.T) {
+		ext := startServer(t, addr(ports[3]), []string{"ETCD_ENDPOINTS=" + endpoint, "ETCD_CA_CERT_FILE=" + ca.CAFile,
+			"ETCD_CERT_FILE=" + cliCert, "ETCD_KEY_FILE=" + cliKey})
+		ext.waitReady(30 * time.Second)
+		if _, body, _ := httpGet("http://" + addr(ports[3]) + "/readiness"); !strings.Contains(body, "standby") {
+			t.Errorf("second server on the first one's etcd: %s", body)
+		}
+		ext.kill()
+	})
 	list, _, err := st.List(ctxT(t, 10*time.Second), store.Kind(api.KindHostEndpoint), "")
 	if err != nil || len(list) != 1 {
 		t.Fatalf("host endpoints: %d, %v", len(list), err)
