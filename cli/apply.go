@@ -66,7 +66,7 @@ func newApply(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "apply -f FILENAME",
 		Short: "Create or replace resources from a file, a directory or standard input",
-		Long: "apply creates each resource, or replaces it when it exists (api.md §8.3, §8.5).\n" +
+		Long: "apply creates each resource, or replaces it when it exists (as calicoctl apply does).\n" +
 			"Every document is validated first; an invalid one is reported and never written.",
 		Example: "  cat <<EOF | palisade apply -f -\n  ...\n  EOF",
 		Args:    cobra.NoArgs,

@@ -29,7 +29,7 @@ func newGet(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "get (KIND [NAME...] | -f FILENAME) [-o ps|wide|yaml|json|custom-columns=...]",
 		Short: "Print resources from the datastore",
-		Long: "get prints the named resources, or every resource of KIND (api.md §8.4). KIND is a\n" +
+		Long: "get prints the named resources, or every resource of KIND, as calicoctl get does. KIND is a\n" +
 			"Calico kind or one of its aliases (heps, gnp, policy, ...), case-insensitive.",
 		Example: "  palisade get heps -o wide\n  palisade get felixconfiguration default --export -o yaml",
 		RunE:    func(_ *cobra.Command, args []string) error { return runGet(s, o, args) },

@@ -27,7 +27,7 @@ func newLabel(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "label KIND (NAME | --all) (key=value [--overwrite] | key --remove)",
 		Short: "Set or remove a label on resources",
-		Long: "label sets or removes one label (api.md §8.7). For nodes it works like kubectl label\n" +
+		Long: "label sets or removes one label, as calicoctl label does. For nodes it works like kubectl label\n" +
 			"nodes: a node may exist as a Calico Node and as a Kubernetes Node, and both are labelled.",
 		Example: "  palisade label nodes node1 environment=dev\n  palisade label nodes --all kubernetes-host=\n" +
 			"  palisade label nodes node1 environment --remove",

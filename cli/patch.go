@@ -28,7 +28,7 @@ func newPatch(s *streams) *cobra.Command {
 		Short: "Change fields of a resource in place with a JSON merge patch",
 		Long: "patch reads the resource, merges the JSON patch into it (objects merge recursively,\n" +
 			"null deletes a field, lists are replaced whole), validates the result and writes it\n" +
-			"back only if nobody changed it meanwhile (api.md §8.6).",
+			"back only if nobody changed it meanwhile.",
 		Example: `  palisade patch kubecontrollersconfiguration default --patch='{"spec": {"controllers": {"node": {"hostEndpoint": {"autoCreate": "Enabled"}}}}}'`,
 		Args:    cobra.ExactArgs(2),
 		RunE:    func(_ *cobra.Command, args []string) error { return runPatch(s, o, args[0], args[1]) },
