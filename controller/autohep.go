@@ -107,10 +107,10 @@ func (a *AutoHEP) Run(ctx context.Context) error {
 		}
 		a.setNotSynced(err.Error())
 		a.metrics.errors.Inc()
-		a.log.Warn("datastore watch failed; restarting", "error", err, "in", delay)
 		if a.opts.Clock.Now().Sub(start) > a.opts.MaxRetryDelay {
-			delay = a.opts.RetryDelay
+			delay = a.opts.RetryDelay // it ran well for a while: start over
 		}
+		a.log.Warn("datastore watch failed; restarting", "error", err, "in", delay)
 		t := a.opts.Clock.NewTimer(delay)
 		select {
 		case <-ctx.Done():
