@@ -84,17 +84,37 @@ spec:
 `
 
 // kubeProxy stands in for kube-proxy: its own tables in the node
-// namespace, DNATing the NodePort to app/web:80 at the usual priority.
+// namespace, DNATing the NodePort to app/web:80 for packets arriving
+// (prerouting) and sent by host processes (output), at kube-proxy's
+// priorities, and masquerading what it DNATed (as kube-proxy does for
+// externalTrafficPolicy Cluster and for hairpin traffic) after policy has
+// seen the original source.
 const kubeProxy = `table ip kubeproxy-test {
 	chain nat-prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
 		ip daddr 198.19.0.2 tcp dport 30080 dnat to 198.18.1.10:80
+	}
+	chain nat-output {
+		type nat hook output priority -100; policy accept;
+		ip daddr 198.19.0.2 tcp dport 30080 dnat to 198.18.1.10:80
+	}
+	chain nat-postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ct status dnat masquerade
 	}
 }
 table ip6 kubeproxy-test {
 	chain nat-prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
 		ip6 daddr fd00:19::2 tcp dport 30080 dnat to [fd00:18:1::10]:80
+	}
+	chain nat-output {
+		type nat hook output priority -100; policy accept;
+		ip6 daddr fd00:19::2 tcp dport 30080 dnat to [fd00:18:1::10]:80
+	}
+	chain nat-postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ct status dnat masquerade
 	}
 }
 `

@@ -69,6 +69,26 @@ spec:
 		allow("ext", "node", "5353/UDP", "§9.2: a UDP reply is a new tracked flow, the profile allows it"),
 		allow("ext", "node", "8080/TCP", "tracked as usual"),
 	)...)
+
+	// An untracked egress allow also matches replies of tracked
+	// connections: the SYN-ACK is NOTRACKed, conntrack never sees it, and
+	// the client's ACK is invalid, so TCP breaks; UDP and ICMP survive.
+	c.apply(t, allowHEP+`
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: untracked-egress}
+spec:
+  selector: role == 'node'
+  applyOnForward: true
+  doNotTrack: true
+  egress: [{action: Allow}]
+`)
+	c.check(t, both(
+		deny("ext", "node", "80/TCP", "§9.2: an untracked allow of a tracked reply can break the flow"),
+		allow("ext", "node", "5353/UDP", "§9.2: request tracked, reply untracked, nothing else needed"),
+		allow("ext", "node", "0/ICMP", "same"),
+	)...)
 }
 
 // TestPodIngressEgress: Kubernetes and Calico namespaced policy on pods

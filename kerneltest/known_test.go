@@ -1,9 +1,11 @@
 package kerneltest
 
 import (
+	"errors"
 	"os"
 	"strings"
 
+	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/policy"
 )
 
@@ -27,7 +29,38 @@ var knownIssues = []knownIssue{{
 	matches: func(o outcome) bool {
 		return o.kernelAllowed() && !o.evalAllowed() && deniedAt(o, "filter-output", "conntrack: invalid")
 	},
+}, {
+	id: "evaluator-notrack-reply-breaks-tcp",
+	summary: "policy evaluator: when an untracked (doNotTrack) allow NOTRACKs the reply of a tracked TCP " +
+		"connection, conntrack never sees the SYN-ACK, so the client's next packet (the handshake's ACK) is " +
+		"INVALID on the node and the first tracked endpoint chain drops it: the connection opens on the " +
+		"client but no data passes (semantics.md §9.2: such an allow 'can break the tracked flow'). The " +
+		"evaluator judges only the first packet and its reply and says allow; it also keeps ct state " +
+		"'established' for the NOTRACKed reply in later stages of the same hop (it is 'untracked').",
+	matches: func(o outcome) bool {
+		var pe *netlab.ProbeError
+		return !o.kernelAllowed() && o.evalAllowed() && o.pf.Proto == 6 &&
+			errors.As(o.kernel, &pe) && pe.Stage == "exchange" &&
+			untrackedAllow(o.verdict, true) && !untrackedAllow(o.verdict, false)
+	},
 }}
+
+// untrackedAllow reports whether an untracked stage allowed the reply
+// (reply true) or the request of some path.
+func untrackedAllow(v *policy.Verdict, reply bool) bool {
+	for _, p := range v.Paths {
+		steps := p.Request
+		if reply {
+			steps = p.Reply
+		}
+		for _, s := range steps {
+			if s.Kind == "untracked" && s.Result == policy.ResultAllow {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // deniedAt reports whether some path of the verdict was denied at stage
 // with a reason containing reason.
