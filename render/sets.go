@@ -7,7 +7,6 @@ import (
 
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/selector"
-	"go4.org/netipx"
 )
 
 // Sets for selectors (§8.5) and named ports (§8.4). A set's name is a hash
@@ -85,26 +84,35 @@ func (b *builder) namedPortSet(s *policy.Side, names []string, fam Family) strin
 	return name
 }
 
-// mergePrefixes keeps the prefixes of one family and merges them into the
-// smallest list of non-overlapping prefixes (interval sets may not hold
-// overlapping elements).
+// mergePrefixes keeps the prefixes of one family, masked and sorted, and
+// drops every prefix inside another (two CIDR prefixes either nest or are
+// disjoint), so an interval set gets no overlapping elements. Adjacent
+// prefixes stay apart: an element per member keeps updates small.
 func mergePrefixes(in []netip.Prefix, fam Family) []netip.Prefix {
-	var sb netipx.IPSetBuilder
-	n := 0
+	ps := make([]netip.Prefix, 0, len(in))
 	for _, p := range in {
 		if fam == FamilyAny || familyOf(p) == fam {
-			sb.AddPrefix(p.Masked())
-			n++
+			ps = append(ps, p.Masked())
 		}
 	}
-	if n == 0 {
+	if len(ps) == 0 {
 		return nil
 	}
-	set, err := sb.IPSet()
-	if err != nil {
-		return nil
+	sort.Slice(ps, func(i, j int) bool {
+		if c := ps[i].Addr().Compare(ps[j].Addr()); c != 0 {
+			return c < 0
+		}
+		return ps[i].Bits() < ps[j].Bits()
+	})
+	out := ps[:1]
+	for _, p := range ps[1:] {
+		last := out[len(out)-1]
+		if last.Addr().Is4() == p.Addr().Is4() && last.Contains(p.Addr()) {
+			continue // inside last (a wider or equal prefix sorts first)
+		}
+		out = append(out, p)
 	}
-	return set.Prefixes()
+	return out
 }
 
 // mergeRanges sorts port ranges and merges overlapping or adjacent ones.

@@ -1,0 +1,66 @@
+package render
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"go4.org/netipx"
+)
+
+// mergePrefixes must equal the netipx merge, fast path or not.
+func TestMergePrefixes(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := 0; i < 2000; i++ {
+		var in []netip.Prefix
+		for j := 0; j < r.IntN(6); j++ {
+			if r.IntN(3) == 0 {
+				a := netip.AddrFrom16([16]byte{0xfd, 0, 15: byte(r.IntN(8))})
+				in = append(in, netip.PrefixFrom(a, 124+r.IntN(5)).Masked())
+				continue
+			}
+			a := netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(16))})
+			in = append(in, netip.PrefixFrom(a, 28+r.IntN(5)).Masked())
+		}
+		sortPrefixes(in)
+		for _, fam := range []Family{FamilyIPv4, FamilyIPv6} {
+			var sb netipx.IPSetBuilder
+			for _, p := range in {
+				if familyOf(p) == fam {
+					sb.AddPrefix(p)
+				}
+			}
+			set, _ := sb.IPSet()
+			want := set.Prefixes()
+			got := mergePrefixes(in, fam)
+			if len(want) == 0 && len(got) == 0 {
+				continue
+			}
+			if !reflect.DeepEqual(coverOf(got), coverOf(want)) {
+				t.Fatalf("%v family %d: got %v, want %v", in, fam, got, want)
+			}
+		}
+	}
+}
+
+func sortPrefixes(ps []netip.Prefix) {
+	for i := range ps {
+		for j := i + 1; j < len(ps); j++ {
+			a, b := ps[i], ps[j]
+			if c := a.Addr().Compare(b.Addr()); c > 0 || c == 0 && a.Bits() > b.Bits() {
+				ps[i], ps[j] = b, a
+			}
+		}
+	}
+}
+
+// coverOf is the canonical form of the addresses a list covers.
+func coverOf(ps []netip.Prefix) []netip.Prefix {
+	var sb netipx.IPSetBuilder
+	for _, p := range ps {
+		sb.AddPrefix(p)
+	}
+	s, _ := sb.IPSet()
+	return s.Prefixes()
+}
