@@ -492,3 +492,26 @@ func TestCacheIgnoresStaleEvents(t *testing.T) {
 		t.Fatalf("k8s node: %+v", ch)
 	}
 }
+
+// A broken watch and a compaction make the store re-list and send Synced
+// again: the controller does a full sync and keeps converging.
+func TestBrokenWatchAndCompaction(t *testing.T) {
+	st := store.NewMemory()
+	h := synced(t, st, Options{})
+	full := counter(h.ctl.metrics.syncs.WithLabelValues("full"))
+	st.BreakWatches()
+	h.waitFull()
+	mustUpdate(t, st, nodeKey("n1"), func(n *api.Node) { n.Labels = map[string]string{"after": "break"} })
+	eventually(t, func() error { return hepIs(st, "n1-auto-hep", map[string]string{"after": "break"}, "10.0.0.1") })
+	st.Compact(st.Revision())
+	st.BreakWatches()
+	h.waitFull()
+	mustCreate(t, st, calicoNode("n2", nil, "10.0.0.2"))
+	eventually(t, func() error { return hepIs(st, "n2-auto-hep", nil, "10.0.0.2") })
+	if got := counter(h.ctl.metrics.syncs.WithLabelValues("full")); got < full+2 {
+		t.Fatalf("full syncs %v -> %v, want one per re-list", full, got)
+	}
+	if err := h.ctl.Ready(); err != nil {
+		t.Fatal(err)
+	}
+}
