@@ -20,6 +20,7 @@ type explainOpts struct {
 	output      string
 	established bool
 	ipv6        bool
+	ds          datastoreOpts
 }
 
 func newExplain(s *streams) *cobra.Command {
@@ -45,6 +46,7 @@ func newExplain(s *streams) *cobra.Command {
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	c.Flags().BoolVar(&o.established, "established", false, "judge a packet of an already established connection")
 	c.Flags().BoolVar(&o.ipv6, "ipv6", false, "use IPv6 addresses where peers have both families")
+	addDatastoreFlags(c, &o.ds)
 	return c
 }
 
@@ -55,7 +57,7 @@ func runExplain(s *streams, o *explainOpts) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("unrecognized output format '%s' (want text or json)", o.output)
 	}
-	m, err := buildModel(s, o.files, o.recursive)
+	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
@@ -84,10 +86,16 @@ func runExplain(s *streams, o *explainOpts) error {
 // datastore, and builds the model; every problem is printed and the
 // command fails.
 func buildModel(s *streams, files []string, recursive bool) (*policy.Model, error) {
+	return buildModelFrom(s, files, recursive, nil)
+}
+
+// buildModelFrom is buildModel with the datastore chosen by ds (flags),
+// for commands that read the live datastore when no -f is given.
+func buildModelFrom(s *streams, files []string, recursive bool, ds *datastoreOpts) (*policy.Model, error) {
 	var objs []api.Object
 	var errs []error
 	if len(files) == 0 {
-		live, err := liveObjects()
+		live, err := liveObjects(ds)
 		if err != nil {
 			return nil, err
 		}

@@ -19,6 +19,7 @@ type matrixOpts struct {
 	ports     string
 	external  string
 	output    string
+	ds        datastoreOpts
 }
 
 func newMatrix(s *streams) *cobra.Command {
@@ -36,6 +37,7 @@ func newMatrix(s *streams) *cobra.Command {
 	c.Flags().StringVar(&o.ports, "ports", "", "comma-separated PORT/PROTO list, e.g. 80/TCP,53/UDP")
 	c.Flags().StringVar(&o.external, "external", "", "comma-separated IP addresses outside the cluster to include")
 	c.Flags().StringVarP(&o.output, "output", "o", "grid", "output format: grid or tsv")
+	addDatastoreFlags(c, &o.ds)
 	return c
 }
 
@@ -59,7 +61,7 @@ func runMatrix(s *streams, o *matrixOpts) error {
 			return fmt.Errorf("--ports: %w", err)
 		}
 	}
-	m, err := buildModel(s, o.files, o.recursive)
+	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
