@@ -109,22 +109,22 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
-		m.Close()
+		m.abort()
 		return nil, fmt.Errorf("embedded etcd %q failed while starting: %w", ec.Name, err)
 	case <-e.Server.StopNotify():
-		m.Close()
+		m.abort()
 		return nil, fmt.Errorf("embedded etcd %q stopped while starting (see its log)", ec.Name)
 	case <-ctx.Done():
-		m.Close()
+		m.abort()
 		return nil, fmt.Errorf("embedded etcd %q: %w", ec.Name, ctx.Err())
 	case <-timer.C:
-		m.Close()
+		m.abort()
 		return nil, fmt.Errorf("embedded etcd %q not ready after %s (initial cluster %s: "+
 			"a new cluster is ready once a quorum of its members has started)", ec.Name, timeout, ec.InitialCluster)
 	}
 	m.endpoints, err = clientEndpoints(ec.ListenClientUrls, e.Clients)
 	if err != nil {
-		m.Close()
+		m.abort()
 		return nil, err
 	}
 	return m, nil
@@ -300,6 +300,15 @@ func (m *Embedded) Etcd() *embed.Etcd { return m.etcd }
 
 // Err reports fatal server errors after start.
 func (m *Embedded) Err() <-chan error { return m.etcd.Err() }
+
+// abort stops a member that never became ready. embed's Close alone would
+// block forever: its client servers wait for readiness or for the server
+// to stop, and Close stops the server only after them.
+func (m *Embedded) abort() {
+	m.closing.Store(true)
+	m.etcd.Server.HardStop()
+	m.Close()
+}
 
 // Close stops the member (silencing the shutdown noise etcd logs).
 func (m *Embedded) Close() {

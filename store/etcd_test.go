@@ -125,6 +125,7 @@ func roundTrip(t *testing.T, s store.Store) {
 // TestEtcdUnreachable: every operation on an unreachable datastore fails
 // with *UnavailableError within a few seconds, with the default timeouts.
 func TestEtcdUnreachable(t *testing.T) {
+	t.Parallel()
 	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
 	if err != nil {
 		t.Fatal(err)
