@@ -232,6 +232,9 @@ func (e *Etcd) call(ctx context.Context, what string, f func(ctx context.Context
 	if err == nil {
 		return nil
 	}
+	if isTyped(err) {
+		return err // their messages are calicoctl's; no prefix
+	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -243,6 +246,11 @@ func (e *Etcd) call(ctx context.Context, what string, f func(ctx context.Context
 
 func (e *Etcd) unavailable(err error) error {
 	return &UnavailableError{Endpoints: e.Endpoints(), Err: err}
+}
+
+// isTyped reports the store's own outcome errors.
+func isTyped(err error) bool {
+	return IsNotFound(err) || IsAlreadyExists(err) || IsConflict(err) || IsUnavailable(err)
 }
 
 // isUnavailable reports errors that mean "could not reach a working

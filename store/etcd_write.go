@@ -59,16 +59,21 @@ func (e *Etcd) Update(ctx context.Context, o api.Object) (api.Object, error) {
 	}
 	var out api.Object
 	err = e.call(ctx, "update "+k.String(), func(ctx context.Context) error {
-		for {
+		for range maxUpdateAttempts {
 			var retry bool
 			out, retry, err = e.updateOnce(ctx, k, o, want)
 			if !retry {
 				return err
 			}
 		}
+		return &ConflictError{Key: k, Detail: "too many concurrent writers"}
 	})
 	return out, err
 }
+
+// maxUpdateAttempts bounds the retries of an Update without
+// resourceVersion that keeps losing races.
+const maxUpdateAttempts = 20
 
 func (e *Etcd) updateOnce(ctx context.Context, k Key, o api.Object, want int64) (api.Object, bool, error) {
 	path := k.Path()

@@ -120,21 +120,3 @@ func TestMemoryWatchFromCompacted(t *testing.T) {
 	_ = a
 	storetest.Expect(t, ch, "Added Tier(a)", "Added Tier(b)", "Synced")
 }
-
-func TestMemoryCloseEndsWatch(t *testing.T) {
-	m := store.NewMemory()
-	ch, err := m.Watch(context.Background(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Expect(t, ch, "Synced")
-	m.Close()
-	select {
-	case _, ok := <-ch:
-		if ok {
-			t.Fatal("event after Close")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("watch not closed by Close")
-	}
-}

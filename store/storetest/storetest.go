@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"WatchKinds", testWatchKinds},
 		{"WatchEndsWithContext", testWatchEndsWithContext},
 		{"ConcurrentUpdaters", testConcurrentUpdaters},
+		{"CloseEndsWatch", testCloseEndsWatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newStore(t)) })
@@ -133,8 +134,8 @@ func testCreateTwice(t *testing.T, s store.Store) {
 	if !store.IsAlreadyExists(err) {
 		t.Fatalf("second Create: %v, want AlreadyExistsError", err)
 	}
-	if want := "resource already exists: Tier(twice)"; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q does not contain %q", err, want)
+	if want := "resource already exists: Tier(twice) with error: <nil>"; err.Error() != want {
+		t.Errorf("error %q, want calicoctl's %q", err, want)
 	}
 }
 
@@ -152,8 +153,8 @@ func testGetMissing(t *testing.T, s store.Store) {
 	if !store.IsNotFound(err) {
 		t.Fatalf("Get missing: %v, want NotFoundError", err)
 	}
-	if want := "resource does not exist: WorkloadEndpoint(ns1/nope)"; !strings.Contains(err.Error(), want) {
-		t.Errorf("error %q does not contain %q", err, want)
+	if want := "resource does not exist: WorkloadEndpoint(ns1/nope) with error: <nil>"; err.Error() != want {
+		t.Errorf("error %q, want calicoctl's %q", err, want)
 	}
 }
 
@@ -223,7 +224,7 @@ func testUpdateStale(t *testing.T, s store.Store) {
 	if !store.IsConflict(err) {
 		t.Fatalf("stale Update: %v, want ConflictError", err)
 	}
-	if !strings.Contains(err.Error(), "update conflict: WorkloadEndpoint(ns1/stale)") {
+	if !strings.HasPrefix(err.Error(), "update conflict: WorkloadEndpoint(ns1/stale)") {
 		t.Errorf("conflict message %q", err)
 	}
 	second.ResourceVersion = "not-a-number"

@@ -177,6 +177,25 @@ func testWatchEndsWithContext(t *testing.T, s store.Store) {
 	}
 	Expect(t, ch, "Synced")
 	cancel()
+	expectClosed(t, ch)
+}
+
+// testCloseEndsWatch: closing the store ends its watches (Close may be
+// called again by the suite's cleanup).
+func testCloseEndsWatch(t *testing.T, s store.Store) {
+	ch, err := s.Watch(ctxT(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Expect(t, ch, "Synced")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, ch)
+}
+
+func expectClosed(t *testing.T, ch <-chan store.Event) {
+	t.Helper()
 	deadline := time.After(5 * time.Second)
 	for {
 		select {
@@ -185,7 +204,7 @@ func testWatchEndsWithContext(t *testing.T, s store.Store) {
 				return
 			}
 		case <-deadline:
-			t.Fatal("watch channel not closed after the context ended")
+			t.Fatal("watch channel not closed")
 		}
 	}
 }
