@@ -209,7 +209,11 @@ func (g *gen) rule(global bool) obj {
 		}
 		r["icmp"] = obj{"type": t}
 	}
-	src, dst := g.entity(global, fam, proto, true), g.entity(global, fam, proto, false)
+	netFam := fam // both sides' nets must be of one family (the API rejects a mix)
+	if netFam == 0 {
+		netFam = pickOne(g, 4, 6)
+	}
+	src, dst := g.entity(global, netFam, proto, true), g.entity(global, netFam, proto, false)
 	if len(src) > 0 {
 		r["source"] = src
 	}
@@ -224,17 +228,13 @@ var (
 	nets6 = []string{"fd00:19::fe/128", "fd00:19::fd/128", "fd00:19::/64", "fd00:18:1::/64", "fd00:18::/32", "fd00:19::2/128", "::1/128"}
 )
 
-// entity is a rule's source or destination: nets (one family), a selector,
-// ports for TCP and UDP.
+// entity is a rule's source or destination: nets of family fam, a
+// selector, ports for TCP and UDP.
 func (g *gen) entity(global bool, fam int, proto string, source bool) obj {
 	e := obj{}
 	if g.chance(0.35) {
-		f := fam
-		if f == 0 {
-			f = pickOne(g, 4, 6)
-		}
 		pool := nets4
-		if f == 6 {
+		if fam == 6 {
 			pool = nets6
 		}
 		key := "nets"
