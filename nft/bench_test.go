@@ -1,0 +1,124 @@
+package nft
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/netlab"
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/render"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Apply time at scale (issue 4: "render and apply time at 2,000 sets and
+// chains"): 1,000 pods on one node, each with its own policy (benchModel),
+// rendered and applied as one transaction:
+//
+//	go test ./nft -run '^$' -bench . -benchtime 5x
+//
+// The apply benchmark needs root (a scratch network namespace).
+
+const benchNode = "bench"
+
+// benchModel builds n pods on one node, each selected by its own
+// GlobalNetworkPolicy whose source selector is distinct, so the node's
+// ruleset has per-pod chains, per-policy chains and per-selector sets.
+func benchModel(tb testing.TB, n int) *policy.Model {
+	tb.Helper()
+	objs := []api.Object{&api.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: benchNode},
+		Spec:       api.NodeSpec{Interfaces: []api.NodeInterface{{Name: "eth0", Addresses: []string{"198.19.0.2", "fd00:19::2"}}}},
+	}}
+	tcp, udp := api.ProtocolFromString("TCP"), api.ProtocolFromString("UDP")
+	for i := 0; i < n; i++ {
+		v4 := fmt.Sprintf("198.18.%d.%d", i/250, i%250+1)
+		v6 := fmt.Sprintf("fd00:18::%x", i+1)
+		objs = append(objs, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%d", i), Namespace: fmt.Sprintf("ns-%d", i%20),
+				Labels: map[string]string{"app": fmt.Sprintf("a%d", i), "grp": fmt.Sprintf("g%d", i%50)}},
+			Spec:   corev1.PodSpec{NodeName: benchNode, Containers: []corev1.Container{{Name: "c"}}},
+			Status: corev1.PodStatus{PodIP: v4, PodIPs: []corev1.PodIP{{IP: v4}, {IP: v6}}},
+		})
+		order := float64(i)
+		objs = append(objs, &api.GlobalNetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("gnp-%d", i)},
+			Spec: api.GlobalNetworkPolicySpec{Order: &order, Selector: fmt.Sprintf("app == 'a%d'", i),
+				Types: []api.PolicyType{api.PolicyTypeIngress, api.PolicyTypeEgress},
+				Ingress: []api.Rule{
+					{Action: api.Allow, Protocol: &tcp, Source: api.EntityRule{
+						Selector: fmt.Sprintf("grp == 'g%d' && app != 'a%d'", i%50, (i*7+1)%n)},
+						Destination: api.EntityRule{Ports: []api.Port{api.SinglePort(80), api.PortRange(8000, 8100)}}},
+					{Action: api.Deny, Source: api.EntityRule{Nets: []string{fmt.Sprintf("198.19.%d.0/24", i%250)}}},
+				},
+				Egress: []api.Rule{{Action: api.Allow, Protocol: &udp, Destination: api.EntityRule{Ports: []api.Port{api.SinglePort(53)}}}},
+			},
+		})
+	}
+	m, err := policy.NewModel(objs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// benchRuleset renders the bench node and checks it has at least 2,000
+// chains and 2,000 sets.
+func benchRuleset(tb testing.TB) *render.Ruleset {
+	tb.Helper()
+	rs, err := render.Node(benchModel(tb, 1000), benchNode)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := rs.Stats()
+	if st.Chains < 2000 || st.Sets < 2000 {
+		tb.Fatalf("bench ruleset too small: %+v", st)
+	}
+	return rs
+}
+
+func reportStats(b *testing.B, rs *render.Ruleset) {
+	st := rs.Stats()
+	b.ReportMetric(float64(st.Chains), "chains")
+	b.ReportMetric(float64(st.Sets), "sets")
+	b.ReportMetric(float64(st.Rules), "rules")
+	b.ReportMetric(float64(st.SetElements+st.MapElements), "elements")
+}
+
+func BenchmarkRender2000(b *testing.B) {
+	m := benchModel(b, 1000)
+	var rs *render.Ruleset
+	for b.Loop() {
+		var err error
+		if rs, err = render.Node(m, benchNode); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportStats(b, rs)
+}
+
+// BenchmarkApply2000 replaces the whole table each iteration: the first
+// apply creates it, later ones delete and re-create it in one transaction.
+func BenchmarkApply2000(b *testing.B) {
+	rs := benchRuleset(b)
+	lab := netlab.ForTest(b, "pal-nftb")
+	ns, err := lab.NewNS("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := NewKernel(Config{NetNS: ns.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	text := rs.Text()
+	b.ReportMetric(float64(len(text))/1e6, "MB-text")
+	for b.Loop() {
+		if err := k.ApplyText(ctx, text); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportStats(b, rs)
+}
