@@ -18,12 +18,8 @@ metadata: {name: node1-eth0, labels: {role: node}}
 spec: {node: node1, interfaceName: eth0, expectedIPs: [198.19.0.2, "fd00:19::2"], profiles: [projectcalico-default-allow]}
 `
 
-// TestDoNotTrack: untracked policy is stateless, so a local server needs an
-// ingress allow and a matching egress allow (§9.2); one way fails for TCP.
-// Untracked Deny cannot beat a failsafe (§5.4).
-func TestDoNotTrack(t *testing.T) {
-	c := newCluster(t)
-	sym := allowHEP + `
+const (
+	untrackedSymmetric = `
 ---
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -41,16 +37,7 @@ spec:
   - {action: Allow, protocol: TCP, source: {ports: [80]}}
   - {action: Allow, protocol: UDP, source: {ports: [5353]}}
 `
-	c.apply(t, sym)
-	c.check(t, both(
-		allow("ext", "node", "80/TCP", "§9.2: symmetric untracked rules"),
-		allow("ext", "node", "5353/UDP", "§9.2"),
-		allow("ext", "node", "8080/TCP", "§9.2: no match, tracked, profile allows"),
-		deny("ext2", "node", "8080/TCP", "§9.2: untracked deny"),
-		allow("ext2", "node", "22/TCP", "§5.4: failsafe beats untracked deny"),
-	)...)
-
-	oneWay := allowHEP + `
+	untrackedOneWay = `
 ---
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -63,17 +50,7 @@ spec:
   - {action: Allow, protocol: TCP, destination: {ports: [80]}}
   - {action: Allow, protocol: UDP, destination: {ports: [5353]}}
 `
-	c.apply(t, oneWay)
-	c.check(t, both(
-		deny("ext", "node", "80/TCP", "§9.2: the SYN-ACK has no conntrack entry: invalid, dropped"),
-		allow("ext", "node", "5353/UDP", "§9.2: a UDP reply is a new tracked flow, the profile allows it"),
-		allow("ext", "node", "8080/TCP", "tracked as usual"),
-	)...)
-
-	// An untracked egress allow also matches replies of tracked
-	// connections: the SYN-ACK is NOTRACKed, conntrack never sees it, and
-	// the client's ACK is invalid, so TCP breaks; UDP and ICMP survive.
-	c.apply(t, allowHEP+`
+	untrackedEgress = `
 ---
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
@@ -83,7 +60,34 @@ spec:
   applyOnForward: true
   doNotTrack: true
   egress: [{action: Allow}]
-`)
+`
+)
+
+// TestDoNotTrack: untracked policy is stateless, so a local server needs an
+// ingress allow and a matching egress allow (§9.2); one way fails for TCP.
+// Untracked Deny cannot beat a failsafe (§5.4).
+func TestDoNotTrack(t *testing.T) {
+	c := newCluster(t)
+	c.apply(t, allowHEP+untrackedSymmetric)
+	c.check(t, both(
+		allow("ext", "node", "80/TCP", "§9.2: symmetric untracked rules"),
+		allow("ext", "node", "5353/UDP", "§9.2"),
+		allow("ext", "node", "8080/TCP", "§9.2: no match, tracked, profile allows"),
+		deny("ext2", "node", "8080/TCP", "§9.2: untracked deny"),
+		allow("ext2", "node", "22/TCP", "§5.4: failsafe beats untracked deny"),
+	)...)
+
+	c.apply(t, allowHEP+untrackedOneWay)
+	c.check(t, both(
+		deny("ext", "node", "80/TCP", "§9.2: the SYN-ACK has no conntrack entry: invalid, dropped"),
+		allow("ext", "node", "5353/UDP", "§9.2: a UDP reply is a new tracked flow, the profile allows it"),
+		allow("ext", "node", "8080/TCP", "tracked as usual"),
+	)...)
+
+	// An untracked egress allow also matches replies of tracked
+	// connections: the SYN-ACK is NOTRACKed, conntrack never sees it, and
+	// the client's ACK is invalid, so TCP breaks; UDP and ICMP survive.
+	c.apply(t, allowHEP+untrackedEgress)
 	c.check(t, both(
 		deny("ext", "node", "80/TCP", "§9.2: an untracked allow of a tracked reply can break the flow"),
 		allow("ext", "node", "5353/UDP", "§9.2: request tracked, reply untracked, nothing else needed"),
