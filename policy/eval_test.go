@@ -398,3 +398,91 @@ spec: {selector: all(), types: [Ingress, Egress]}`
 		{"app/web", "app/db", "8080/TCP", "deny", false, false},
 	})
 }
+
+// §3.3 F-IN step 2: ICMPv6 router and neighbour discovery from a workload
+// to its host passes before the workload's egress policy.
+func TestWorkloadNeighbourDiscoveryToHost(t *testing.T) {
+	deny := `
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: no-egress, namespace: app}
+spec: {selector: all(), types: [Egress]}`
+	fc := `
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: default}
+spec: {defaultEndpointToHostAction: Accept}`
+	nodeV6 := `
+apiVersion: v1
+kind: Node
+metadata: {name: node-a, labels: {kubernetes.io/hostname: node-a}}
+status: {addresses: [{type: InternalIP, address: 198.19.0.1}, {type: InternalIP, address: "fd00::ff:1"}]}`
+	m := model(t, topology, nodeV6, deny, fc)
+	checkFlows(t, m, []flowCase{
+		{"app/web", "node:node-a", "135/ICMPv6", "allow", false, true},
+		{"app/web", "node:node-a", "128/ICMPv6", "deny", false, true},
+	})
+}
+
+// §9.2: an untracked allow NOTRACKs a packet, so later stages see no
+// conntrack state: the reply of a tracked connection that an untracked
+// rule allows is judged afresh by the pod's policy (decision 6).
+func TestUntrackedAllowOnReplyLosesConntrack(t *testing.T) {
+	objs := `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-in, namespace: app}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: node-a-eth0, labels: {hep: eth0}}
+spec: {node: node-a, interfaceName: eth0, profiles: [projectcalico-default-allow]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: untracked-from-peer}
+spec:
+  selector: has(hep)
+  doNotTrack: true
+  applyOnForward: true
+  ingress: [{action: Allow, source: {nets: [198.19.15.7/32]}}]`
+	m := model(t, topology, objs)
+	checkFlows(t, m, []flowCase{
+		{"app/web", "198.19.15.7", "80/TCP", "deny", false, false},
+		{"app/web", "198.19.15.8", "80/TCP", "allow", false, false},
+	})
+}
+
+// §9.2: an untracked allow that matches only the reply of a tracked TCP
+// connection breaks it (conntrack never sees the SYN-ACK, so the client's
+// ACK is invalid), unless the invalid check is off; UDP survives.
+func TestUntrackedReplyBreaksTrackedTCP(t *testing.T) {
+	objs := `
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: node-a-eth0, labels: {hep: eth0}}
+spec: {node: node-a, interfaceName: eth0, profiles: [projectcalico-default-allow]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: untracked-from-peer}
+spec:
+  selector: has(hep)
+  doNotTrack: true
+  applyOnForward: true
+  ingress: [{action: Allow, source: {nets: [198.19.15.7/32]}}]`
+	m := model(t, topology, objs)
+	checkFlows(t, m, []flowCase{
+		{"node:node-a", "198.19.15.7", "443/TCP", "deny", false, false},
+		{"node:node-a", "198.19.15.7", "53/UDP", "allow", false, false},
+		{"node:node-a", "198.19.15.8", "443/TCP", "allow", false, false},
+	})
+	off := `
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: default}
+spec: {disableConntrackInvalidCheck: true}`
+	m = model(t, topology, objs, off)
+	checkFlows(t, m, []flowCase{{"node:node-a", "198.19.15.7", "443/TCP", "allow", false, false}})
+}

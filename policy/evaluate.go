@@ -104,6 +104,20 @@ func (m *Model) judge(hops []hop, st ctState, quiet bool) Path {
 			p.Verdict = ResultDeny
 			break
 		}
+		if rh.untracked && !h.untracked && h.pre.proto == protoTCP {
+			// Conntrack saw the SYN here but never the NOTRACKed SYN-ACK,
+			// so the handshake's next packet (the client's ACK) is invalid
+			// here; judge it through the same stages (§9.2: such an allow
+			// can break the tracked flow).
+			r.node = h.node
+			r.note(stageRawPre, ResultNone, "the reply was NOTRACKed while the connection is tracked here: "+
+				"the client's next packet (the handshake's ACK) has invalid conntrack state (§9.2)")
+			ack := h
+			if !r.processHop(&ack, ctInvalid) {
+				p.Verdict = ResultDeny
+				break
+			}
+		}
 	}
 	p.Reply = r.steps
 	return p

@@ -49,7 +49,10 @@ func (e *evaluator) arrive(h *hop, st ctState) bool {
 		case o.res == ResultDeny:
 			return false
 		case o.res == ResultAllow && !o.failsafe:
-			mark, h.untracked = true, true
+			// NOTRACKed: later stages see no conntrack state (ct state
+			// "untracked" is neither established nor invalid), so an
+			// established packet is judged afresh by them (§9.2).
+			mark, h.untracked, st = true, true, ctNew
 		}
 	}
 	e.stage = stageManglePre
@@ -81,6 +84,10 @@ func (e *evaluator) input(h *hop, st ctState, inWL, mark bool) bool {
 		// Workload to its own host (§10, §4 path 7): the pod's egress
 		// policy, then DefaultEndpointToHostAction; HEP policy never applies.
 		w := m.workloadOn(n, h.in)
+		if isNeighbourDiscovery(h.post) {
+			e.note(stageInput, ResultAllow, "ICMPv6 router or neighbour discovery from a workload to its host is always allowed (§3.3 F-IN step 2)")
+			return true
+		}
 		if o := e.evalEndpoint(endpoint{wl: w}, Egress, StageNormal, h.post, st); o.res == ResultDeny {
 			return false
 		}
@@ -169,7 +176,7 @@ func (e *evaluator) localOrigin(h *hop, st ctState) bool {
 		case o.res == ResultDeny:
 			return false
 		case o.res == ResultAllow && !o.failsafe:
-			mark, h.untracked = true, true
+			mark, h.untracked, st = true, true, ctNew // NOTRACKed, as in arrive
 		}
 	}
 	if h.noBackend != "" {
@@ -210,4 +217,18 @@ func (e *evaluator) hostEgress(h *hop, st ctState, oif string, mark bool) bool {
 		return true
 	}
 	return e.evalEndpoint(endpoint{hep: hep, ifc: oif}, Egress, StageNormal, h.post, st).res != ResultDeny
+}
+
+// isNeighbourDiscovery: ICMPv6 types 130-133, 135 and 136 (MLD, router
+// solicitation, neighbour solicitation and advertisement), which a workload
+// may always send to its host (§10).
+func isNeighbourDiscovery(p packet) bool {
+	if p.proto != protoICMPv6 {
+		return false
+	}
+	switch p.icmpType {
+	case 130, 131, 132, 133, 135, 136:
+		return true
+	}
+	return false
 }

@@ -140,7 +140,11 @@ func (b *builder) filterOutput() *Chain {
 	}
 	rules = append(rules,
 		Rule{Statements: []Statement{clearMarks(MarkBits)}},
-		rule(Jump(dispNormalOut), "normal host endpoint egress (not DNAT'd)", MatchCtDNAT{Negate: true}),
+		// Not "ct status & dnat == 0": that does not match a packet without
+		// a conntrack entry (invalid or untracked), which must meet the
+		// host endpoint's egress chain too (§3.3 F-OUT step 4, §9.2).
+		rule(Return, "DNAT'd connection: host endpoint egress runs in mangle-postrouting", MatchCtDNAT{}),
+		rule(Jump(dispNormalOut), "normal host endpoint egress"),
 		acceptIfMarked("allowed by host endpoint policy"),
 	)
 	return baseChain(chainOutput, HookOutput, PriorityFilter, "stage F-OUT", rules)

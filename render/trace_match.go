@@ -69,6 +69,9 @@ func (t *tracer) match(m Match) bool {
 		}
 		return in != x.Negate
 	case MatchCtDNAT:
+		if p.CtState == CtInvalid || p.CtState == CtUntracked {
+			return false // no conntrack entry: a ct status match never matches
+		}
 		return p.CtDNAT != x.Negate
 	case MatchMark:
 		return (p.Mark&x.Mask == x.Value) != x.Negate
