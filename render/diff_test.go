@@ -222,4 +222,3 @@ func explain(m *policy.Model, f policy.Flow) string {
 	}
 	return b.String()
 }
-
