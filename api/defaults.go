@@ -95,13 +95,14 @@ func defaultStagedAction(a *StagedAction) {
 }
 
 // defaultK8sPolicy is the API server's NetworkPolicy defaulting: policyTypes
-// is Ingress plus Egress when an egress section exists, and ports without a
-// protocol are TCP.
+// is Ingress plus Egress when there is at least one egress rule (an empty
+// `egress: []` adds nothing, as in the API server's SetDefaults), and ports
+// without a protocol are TCP.
 func defaultK8sPolicy(types *[]networkingv1.PolicyType, ingress []networkingv1.NetworkPolicyIngressRule,
 	egress []networkingv1.NetworkPolicyEgressRule) {
 	if len(*types) == 0 {
 		*types = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
-		if egress != nil {
+		if len(egress) != 0 {
 			*types = append(*types, networkingv1.PolicyTypeEgress)
 		}
 	}

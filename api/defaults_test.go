@@ -92,10 +92,16 @@ func TestDefaultKubernetesPolicyTypes(t *testing.T) {
 	if diff := cmp.Diff([]networkingv1.PolicyType{"Ingress"}, p.Spec.PolicyTypes); diff != "" {
 		t.Errorf("no egress section (-want +got):\n%s", diff)
 	}
+	// The API server adds Egress only for at least one egress rule.
 	p = &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{}}}
 	Default(p)
-	if diff := cmp.Diff([]networkingv1.PolicyType{"Ingress", "Egress"}, p.Spec.PolicyTypes); diff != "" {
+	if diff := cmp.Diff([]networkingv1.PolicyType{"Ingress"}, p.Spec.PolicyTypes); diff != "" {
 		t.Errorf("empty egress section (-want +got):\n%s", diff)
+	}
+	p = &networkingv1.NetworkPolicy{Spec: networkingv1.NetworkPolicySpec{Egress: []networkingv1.NetworkPolicyEgressRule{{}}}}
+	Default(p)
+	if diff := cmp.Diff([]networkingv1.PolicyType{"Ingress", "Egress"}, p.Spec.PolicyTypes); diff != "" {
+		t.Errorf("one egress rule (-want +got):\n%s", diff)
 	}
 }
 
