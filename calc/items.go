@@ -1,0 +1,443 @@
+package calc
+
+// Get implements selector.Labels over the item's effective labels as
+// indexed (it.keys, it.labels): a scan of a few contiguous strings is
+// cheaper than a map lookup and touches less memory.
+func (it *item) Get(k string) (string, bool) {
+	for i, key := range it.keys {
+		if key == k {
+			return it.labels[i].val, true
+		}
+	}
+	return "", false
+}
+
+// resolve computes the effective value of key k from the item's own labels
+// and its parents', whatever the index says.
+func (it *item) resolve(k string) (string, bool) { return it.lookup(k, nil, nil) }
+
+// lookup is resolve as it would be if parent sub had labels subLabels.
+func (it *item) lookup(k string, sub *parent, subLabels map[string]string) (string, bool) {
+	if v, ok := it.own[k]; ok {
+		return v, true
+	}
+	for _, p := range it.parents {
+		m := p.labels
+		if p == sub {
+			m = subLabels
+		}
+		if v, ok := m[k]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// eachLabel calls fn for every effective label of it, once per key.
+func (it *item) eachLabel(fn func(k, v string)) {
+	for k, v := range it.own {
+		fn(k, v)
+	}
+	for i, p := range it.parents {
+		for k, v := range p.labels {
+			if !it.shadowed(k, i) {
+				fn(k, v)
+			}
+		}
+	}
+}
+
+// shadowed reports whether key k of parent i is hidden by the item's own
+// labels or an earlier parent.
+func (it *item) shadowed(k string, i int) bool {
+	if _, ok := it.own[k]; ok {
+		return true
+	}
+	for _, q := range it.parents[:i] {
+		if _, ok := q.labels[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (it *item) sameParents(ids []string) bool {
+	if len(ids) != len(it.parents) {
+		return false
+	}
+	for i, p := range it.parents {
+		if p.id != ids[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// relabel gives it new own labels and parents, moves it between postings
+// for every key whose effective value changed and reports whether any of
+// those keys is referenced by a selector (if none is, no match can change).
+func (li *LabelIndex) relabel(it *item, labels map[string]string, parentIDs []string) bool {
+	keys := changedKeys(li.keyBuf[:0], it.own, labels)
+	ownChanged := len(keys) > 0
+	sameParents := it.sameParents(parentIDs)
+	if !sameParents {
+		keys = li.parentKeys(keys, it, labels, parentIDs)
+	}
+	old := li.oldBuf[:0]
+	for _, k := range keys {
+		v, ok := it.resolve(k)
+		old = append(old, labelValue{key: k, val: v, ok: ok})
+	}
+	if ownChanged {
+		it.own = cloneLabels(labels)
+	}
+	if !sameParents {
+		li.setParents(it, parentIDs)
+	}
+	changed := false
+	for _, o := range old {
+		v, ok := it.resolve(o.key)
+		if ok == o.ok && v == o.val {
+			continue
+		}
+		if o.ok {
+			li.removeLabel(it, o.key)
+		}
+		if ok {
+			li.addLabel(it, o.key, v)
+		}
+		changed = changed || li.refs[o.key] > 0
+	}
+	clear(keys)
+	clear(old)
+	li.keyBuf, li.oldBuf = keys[:0], old[:0]
+	return changed
+}
+
+// changedKeys appends to dst the keys whose values differ between a and b.
+func changedKeys(dst []string, a, b map[string]string) []string {
+	inB := 0 // keys of a that b has
+	for k, v := range a {
+		w, ok := b[k]
+		if ok {
+			inB++
+		}
+		if !ok || w != v {
+			dst = append(dst, k)
+		}
+	}
+	if inB == len(b) {
+		return dst // b has no key that a lacks
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			dst = append(dst, k)
+		}
+	}
+	return dst
+}
+
+// parentKeys appends to keys the keys of it's old and new parents that
+// its old and new own labels do not both hide: the keys whose effective
+// value a change of parents may change.
+func (li *LabelIndex) parentKeys(keys []string, it *item, labels map[string]string, parentIDs []string) []string {
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		seen[k] = true
+	}
+	add := func(m map[string]string) {
+		for k := range m {
+			_, inOld := it.own[k]
+			_, inNew := labels[k]
+			if !seen[k] && !inOld && !inNew {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	for _, p := range it.parents {
+		add(p.labels)
+	}
+	for _, id := range parentIDs {
+		if p := li.parents[id]; p != nil {
+			add(p.labels)
+		}
+	}
+	return keys
+}
+
+// setParents links it to the parents named by ids (first occurrence wins)
+// and unlinks it from the others, dropping parents left undefined and
+// unused.
+func (li *LabelIndex) setParents(it *item, ids []string) {
+	old := it.parents
+	var next []*parent
+	for _, id := range ids {
+		if containsParent(next, id) {
+			continue
+		}
+		p := li.parents[id]
+		if p == nil {
+			p = &parent{id: id}
+			li.parents[id] = p
+		}
+		if p.children == nil {
+			p.children = make(map[*item]struct{})
+		}
+		p.children[it] = struct{}{}
+		next = append(next, p)
+	}
+	it.parents = next
+	for _, p := range old {
+		if !containsParent(next, p.id) {
+			delete(p.children, it)
+			li.dropParentIfUnused(p)
+		}
+	}
+}
+
+func containsParent(ps []*parent, id string) bool {
+	for _, p := range ps {
+		if p.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (li *LabelIndex) dropParentIfUnused(p *parent) {
+	if !p.defined && len(p.children) == 0 {
+		delete(li.parents, p.id)
+	}
+}
+
+// setParentLabels replaces p's labels and updates each child whose
+// effective labels change as a result.
+func (li *LabelIndex) setParentLabels(p *parent, labels map[string]string) {
+	old := p.labels
+	keys := changedKeys(li.keyBuf[:0], old, labels)
+	p.labels = labels
+	for ch := range p.children {
+		changed := false
+		for _, k := range keys {
+			ov, ook := ch.lookup(k, p, old)
+			nv, nok := ch.resolve(k)
+			if ook == nok && ov == nv {
+				continue
+			}
+			if ook {
+				li.removeLabel(ch, k)
+			}
+			if nok {
+				li.addLabel(ch, k, nv)
+			}
+			changed = changed || li.refs[k] > 0
+		}
+		if changed {
+			li.rematchItem(ch)
+		}
+	}
+	clear(keys)
+	li.keyBuf = keys[:0]
+}
+
+// keyIndex returns the index of key k, creating it.
+func (li *LabelIndex) keyIndex(k string) *keyIndex {
+	ki := li.keys[k]
+	if ki == nil {
+		ki = &keyIndex{values: make(map[string]*posting)}
+		li.keys[k] = ki
+	}
+	return ki
+}
+
+// posting returns the posting of value v, creating it.
+func (ki *keyIndex) posting(v string) *posting {
+	p := ki.values[v]
+	if p == nil {
+		p = &posting{}
+		ki.values[v] = p
+	}
+	return p
+}
+
+// removeItem removes p.items[i], an item holding key k, moving the last
+// item into its place and fixing that item's recorded position.
+func (p *posting) removeItem(i int, k string) {
+	last := len(p.items) - 1
+	if i != last {
+		moved := p.items[last]
+		p.items[i] = moved
+		for j, key := range moved.keys {
+			if key == k {
+				moved.labels[j].pos = i
+				break
+			}
+		}
+	}
+	p.items[last] = nil
+	p.items = p.items[:last]
+}
+
+func (ki *keyIndex) dropIfEmpty(v string, p *posting) {
+	if len(p.items) == 0 && len(p.sels) == 0 {
+		delete(ki.values, v)
+	}
+}
+
+func (li *LabelIndex) dropKeyIfEmpty(k string, ki *keyIndex) {
+	if len(ki.values) == 0 && len(ki.has) == 0 {
+		delete(li.keys, k)
+	}
+}
+
+// addLabel records that it holds k = v, letting the selectors anchored on
+// a list that has just grown past a power of two choose again.
+func (li *LabelIndex) addLabel(it *item, k, v string) {
+	ki := li.keyIndex(k)
+	p := ki.posting(v)
+	it.keys = append(it.keys, k)
+	it.labels = append(it.labels, labelRef{val: v, ki: ki, p: p, pos: len(p.items)})
+	p.items = append(p.items, it)
+	ki.count++
+	if grew(&p.hw, len(p.items), li.reanchorMin) && len(p.sels) > 0 {
+		li.reanchor(p.sels)
+	}
+	if grew(&ki.hw, ki.count, li.reanchorMin) && len(ki.has) > 0 {
+		li.reanchor(ki.has)
+	}
+}
+
+// removeLabel records that it no longer holds key k.
+func (li *LabelIndex) removeLabel(it *item, k string) {
+	for i, key := range it.keys {
+		if key == k {
+			li.unindexLabel(it, i)
+			return
+		}
+	}
+}
+
+// unindexLabel removes it.labels[i] from the index.
+func (li *LabelIndex) unindexLabel(it *item, i int) {
+	k, l := it.keys[i], it.labels[i]
+	last := len(it.labels) - 1
+	it.keys[i], it.labels[i] = it.keys[last], it.labels[last]
+	it.keys[last], it.labels[last] = "", labelRef{}
+	it.keys, it.labels = it.keys[:last], it.labels[:last]
+	l.p.removeItem(l.pos, k)
+	l.ki.count--
+	l.ki.dropIfEmpty(l.val, l.p)
+	li.dropKeyIfEmpty(k, l.ki)
+}
+
+// rematchItem re-evaluates it against every selector it could match (those
+// anchored on its labels and the scan set) and reports the differences from
+// its recorded matches.
+func (li *LabelIndex) rematchItem(it *item) {
+	li.epoch++
+	ep := li.epoch
+	for _, s := range it.matches {
+		s.was = ep
+	}
+	for _, l := range it.labels {
+		li.checkItem(it, l.p.sels, ep)
+		li.checkItem(it, l.ki.has, ep)
+	}
+	li.checkItem(it, li.scan, ep)
+	for i := len(it.matches) - 1; i >= 0; i-- { // unlink moves the last entry to i
+		if s := it.matches[i]; s.mark != ep {
+			li.unlink(s, it)
+		}
+	}
+}
+
+func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint64) {
+	for _, r := range refs {
+		s := r.s
+		if !s.sel.Matches(it) {
+			continue
+		}
+		s.mark = ep
+		if s.was != ep {
+			s.was = ep
+			li.link(s, it)
+		}
+	}
+}
+
+// rematchSelector re-evaluates s against every item holding its anchor (all
+// items for the scan set) and reports the differences from its recorded
+// matches.
+func (li *LabelIndex) rematchSelector(s *selRec) {
+	li.epoch++
+	ep := li.epoch
+	for it := range s.matches {
+		it.was = ep
+	}
+	check := func(it *item) {
+		if !s.sel.Matches(it) {
+			return
+		}
+		it.mark = ep
+		if it.was != ep {
+			it.was = ep
+			li.link(s, it)
+		}
+	}
+	if s.matches == nil && s.cur >= 0 {
+		// Size the map for every candidate matching, within reason.
+		s.matches = make(map[*item]int32, min(li.cost(&s.cands[s.cur]).items, 1024))
+	}
+	switch {
+	case s.cur < 0:
+		for _, it := range li.items {
+			check(it)
+		}
+	case s.cands[s.cur].kind == anchorHas:
+		for _, p := range li.keys[s.cands[s.cur].key].values {
+			for _, it := range p.items {
+				check(it)
+			}
+		}
+	default:
+		a := &s.cands[s.cur]
+		ki := li.keys[a.key]
+		for _, v := range a.values {
+			for _, it := range ki.values[v].items {
+				check(it)
+			}
+		}
+	}
+	for it := range s.matches {
+		if it.mark != ep {
+			li.unlink(s, it)
+		}
+	}
+}
+
+// link records that s matches it.
+func (li *LabelIndex) link(s *selRec, it *item) {
+	if s.matches == nil {
+		s.matches = make(map[*item]int32)
+	}
+	s.matches[it] = int32(len(it.matches))
+	it.matches = append(it.matches, s)
+	li.starts = append(li.starts, event{sel: s.id, item: it.id})
+}
+
+// unlink records that s no longer matches it, moving the last entry of
+// it.matches into the freed position.
+func (li *LabelIndex) unlink(s *selRec, it *item) {
+	i := s.matches[it]
+	delete(s.matches, it)
+	last := int32(len(it.matches) - 1)
+	if i != last {
+		moved := it.matches[last]
+		it.matches[i] = moved
+		moved.matches[it] = i
+	}
+	it.matches[last] = nil
+	it.matches = it.matches[:last]
+	li.stops = append(li.stops, event{sel: s.id, item: it.id})
+}

@@ -1,0 +1,347 @@
+package calc
+
+import (
+	"slices"
+
+	"github.com/palisade-net/palisade/selector"
+)
+
+// LabelIndex maintains which selectors match which items (endpoints,
+// network sets) and reports each change of that relation exactly once, to
+// the onMatchStarted and onMatchStopped callbacks given to NewLabelIndex
+// (see the package documentation for the indexing scheme). The zero value
+// is not usable. A LabelIndex is not safe for concurrent use.
+type LabelIndex struct {
+	onStart, onStop func(sel, item string)
+
+	items   map[string]*item
+	sels    map[string]*selRec
+	parents map[string]*parent
+	keys    map[string]*keyIndex
+	scan    []selRef       // selectors without an anchor
+	refs    map[string]int // label key -> selectors referring to it
+
+	epoch  uint64 // marks what one rematch found, see item.mark, selRec.mark
+	starts []event
+	stops  []event
+	busy   bool // inside a mutating call, including its callbacks
+
+	reanchorMin int // see grew; lowered by tests
+	moves       int // selectors moved to another anchor, for tests
+
+	keyBuf []string // scratch for relabel
+	oldBuf []labelValue
+	refBuf []selRef // scratch for reanchor
+}
+
+// item is an endpoint or network set.
+type item struct {
+	id      string
+	own     map[string]string // a private copy
+	parents []*parent         // unique, in precedence order
+	keys    []string          // effective label keys, in no order
+	labels  []labelRef        // their values and postings, as keys
+	matches []*selRec         // selectors matching the item, in no order
+	mark    uint64            // = epoch: matched in the current rematch
+	was     uint64            // = epoch: matched before the current rematch
+}
+
+// labelRef is the value of one effective label of an item and where the
+// item is indexed under it.
+type labelRef struct {
+	val string
+	ki  *keyIndex
+	p   *posting
+	pos int // of the item in p.items
+}
+
+// parent is a shared label set that items inherit (a profile).
+type parent struct {
+	id       string
+	labels   map[string]string // a private copy; nil while undefined
+	defined  bool
+	children map[*item]struct{}
+}
+
+// selRec is a registered selector.
+type selRec struct {
+	id      string
+	sel     *selector.Selector
+	keys    []string        // label keys the selector refers to
+	cands   []anchor        // candidate anchors, from the syntax tree
+	cur     int             // index of the anchor in use in cands; -1: scan set
+	slots   []int           // position in each list attach put the selector in
+	matches map[*item]int32 // matched items -> position of s in item.matches
+	mark    uint64          // as in item
+	was     uint64
+}
+
+// selRef is an entry of a selector list: the selector and which of its
+// slots records the entry's position.
+type selRef struct {
+	s    *selRec
+	slot int
+}
+
+// keyIndex indexes one label key.
+type keyIndex struct {
+	values map[string]*posting
+	count  int      // items holding the key, whatever the value
+	hw     int      // high-water mark of count, see grew
+	has    []selRef // selectors anchored on has(key)
+}
+
+// posting indexes one (key, value) pair.
+type posting struct {
+	items []*item  // items whose effective labels hold the pair, in no order
+	sels  []selRef // selectors anchored on the pair
+	hw    int      // high-water mark of len(items), see grew
+}
+
+type event struct{ sel, item string }
+
+type labelValue struct {
+	key, val string
+	ok       bool
+}
+
+// NewLabelIndex returns an empty index that reports each (selector, item)
+// pair that starts matching to onMatchStarted and each that stops matching
+// to onMatchStopped (either may be nil). Callbacks run at the end of each
+// mutating call, once the index is consistent: they may read it but must
+// not modify it (that panics).
+func NewLabelIndex(onMatchStarted, onMatchStopped func(selID, itemID string)) *LabelIndex {
+	return &LabelIndex{
+		onStart: onMatchStarted,
+		onStop:  onMatchStopped,
+		items:   make(map[string]*item),
+		sels:    make(map[string]*selRec),
+		parents: make(map[string]*parent),
+		keys:    make(map[string]*keyIndex),
+		refs:    make(map[string]int),
+
+		reanchorMin: defaultReanchorMin,
+	}
+}
+
+// UpdateSelector adds selector id or replaces its expression. A nil sel
+// deletes it. Replacing a selector with one of the same canonical text does
+// nothing.
+func (li *LabelIndex) UpdateSelector(id string, sel *selector.Selector) {
+	if sel == nil {
+		li.DeleteSelector(id)
+		return
+	}
+	li.enter()
+	defer li.exit()
+	s := li.sels[id]
+	if s != nil {
+		if s.sel == sel || s.sel.String() == sel.String() {
+			s.sel = sel
+			return
+		}
+		li.detach(s)
+		li.unref(s)
+	} else {
+		s = &selRec{id: id}
+		li.sels[id] = s
+	}
+	s.sel = sel
+	s.keys = sel.LabelKeys()
+	for _, k := range s.keys {
+		li.refs[k]++
+	}
+	s.cands = anchorsOf(sel.Root())
+	s.cur = -1
+	s.cur = li.pickAnchor(s)
+	li.attach(s)
+	li.rematchSelector(s)
+}
+
+// DeleteSelector removes selector id, reporting the end of all its matches.
+func (li *LabelIndex) DeleteSelector(id string) {
+	s := li.sels[id]
+	if s == nil {
+		return
+	}
+	li.enter()
+	defer li.exit()
+	for it := range s.matches {
+		li.unlink(s, it)
+	}
+	li.detach(s)
+	li.unref(s)
+	delete(li.sels, id)
+}
+
+// unref forgets the label keys s refers to.
+func (li *LabelIndex) unref(s *selRec) {
+	for _, k := range s.keys {
+		if li.refs[k]--; li.refs[k] == 0 {
+			delete(li.refs, k)
+		}
+	}
+}
+
+// UpdateItem adds item id or replaces its labels and parents. labels is
+// copied. parents are parent ids in precedence order (repeats are ignored);
+// they need not exist yet.
+func (li *LabelIndex) UpdateItem(id string, labels map[string]string, parents ...string) {
+	li.enter()
+	defer li.exit()
+	it := li.items[id]
+	if it == nil {
+		it = &item{id: id, own: cloneLabels(labels)}
+		li.items[id] = it
+		li.setParents(it, parents)
+		n := len(it.own)
+		for _, p := range it.parents {
+			n += len(p.labels)
+		}
+		it.keys, it.labels = make([]string, 0, n), make([]labelRef, 0, n)
+		it.eachLabel(func(k, v string) { li.addLabel(it, k, v) })
+		li.rematchItem(it)
+		return
+	}
+	if li.relabel(it, labels, parents) {
+		li.rematchItem(it)
+	}
+}
+
+// DeleteItem removes item id, reporting the end of all its matches.
+func (li *LabelIndex) DeleteItem(id string) {
+	it := li.items[id]
+	if it == nil {
+		return
+	}
+	li.enter()
+	defer li.exit()
+	for _, s := range it.matches {
+		delete(s.matches, it)
+		li.stops = append(li.stops, event{sel: s.id, item: it.id})
+	}
+	it.matches = nil
+	for len(it.labels) > 0 {
+		li.unindexLabel(it, len(it.labels)-1)
+	}
+	li.setParents(it, nil)
+	delete(li.items, id)
+}
+
+// UpdateParent defines parent id or replaces its labels (copied), updating
+// the effective labels of all its children.
+func (li *LabelIndex) UpdateParent(id string, labels map[string]string) {
+	li.enter()
+	defer li.exit()
+	p := li.parents[id]
+	if p == nil {
+		p = &parent{id: id}
+		li.parents[id] = p
+	}
+	p.defined = true
+	li.setParentLabels(p, cloneLabels(labels))
+}
+
+// DeleteParent removes parent id. Children that still name it see it as a
+// parent without labels until it is defined again.
+func (li *LabelIndex) DeleteParent(id string) {
+	p := li.parents[id]
+	if p == nil {
+		return
+	}
+	li.enter()
+	defer li.exit()
+	li.setParentLabels(p, nil)
+	p.defined = false
+	li.dropParentIfUnused(p)
+}
+
+// Matches returns the ids of the items selector selID matches, sorted (a
+// fresh slice; O(n log n) in the number of matches).
+func (li *LabelIndex) Matches(selID string) []string {
+	s := li.sels[selID]
+	if s == nil || len(s.matches) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(s.matches))
+	for it := range s.matches {
+		out = append(out, it.id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SelectorsMatching returns the ids of the selectors that match item
+// itemID, sorted.
+func (li *LabelIndex) SelectorsMatching(itemID string) []string {
+	it := li.items[itemID]
+	if it == nil || len(it.matches) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(it.matches))
+	for _, s := range it.matches {
+		out = append(out, s.id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// IsMatch reports whether selector selID matches item itemID.
+func (li *LabelIndex) IsMatch(selID, itemID string) bool {
+	s, it := li.sels[selID], li.items[itemID]
+	if s == nil || it == nil {
+		return false
+	}
+	_, ok := s.matches[it]
+	return ok
+}
+
+// enter guards against modification from a callback.
+func (li *LabelIndex) enter() {
+	if li.busy {
+		panic("calc: LabelIndex modified from one of its callbacks")
+	}
+	li.busy = true
+}
+
+// exit reports the transitions of the call: starts first, then stops.
+func (li *LabelIndex) exit() {
+	defer func() {
+		li.starts = resetEvents(li.starts)
+		li.stops = resetEvents(li.stops)
+		li.busy = false
+	}()
+	if li.onStart != nil {
+		for _, e := range li.starts {
+			li.onStart(e.sel, e.item)
+		}
+	}
+	if li.onStop != nil {
+		for _, e := range li.stops {
+			li.onStop(e.sel, e.item)
+		}
+	}
+}
+
+// maxKeptEvents bounds the event buffers kept between calls.
+const maxKeptEvents = 4096
+
+func resetEvents(evs []event) []event {
+	if cap(evs) > maxKeptEvents {
+		return nil
+	}
+	clear(evs)
+	return evs[:0]
+}
+
+// cloneLabels copies a caller's label map; empty maps become nil.
+func cloneLabels(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(m)) // cheaper than maps.Clone for small maps
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
