@@ -13,14 +13,12 @@ import (
 func init() { register(newDataplaneCmd) }
 
 type dataplaneOpts struct {
-	files       []string
-	recursive   bool
-	node        string
-	output      string
-	from, to    string
-	port        string
-	established bool
-	ipv6        bool
+	files     []string
+	recursive bool
+	node      string
+	output    string
+	flowOpts
+	ds datastoreOpts
 }
 
 func newDataplaneCmd(s *streams) *cobra.Command {
@@ -50,6 +48,7 @@ func newDataplaneShow(s *streams) *cobra.Command {
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().StringVar(&o.node, "node", "", "the node whose ruleset to render")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text (nft syntax) or stats")
+	addDatastoreFlags(c, &o.ds)
 	return c
 }
 
@@ -60,7 +59,7 @@ func runDataplaneShow(s *streams, o *dataplaneOpts) error {
 	if o.output != "text" && o.output != "stats" {
 		return fmt.Errorf("unrecognized output format '%s' (want text or stats)", o.output)
 	}
-	m, err := buildModel(s, o.files, o.recursive)
+	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
@@ -95,29 +94,22 @@ func newDataplaneTrace(s *streams) *cobra.Command {
 	}
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().StringVar(&o.node, "node", "", "the node whose ruleset to trace through")
-	c.Flags().StringVar(&o.from, "from", "", "source: NAMESPACE/POD, node:NAME or an IP address")
-	c.Flags().StringVar(&o.to, "to", "", "destination: NAMESPACE/POD, node:NAME or an IP address")
-	c.Flags().StringVar(&o.port, "port", "", "destination PORT/PROTO (TCP, UDP, SCTP, ICMP, ICMPv6)")
-	c.Flags().BoolVar(&o.established, "established", false, "trace a packet of an already established connection")
-	c.Flags().BoolVar(&o.ipv6, "ipv6", false, "use IPv6 addresses where peers have both families")
+	addFlowFlags(c, &o.flowOpts)
+	addDatastoreFlags(c, &o.ds)
 	return c
 }
 
 func runDataplaneTrace(s *streams, o *dataplaneOpts) error {
-	if o.node == "" || o.from == "" || o.to == "" || o.port == "" {
+	if o.node == "" || !o.complete() {
 		return fmt.Errorf("dataplane trace needs --node, --from, --to and --port")
 	}
-	m, err := buildModel(s, o.files, o.recursive)
+	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
-	f, err := flowFor(m, o.from, o.to, o.port)
+	f, err := o.flow(m)
 	if err != nil {
 		return err
-	}
-	f.Established = o.established
-	if o.ipv6 {
-		f.Family = 6
 	}
 	rs, err := render.Node(m, o.node)
 	if err != nil {

@@ -13,14 +13,42 @@ import (
 )
 
 type explainOpts struct {
-	files       []string
-	recursive   bool
+	files     []string
+	recursive bool
+	flowOpts
+	output string
+	ds     datastoreOpts
+}
+
+// flowOpts are the flags that name one flow (explain, dataplane trace).
+type flowOpts struct {
 	from, to    string
 	port        string
-	output      string
 	established bool
 	ipv6        bool
-	ds          datastoreOpts
+}
+
+func addFlowFlags(c *cobra.Command, o *flowOpts) {
+	c.Flags().StringVar(&o.from, "from", "", "source: NAMESPACE/POD, node:NAME or an IP address")
+	c.Flags().StringVar(&o.to, "to", "", "destination: NAMESPACE/POD, node:NAME or an IP address")
+	c.Flags().StringVar(&o.port, "port", "", "destination PORT/PROTO (TCP, UDP, SCTP, ICMP, ICMPv6)")
+	c.Flags().BoolVar(&o.established, "established", false, "judge a packet of an already established connection")
+	c.Flags().BoolVar(&o.ipv6, "ipv6", false, "use IPv6 addresses where peers have both families")
+}
+
+func (o *flowOpts) complete() bool { return o.from != "" && o.to != "" && o.port != "" }
+
+// flow resolves the flags against a model.
+func (o *flowOpts) flow(m *policy.Model) (policy.Flow, error) {
+	f, err := flowFor(m, o.from, o.to, o.port)
+	if err != nil {
+		return f, err
+	}
+	f.Established = o.established
+	if o.ipv6 {
+		f.Family = 6
+	}
+	return f, nil
 }
 
 func newExplain(s *streams) *cobra.Command {
@@ -40,18 +68,14 @@ func newExplain(s *streams) *cobra.Command {
 		},
 	}
 	addFileFlags(c, &o.files, &o.recursive)
-	c.Flags().StringVar(&o.from, "from", "", "source: NAMESPACE/POD, node:NAME or an IP address")
-	c.Flags().StringVar(&o.to, "to", "", "destination: NAMESPACE/POD, node:NAME or an IP address")
-	c.Flags().StringVar(&o.port, "port", "", "destination PORT/PROTO (TCP, UDP, SCTP, ICMP, ICMPv6)")
+	addFlowFlags(c, &o.flowOpts)
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
-	c.Flags().BoolVar(&o.established, "established", false, "judge a packet of an already established connection")
-	c.Flags().BoolVar(&o.ipv6, "ipv6", false, "use IPv6 addresses where peers have both families")
 	addDatastoreFlags(c, &o.ds)
 	return c
 }
 
 func runExplain(s *streams, o *explainOpts) error {
-	if o.from == "" || o.to == "" || o.port == "" {
+	if !o.complete() {
 		return fmt.Errorf("explain needs --from, --to and --port")
 	}
 	if o.output != "text" && o.output != "json" {
@@ -61,13 +85,9 @@ func runExplain(s *streams, o *explainOpts) error {
 	if err != nil {
 		return err
 	}
-	f, err := flowFor(m, o.from, o.to, o.port)
+	f, err := o.flow(m)
 	if err != nil {
 		return err
-	}
-	f.Established = o.established
-	if o.ipv6 {
-		f.Family = 6
 	}
 	v, err := m.Evaluate(f)
 	if err != nil {
