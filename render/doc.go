@@ -3,6 +3,10 @@
 // printer to nft syntax (Ruleset.Text) and a tracer that walks synthetic
 // packets through the typed value (Ruleset.Trace, Ruleset.TraceHop).
 //
+// Node reads the node through Source (source.go), the queries it makes:
+// *policy.Model satisfies it, and so does the view of calc.Engine, which
+// keeps one node's model up to date incrementally.
+//
 // render is pure: no I/O, no goroutines. The kernel applier (package nft)
 // consumes the types in types.go; the reference evaluator (package policy)
 // is the single source of truth the ruleset must agree with, and the

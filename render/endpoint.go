@@ -31,7 +31,7 @@ func (b *builder) hostChain(h *policy.HostEndpoint, k policy.StageKind, d policy
 		}
 	}
 	c.Rules = append(c.Rules, Rule{Statements: []Statement{clearMarks(MarkBits)}})
-	tiers := b.m.HostEndpointPolicies(h, k, d)
+	tiers := b.src.HostEndpointPolicies(h, k, d)
 	c.Rules = append(c.Rules, b.tierRules(tiers, k, d)...)
 	c.Rules = append(c.Rules, b.afterTiers(h.Profiles, k, d)...)
 	return name
@@ -53,7 +53,7 @@ func (b *builder) workloadChain(w *policy.Workload, d policy.Direction) string {
 			rule(Drop, "IPIP from a workload", MatchL4Proto{Protos: []uint8{4}}),
 			rule(Drop, "VXLAN from a workload", MatchL4Proto{Protos: []uint8{17}}, MatchPort{Field: FieldDport, Ranges: []PortRange{{4789, 4789}}}))
 	}
-	tiers := b.m.WorkloadPolicies(w, d)
+	tiers := b.src.WorkloadPolicies(w, d)
 	c.Rules = append(c.Rules, b.tierRules(tiers, policy.StageNormal, d)...)
 	c.Rules = append(c.Rules, b.afterTiers(w.Profiles, policy.StageNormal, d)...)
 	return name

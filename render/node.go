@@ -11,7 +11,7 @@ import (
 
 // builder accumulates one node's ruleset.
 type builder struct {
-	m      *policy.Model
+	src    Source
 	n      *policy.Node
 	chains map[string]*Chain
 	sets   map[string]*Set
@@ -56,18 +56,19 @@ const (
 	mapWepTo     = "map-wep-to"
 )
 
-// Node renders the ruleset of one node (semantics.md §2, §3.3, §14).
-func Node(m *policy.Model, node string) (*Ruleset, error) {
-	n, ok := m.Nodes[node]
-	if !ok {
+// Node renders the ruleset of one node (semantics.md §2, §3.3, §14) from
+// a source: a *policy.Model, or an incremental engine's view.
+func Node(src Source, node string) (*Ruleset, error) {
+	n := src.Node(node)
+	if n == nil {
 		return nil, fmt.Errorf("render: no node named %q in the model", node)
 	}
-	b := &builder{m: m, n: n, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{},
+	b := &builder{src: src, n: n, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{},
 		members: map[string][]netip.Prefix{}}
 	if err := b.collectInterfaces(); err != nil {
 		return nil, err
 	}
-	b.wild = m.WildcardHostEndpoint(n)
+	b.wild = src.WildcardHostEndpoint(n)
 	b.failsafeChains()
 	if err := b.workloadDispatch(); err != nil {
 		return nil, err
@@ -97,11 +98,9 @@ func (b *builder) collectInterfaces() error {
 			return err
 		}
 	}
-	for _, h := range b.m.HostEndpoints {
-		if h.Node == b.n.Name {
-			if err := add(h.Interface); err != nil {
-				return err
-			}
+	for _, h := range b.src.HostEndpointsOn(b.n.Name) {
+		if err := add(h.Interface); err != nil {
+			return err
 		}
 	}
 	sort.Strings(b.ifaces)
@@ -145,7 +144,7 @@ func (b *builder) workloadDispatch() error {
 	from := b.addMap(mapWepFrom, "workload interface -> the pod's egress chain")
 	to := b.addMap(mapWepTo, "workload interface -> the pod's ingress chain")
 	byIface := map[string]*policy.Workload{}
-	for _, w := range b.m.WorkloadsOn(b.n.Name) {
+	for _, w := range b.src.WorkloadsOn(b.n.Name) {
 		if !b.isWorkload(w.Interface) {
 			continue
 		}
@@ -215,15 +214,15 @@ func (b *builder) hostDispatch() {
 func (b *builder) stageHEP(ifc string, k policy.StageKind, d policy.Direction) *policy.HostEndpoint {
 	switch k {
 	case policy.StagePreDNAT:
-		h := b.m.PreDNATHostEndpoint(b.n, ifc)
+		h := b.src.PreDNATHostEndpoint(b.n, ifc)
 		if h == nil || h.IsWildcard() {
 			return nil
 		}
 		return h
 	case policy.StageUntracked:
-		return b.m.UntrackedHostEndpoint(b.n, ifc, d)
+		return b.src.UntrackedHostEndpoint(b.n, ifc, d)
 	}
-	return b.m.NamedHostEndpoint(b.n, ifc)
+	return b.src.NamedHostEndpoint(b.n, ifc)
 }
 
 // wildcardFor is the wildcard endpoint when it takes part in a stage:
@@ -236,7 +235,7 @@ func (b *builder) wildcardFor(k policy.StageKind, d policy.Direction) *policy.Ho
 	}
 	switch k {
 	case policy.StagePreDNAT:
-		if len(b.m.HostEndpointPolicies(w, policy.StagePreDNAT, policy.Ingress)) == 0 {
+		if len(b.src.HostEndpointPolicies(w, policy.StagePreDNAT, policy.Ingress)) == 0 {
 			return nil
 		}
 	case policy.StageUntracked:

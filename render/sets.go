@@ -32,7 +32,7 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 	}
 	members, ok := b.members[key]
 	if !ok {
-		members = b.m.SelectorMembers(s.Selector, s.NotSelector)
+		members = b.src.SelectorMembers(s.Selector, s.NotSelector)
 		b.members[key] = members
 	}
 	comment := "selector " + selString(s.Selector)
@@ -69,7 +69,7 @@ func (b *builder) namedPortSet(s *policy.Side, names []string, fam Family) strin
 	}
 	set := &Set{Name: name, Type: typ, Comment: "named ports " + strings.Join(sorted, ",") + " selector " + selString(s.Selector)}
 	seen := map[Tuple]bool{}
-	for _, m := range b.m.NamedPortMembers(s.Selector, names) {
+	for _, m := range b.src.NamedPortMembers(s.Selector, names) {
 		if m.Addr.Is4() != (fam == FamilyIPv4) {
 			continue
 		}
