@@ -1,0 +1,242 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/palisade-net/palisade/nft"
+	"github.com/palisade-net/palisade/store"
+)
+
+// Agent is a running palisade agent: it keeps the node's ruleset in the
+// kernel in step with the datastore. See the package documentation for the
+// contracts.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	st    store.Store
+	nft   nft.Applier
+	ifs   InterfaceSource
+	reg   *prometheus.Registry
+	m     *metrics
+	state *status
+
+	http *http.Server
+	addr net.Addr
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New checks the configuration and returns an agent that is not running
+// yet. The agent uses st but does not close it; it programs the kernel
+// only through ap, and learns the host's interfaces from ifs.
+func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agent, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if st == nil || ap == nil || ifs == nil {
+		return nil, errors.New("agent: a store, an applier and an interface source are required")
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Node), st: st, nft: ap, ifs: ifs,
+		reg: prometheus.NewRegistry(), m: newMetrics(), state: newStatus()}
+	a.m.register(a.reg)
+	return a, nil
+}
+
+// Start starts the health endpoints and, in the background, the watch,
+// the interface monitor, the node registration and the main loop. ctx
+// bounds the start only; stop the agent with Close.
+func (a *Agent) Start(ctx context.Context) error {
+	if a.cfg.HealthListen != "-" {
+		if err := a.serveHealth(); err != nil {
+			return err
+		}
+	}
+	a.inherited(ctx)
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	updates := make(chan update, 256)
+	ifaces := make(chan []HostInterface, 1)
+	reg := newRegistrar(a.st, a.cfg, a.state.setRegisterErr)
+	if a.cfg.NoRegister {
+		reg = nil
+	}
+	l := newLoop(a, newEngine(a.cfg.Node), reg)
+	a.goRun(func() { a.watch(bg, updates) })
+	a.goRun(func() {
+		if err := a.ifs.Run(bg, ifaces); err != nil {
+			a.log.Error("interface monitor stopped", "error", err)
+		}
+	})
+	if reg != nil {
+		a.goRun(func() { reg.run(bg) })
+	}
+	a.goRun(func() { a.probe(bg) })
+	a.goRun(func() { l.run(bg, updates, ifaces) })
+	a.log.Info("agent started", "health", a.HealthAddr())
+	return nil
+}
+
+func (a *Agent) goRun(f func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f()
+	}()
+}
+
+// inherited logs whether palisade's table is already in the kernel (a
+// restart): it stays in force, untouched, until the first full sync
+// replaces it in one transaction.
+func (a *Agent) inherited(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.ApplyTimeout)
+	defer cancel()
+	_, err := a.nft.Show(ctx)
+	switch {
+	case err == nil:
+		a.log.Info("palisade's table is in the kernel from an earlier run; it stays in force until the first full sync replaces it")
+	case errors.Is(err, nft.ErrNoTable):
+		a.log.Info("no palisade table in the kernel yet; nothing is written before the first full sync")
+	default:
+		a.log.Warn("reading palisade's table", "error", err)
+	}
+}
+
+// Close stops the agent. It never touches the kernel: the last ruleset
+// stays in force while the agent is down. It is safe to call more than
+// once.
+func (a *Agent) Close() error {
+	a.closeOnce.Do(func() {
+		var errs []error
+		if a.cancel != nil {
+			a.cancel()
+		}
+		done := make(chan struct{})
+		go func() { a.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(a.cfg.ShutdownTimeout):
+			errs = append(errs, errors.New("agent: background work did not stop in time"))
+		}
+		if a.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+			if err := a.http.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping the health endpoints: %w", err))
+			}
+			cancel()
+		}
+		a.closeErr = errors.Join(errs...)
+		a.log.Info("agent stopped; the last ruleset stays in force")
+	})
+	return a.closeErr
+}
+
+// Run starts an agent, runs it until ctx is done and stops it (leaving the
+// ruleset in the kernel). It returns nil after a clean stop.
+func Run(ctx context.Context, cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) error {
+	a, err := New(cfg, st, ap, ifs)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	a.log.Info("stopping", "reason", context.Cause(ctx))
+	return a.Close()
+}
+
+// Cleanup removes palisade's table, and nothing else, through ap.
+func Cleanup(ctx context.Context, ap nft.Applier) error {
+	if err := ap.Delete(ctx); err != nil {
+		return fmt.Errorf("removing palisade's table: %w", err)
+	}
+	return nil
+}
+
+// Registry returns the agent's Prometheus registry.
+func (a *Agent) Registry() *prometheus.Registry { return a.reg }
+
+// HealthAddr returns the address of the health endpoints ("" when off).
+func (a *Agent) HealthAddr() string {
+	if a.addr == nil {
+		return ""
+	}
+	return a.addr.String()
+}
+
+// watch runs the datastore watch of every kind, from a full list, and
+// forwards its events. A watch that cannot start is retried with backoff;
+// one that ends (the store's own watch re-lists by itself, so only a
+// closed store ends it) is started again from a new list, announced by a
+// relist update so that the loop can drop what the new list lacks.
+func (a *Agent) watch(ctx context.Context, out chan<- update) {
+	delay := a.cfg.RetryDelay
+	for ctx.Err() == nil {
+		ch, err := a.st.Watch(ctx, 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.state.setSyncErr(err)
+			a.log.Warn("cannot watch the datastore; retrying (the kernel keeps what it has)", "error", err, "in", delay)
+			sleepCtx(ctx, delay)
+			delay = min(2*delay, a.cfg.MaxRetryDelay)
+			continue
+		}
+		delay = a.cfg.RetryDelay
+		if !send(ctx, out, update{relist: true}) {
+			return
+		}
+		for ev := range ch {
+			if !send(ctx, out, update{ev: ev}) {
+				return
+			}
+		}
+		if ctx.Err() == nil {
+			a.log.Warn("the datastore watch ended; watching again from a new list")
+			sleepCtx(ctx, a.cfg.RetryDelay)
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- update, u update) bool {
+	select {
+	case out <- u:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// probe reads the agent's Node every ProbeInterval and records whether the
+// datastore answered (for /readiness).
+func (a *Agent) probe(ctx context.Context) {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout)
+		_, err := a.st.Get(pctx, nodeKey(a.cfg.Node))
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if store.IsNotFound(err) {
+			err = nil
+		}
+		a.state.setStoreErr(err)
+		if !sleepCtx(ctx, a.cfg.ProbeInterval) {
+			return
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package agent
+
+import (
+	"context"
+	"time"
+)
+
+// flush computes the ruleset when anything changed and applies it when it
+// differs from what this agent last applied (always, the first time: the
+// table left by an earlier run is replaced in one transaction). A failed
+// transaction leaves the previous ruleset in force and is retried with
+// backoff; a new state is tried at the next batch anyway.
+func (l *loop) flush(ctx context.Context) {
+	if !l.synced {
+		return
+	}
+	if l.dirty || !l.haveRes {
+		if !l.compute() {
+			return
+		}
+	}
+	if l.hasApplied && l.text == l.applied {
+		l.stopRetry()
+		l.a.state.setApplied()
+		return
+	}
+	l.apply(ctx)
+}
+
+// compute runs the engine; false when it failed (the failure is logged and
+// reported, and the previous ruleset stays).
+func (l *loop) compute() bool {
+	start := time.Now()
+	res, err := l.eng.Render()
+	l.a.m.calcTime.Observe(time.Since(start).Seconds())
+	l.dirty = false
+	if err != nil {
+		l.a.state.setRender(err, len(res.Problems))
+		l.a.log.Error("computing the ruleset failed; the previous ruleset stays in force", "error", err)
+		return false
+	}
+	if len(res.Problems) != l.problems {
+		for _, p := range res.Problems {
+			l.a.log.Warn("left out of the model", "problem", p)
+		}
+		l.problems = len(res.Problems)
+	}
+	l.a.m.problems.Set(float64(len(res.Problems)))
+	l.a.state.setRender(nil, len(res.Problems))
+	l.res, l.text, l.haveRes = res, res.Ruleset.Text(), true
+	return true
+}
+
+// apply runs one transaction. It is not cut short by ctx (a stop waits for
+// it), only by ApplyTimeout.
+func (l *loop) apply(ctx context.Context) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.a.cfg.ApplyTimeout)
+	start := time.Now()
+	err := l.a.nft.Apply(actx, l.res.Ruleset)
+	cancel()
+	took := time.Since(start)
+	l.a.m.applyTime.Observe(took.Seconds())
+	if err != nil {
+		l.failures++
+		l.a.m.failures.Inc()
+		delay := l.retryDelay
+		l.retryDelay = min(2*l.retryDelay, l.a.cfg.MaxRetryDelay)
+		l.a.state.setApplyFailed(err, l.failures, delay)
+		l.a.log.Error("applying the ruleset failed; the previous ruleset stays in force",
+			"error", err, "failures", l.failures, "retryIn", delay)
+		l.armRetry(delay)
+		return
+	}
+	first := !l.hasApplied
+	l.applied, l.hasApplied = l.text, true
+	l.failures, l.retryDelay = 0, l.a.cfg.RetryDelay
+	l.stopRetry()
+	l.a.state.setApplied()
+	l.a.m.applied(l.res)
+	l.a.m.applies.Inc()
+	l.a.m.lastApplied.SetToCurrentTime()
+	st := l.res.Ruleset.Stats()
+	log := l.a.log.Debug
+	if first {
+		log = l.a.log.Info
+	}
+	log("applied the ruleset", "chains", st.Chains, "rules", st.Rules, "sets", st.Sets,
+		"elements", st.SetElements+st.MapElements, "endpoints", l.res.Endpoints, "policies", l.res.Policies,
+		"took", took.Round(time.Microsecond))
+}
+
+func (l *loop) armRetry(d time.Duration) {
+	if l.retry == nil {
+		l.retry = time.NewTimer(d)
+	} else {
+		l.retry.Reset(d)
+	}
+	l.retryC = l.retry.C
+}
+
+func (l *loop) stopRetry() {
+	if l.retry != nil {
+		l.retry.Stop()
+	}
+	l.retryC = nil
+}

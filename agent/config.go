@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Defaults of Config.
+const (
+	DefaultHealthListen    = "127.0.0.1:9091"
+	DefaultBatchDelay      = 10 * time.Millisecond
+	DefaultMaxBatchDelay   = 50 * time.Millisecond
+	DefaultRetryDelay      = 100 * time.Millisecond
+	DefaultMaxRetryDelay   = 10 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultApplyTimeout    = 30 * time.Second
+	DefaultProbeInterval   = 5 * time.Second
+	DefaultLivenessTimeout = 90 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+	// HostnameLabel is the label every registered node carries.
+	HostnameLabel = "kubernetes.io/hostname"
+)
+
+// Config configures an Agent. The zero value of every field but Node takes
+// its default (Defaults).
+type Config struct {
+	// Node is the name of this node (required; the CLI defaults it to the
+	// hostname).
+	Node string
+	// NodeLabels are merged into the Calico Node's labels at registration,
+	// with kubernetes.io/hostname=Node.
+	NodeLabels map[string]string
+	// HealthListen is the address of /liveness, /readiness and /metrics
+	// (default 127.0.0.1:9091; port 0 picks a free one; "-" disables them).
+	HealthListen string
+	// BatchDelay is the quiet period that ends a burst of changes, and
+	// MaxBatchDelay bounds how long a change waits for the burst to end
+	// (defaults 10ms and 50ms).
+	BatchDelay, MaxBatchDelay time.Duration
+	// RetryDelay is the first delay before a failed transaction is retried;
+	// it doubles up to MaxRetryDelay (defaults 100ms, 10s). The same pacing
+	// applies to failed registrations and watch starts.
+	RetryDelay, MaxRetryDelay time.Duration
+	// WriteTimeout bounds every datastore call (default 10s).
+	WriteTimeout time.Duration
+	// ApplyTimeout bounds one kernel transaction (default 30s).
+	ApplyTimeout time.Duration
+	// ProbeInterval is the period of the datastore read behind readiness
+	// (default 5s).
+	ProbeInterval time.Duration
+	// LivenessTimeout: /liveness fails when the main loop has not turned
+	// for this long (default 90s, above ApplyTimeout).
+	LivenessTimeout time.Duration
+	// ShutdownTimeout bounds stopping (default 10s).
+	ShutdownTimeout time.Duration
+	// NoRegister stops the agent from writing its Node to the datastore;
+	// the local model still gets the discovered interfaces.
+	NoRegister bool
+	// Logger receives the agent's logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// ConfigError is a configuration the agent cannot start with.
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("agent configuration: %s: %v", e.Field, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Defaults returns c with every unset field defaulted.
+func (c Config) Defaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.BatchDelay, DefaultBatchDelay)
+	def(&c.MaxBatchDelay, DefaultMaxBatchDelay)
+	def(&c.RetryDelay, DefaultRetryDelay)
+	def(&c.MaxRetryDelay, DefaultMaxRetryDelay)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.ApplyTimeout, DefaultApplyTimeout)
+	def(&c.ProbeInterval, DefaultProbeInterval)
+	def(&c.LivenessTimeout, DefaultLivenessTimeout)
+	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.MaxBatchDelay = max(c.MaxBatchDelay, c.BatchDelay)
+	c.MaxRetryDelay = max(c.MaxRetryDelay, c.RetryDelay)
+	if c.HealthListen == "" {
+		c.HealthListen = DefaultHealthListen
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// Validate reports the first problem with a defaulted configuration.
+func (c Config) Validate() error {
+	if c.Node == "" {
+		return &ConfigError{Field: "node", Err: fmt.Errorf("must not be empty")}
+	}
+	if errs := validation.IsDNS1123Subdomain(c.Node); len(errs) > 0 {
+		return &ConfigError{Field: "node", Err: fmt.Errorf("%q: %s", c.Node, errs[0])}
+	}
+	for k, v := range c.NodeLabels {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			return &ConfigError{Field: "node-labels", Err: fmt.Errorf("key %q: %s", k, errs[0])}
+		}
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return &ConfigError{Field: "node-labels", Err: fmt.Errorf("value %q of %s: %s", v, k, errs[0])}
+		}
+	}
+	if c.HealthListen != "-" {
+		if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {
+			return &ConfigError{Field: "health-listen", Err: err}
+		}
+	}
+	return nil
+}

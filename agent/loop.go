@@ -1,0 +1,252 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/store"
+)
+
+// update is one datastore event, or (relist) the start of a new full list:
+// keys the list does not send again before its Synced are gone.
+type update struct {
+	ev     store.Event
+	relist bool
+}
+
+// heartbeatEvery is how often the idle loop proves it is alive.
+const heartbeatEvery = time.Second
+
+// loop is the agent's single owner of state: it takes datastore events and
+// interface lists, feeds the engine, and applies the node's ruleset in
+// batches. Nothing else touches the engine or the kernel.
+type loop struct {
+	a   *Agent
+	eng engine
+	reg *registrar // nil: no registration
+
+	known  map[store.Key]bool // keys the engine holds (our Node excluded)
+	seen   map[store.Key]bool // during a re-list: keys sent again
+	synced bool
+
+	ifaces     []HostInterface // every interface, as discovered
+	haveIfaces bool
+	felix      map[string]string // FelixConfiguration name -> interfacePrefix
+	prefixes   []string
+	stored     *api.Node // our Node as the datastore has it
+	overlay    []byte    // our Node as the engine has it (JSON)
+
+	dirty      bool
+	res        Result
+	text       string // res.Ruleset.Text()
+	haveRes    bool
+	batchStart time.Time
+	batch      *time.Timer
+	batchC     <-chan time.Time
+	retry      *time.Timer
+	retryC     <-chan time.Time
+	retryDelay time.Duration
+	failures   int
+	applied    string // the text this agent last applied
+	hasApplied bool
+	problems   int
+}
+
+func newLoop(a *Agent, eng engine, reg *registrar) *loop {
+	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, felix: map[string]string{},
+		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
+}
+
+func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface) {
+	hb := time.NewTicker(heartbeatEvery)
+	defer hb.Stop()
+	defer l.stopTimers()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u := <-updates:
+			l.onUpdate(u)
+		case ifs := <-ifaces:
+			l.ifaces, l.haveIfaces = ifs, true
+			l.refreshNode()
+		case <-l.batchC:
+			l.batchC = nil
+			l.flush(ctx)
+		case <-l.retryC:
+			l.retryC = nil
+			l.flush(ctx)
+		case <-hb.C:
+		}
+		l.a.state.heartbeat()
+	}
+}
+
+func (l *loop) stopTimers() {
+	if l.batch != nil {
+		l.batch.Stop()
+	}
+	if l.retry != nil {
+		l.retry.Stop()
+	}
+}
+
+// onUpdate feeds one datastore event to the engine.
+func (l *loop) onUpdate(u update) {
+	if u.relist {
+		l.seen = map[store.Key]bool{}
+		return
+	}
+	ev := u.ev
+	if ev.Type == store.Synced {
+		l.onSynced(ev.Revision)
+		return
+	}
+	if l.seen != nil {
+		l.seen[ev.Key] = true
+	}
+	if ev.Key == nodeKey(l.a.cfg.Node) {
+		l.stored, _ = ev.Object.(*api.Node)
+		if ev.Type == store.Deleted {
+			l.stored = nil
+		}
+		l.refreshNode()
+		return
+	}
+	if ev.Key.Kind == store.Kind(api.KindFelixConfiguration) {
+		l.onFelix(ev)
+	}
+	if ev.Type == store.Deleted {
+		delete(l.known, ev.Key)
+	} else {
+		l.known[ev.Key] = true
+	}
+	l.eng.Apply(ev)
+	l.markDirty()
+}
+
+// onSynced ends a full list: what a re-list did not send again is gone.
+// The first Synced allows the first kernel write.
+func (l *loop) onSynced(rev int64) {
+	if l.seen != nil {
+		for k := range l.known {
+			if !l.seen[k] {
+				delete(l.known, k)
+				l.eng.Apply(store.Event{Type: store.Deleted, Key: k, Revision: rev})
+				l.dirty = true
+			}
+		}
+		if nk := nodeKey(l.a.cfg.Node); l.stored != nil && !l.seen[nk] {
+			l.stored = nil
+		}
+		l.seen = nil
+	}
+	l.a.m.resyncs.Inc()
+	if !l.synced {
+		l.synced = true
+		l.a.state.setSynced()
+		l.a.m.synced.Set(1)
+		l.a.log.Info("in sync with the datastore", "revision", rev, "objects", len(l.known))
+	}
+	l.dirty = true
+	l.refreshNode()
+	l.markDirty()
+}
+
+// onFelix tracks the interface prefixes of FelixConfiguration "default"
+// and "node.<name>" (the latter wins), which decide which interfaces are
+// workload interfaces.
+func (l *loop) onFelix(ev store.Event) {
+	name := ev.Key.Name
+	if name != "default" && name != "node."+l.a.cfg.Node {
+		return
+	}
+	if fc, ok := ev.Object.(*api.FelixConfiguration); ok && ev.Type != store.Deleted {
+		l.felix[name] = fc.Spec.InterfacePrefix
+	} else {
+		delete(l.felix, name)
+	}
+	prefixes := []string{"cali"}
+	for _, name := range []string{"default", "node." + l.a.cfg.Node} {
+		if v := l.felix[name]; v != "" {
+			prefixes = nil
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					prefixes = append(prefixes, p)
+				}
+			}
+		}
+	}
+	if !slices.Equal(prefixes, l.prefixes) {
+		l.prefixes = prefixes
+		l.refreshNode()
+	}
+}
+
+// local is the agent's view of its node.
+func (l *loop) local() localNode {
+	labels := maps.Clone(l.a.cfg.NodeLabels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[HostnameLabel] = l.a.cfg.Node
+	return localNode{name: l.a.cfg.Node, labels: labels, ifaces: hostInterfaces(l.ifaces, l.prefixes)}
+}
+
+// refreshNode gives the engine our Node as the datastore has it with the
+// discovered interfaces and addresses laid over it, so the model follows
+// the host at once (and while the datastore is unreachable), and asks the
+// registrar to write it when the datastore's copy differs.
+func (l *loop) refreshNode() {
+	key := nodeKey(l.a.cfg.Node)
+	ln := l.local()
+	var n *api.Node
+	switch {
+	case l.haveIfaces:
+		n = ln.desired(l.stored)
+	case l.stored != nil:
+		n = l.stored
+	}
+	if n != nil {
+		data, _ := json.Marshal(n)
+		if string(data) != string(l.overlay) {
+			l.overlay = data
+			l.eng.Apply(store.Event{Type: store.Modified, Key: key, Object: n})
+			l.markDirty()
+		}
+	}
+	if l.reg != nil && l.synced && l.haveIfaces && !sameNode(l.stored, n) {
+		l.reg.request(ln)
+	}
+}
+
+// markDirty notes a change and schedules a flush: after BatchDelay of
+// quiet, and at most MaxBatchDelay after the first change of the burst.
+func (l *loop) markDirty() {
+	l.dirty = true
+	if !l.synced {
+		return
+	}
+	now := time.Now()
+	if l.batchC == nil {
+		l.batchStart = now
+	}
+	wait := min(l.a.cfg.BatchDelay, time.Until(l.batchStart.Add(l.a.cfg.MaxBatchDelay)))
+	wait = max(wait, 0)
+	if l.batch == nil {
+		l.batch = time.NewTimer(wait)
+	} else {
+		l.batch.Stop()
+		select {
+		case <-l.batch.C:
+		default:
+		}
+		l.batch.Reset(wait)
+	}
+	l.batchC = l.batch.C
+}

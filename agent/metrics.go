@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the agent's Prometheus collectors, named after Felix's where
+// Felix has one.
+type metrics struct {
+	endpoints   prometheus.Gauge
+	policies    prometheus.Gauge
+	calcTime    prometheus.Histogram
+	applyTime   prometheus.Histogram
+	failures    prometheus.Counter
+	applies     prometheus.Counter
+	chains      prometheus.Gauge
+	rules       prometheus.Gauge
+	sets        prometheus.Gauge
+	maps        prometheus.Gauge
+	elements    prometheus.Gauge
+	synced      prometheus.Gauge
+	problems    prometheus.Gauge
+	resyncs     prometheus.Counter
+	lastApplied prometheus.Gauge
+}
+
+// latencyBuckets cover 100µs to about 13s.
+var latencyBuckets = prometheus.ExponentialBuckets(0.0001, 2, 18)
+
+func newMetrics() *metrics {
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	hist := func(name, help string) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets})
+	}
+	return &metrics{
+		endpoints: gauge("felix_active_local_endpoints", "Workload and host endpoints on this node."),
+		policies:  gauge("felix_active_local_policies", "Policies that apply to at least one endpoint on this node."),
+		calcTime: hist("felix_calc_graph_update_time_seconds",
+			"Time to compute the node's ruleset from the datastore state, per batch of changes."),
+		applyTime: hist("felix_int_dataplane_apply_time_seconds",
+			"Time of one nftables transaction (successful or not)."),
+		failures: counter("felix_int_dataplane_failures_total", "Failed nftables transactions."),
+		applies:  counter("palisade_nft_applies_total", "Successful nftables transactions."),
+		chains:   gauge("palisade_nft_chains", "Chains in palisade's table as last applied."),
+		rules:    gauge("palisade_nft_rules", "Rules in palisade's table as last applied."),
+		sets:     gauge("palisade_nft_sets", "Sets in palisade's table as last applied."),
+		maps:     gauge("palisade_nft_maps", "Verdict maps in palisade's table as last applied."),
+		elements: gauge("palisade_nft_set_elements", "Set and map elements in palisade's table as last applied."),
+		synced:   gauge("palisade_agent_datastore_synced", "1 once the datastore watch has delivered a full list."),
+		problems: gauge("palisade_agent_model_problems", "Objects left out of the model because they could not be used."),
+		resyncs:  counter("palisade_agent_resyncs_total", "Full lists received from the datastore (the first and every re-list)."),
+		lastApplied: gauge("palisade_agent_last_apply_timestamp_seconds",
+			"Unix time of the last successful nftables transaction."),
+	}
+}
+
+func (m *metrics) register(r *prometheus.Registry) {
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.endpoints, m.policies, m.calcTime, m.applyTime, m.failures, m.applies, m.chains, m.rules, m.sets, m.maps,
+		m.elements, m.synced, m.problems, m.resyncs, m.lastApplied)
+}
+
+// applied records the ruleset now in the kernel.
+func (m *metrics) applied(res Result) {
+	st := res.Ruleset.Stats()
+	m.chains.Set(float64(st.Chains))
+	m.rules.Set(float64(st.Rules))
+	m.sets.Set(float64(st.Sets))
+	m.maps.Set(float64(st.Maps))
+	m.elements.Set(float64(st.SetElements + st.MapElements))
+	m.endpoints.Set(float64(res.Endpoints))
+	m.policies.Set(float64(res.Policies))
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/palisade-net/palisade/agent"
+	"github.com/palisade-net/palisade/nft"
+	"github.com/palisade-net/palisade/render"
+)
+
+func init() { register(newAgentCmd) }
+
+// agentFlags are the flags of `palisade agent`.
+type agentFlags struct {
+	cfg        agent.Config
+	nodeLabels string
+	logLevel   string
+	cleanup    bool
+	nftBinary  string
+	ds         datastoreOpts
+}
+
+func newAgentCmd(s *streams) *cobra.Command {
+	f := &agentFlags{}
+	c := &cobra.Command{
+		Use:   "agent",
+		Short: "Enforce this node's policy in the kernel with nftables (one agent per host)",
+		Long: "agent runs on every host, in the network namespace it protects. It registers the host's Calico\n" +
+			"Node (addresses and interfaces discovered with netlink, labels from --node-labels), watches the\n" +
+			"datastore, computes the node's ruleset and applies it to table inet palisade in one nftables\n" +
+			"transaction per batch of changes. Nothing is written before the first full sync; a failed\n" +
+			"transaction leaves the previous ruleset in force; SIGTERM or SIGINT stops the agent and leaves\n" +
+			"the ruleset in force. It serves /liveness, /readiness and /metrics on --health-listen.\n" +
+			"With --cleanup it removes table inet palisade (and nothing else) and exits.",
+		Example: "  palisade agent --node node1 --etcd-endpoints http://10.0.0.1:2379 --node-labels rack=r1\n" +
+			"  palisade agent --cleanup",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(s, f) },
+	}
+	fl := c.Flags()
+	cfg := &f.cfg
+	fl.StringVar(&cfg.Node, "node", "", "this node's name (default: the hostname, lower-cased)")
+	fl.StringVar(&f.nodeLabels, "node-labels", "", "labels to add to the Node, k=v,k2=v2 (merged with its existing labels)")
+	fl.StringVar(&cfg.HealthListen, "health-listen", agent.DefaultHealthListen, "address of /liveness, /readiness and /metrics (- disables them)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&f.cleanup, "cleanup", false, "remove table inet palisade (and nothing else) from this network namespace, then exit")
+	fl.DurationVar(&cfg.BatchDelay, "batch-delay", agent.DefaultBatchDelay, "quiet period that ends a burst of changes before they are applied")
+	fl.DurationVar(&cfg.MaxBatchDelay, "max-batch-delay", agent.DefaultMaxBatchDelay, "longest a change waits for its burst to end")
+	fl.DurationVar(&cfg.ProbeInterval, "probe-interval", agent.DefaultProbeInterval, "period of the datastore read behind /readiness")
+	fl.StringVar(&f.nftBinary, "nft", "nft", "the nft executable")
+	_ = fl.MarkHidden("nft")
+	addDatastoreFlags(c, &f.ds)
+	return c
+}
+
+func runAgent(s *streams, f *agentFlags) error {
+	level, err := parseLogLevel(f.logLevel)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
+	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if f.cleanup {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := agent.Cleanup(cctx, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "removed table %s %s\n", render.TableFamily, render.TableName)
+		return nil
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	dcfg, err := resolveDatastore(&f.ds)
+	if err != nil {
+		return err
+	}
+	st, err := newStore(dcfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	go func() {
+		// After the first signal, a second one kills the process at once.
+		<-ctx.Done()
+		stop()
+	}()
+	log.Info("palisade agent starting", "node", cfg.Node, "datastore", dcfg.Endpoints)
+	return agent.Run(ctx, cfg, st, k, &agent.Netlink{Logger: log})
+}
+
+// config completes the agent configuration from the flags.
+func (f *agentFlags) config() (agent.Config, error) {
+	cfg := f.cfg
+	if cfg.Node == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return cfg, fmt.Errorf("--node not given and no hostname: %w", err)
+		}
+		cfg.Node = strings.ToLower(h)
+	}
+	labels, err := parseNodeLabels(f.nodeLabels)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.NodeLabels = labels
+	return cfg, nil
+}
+
+// parseNodeLabels parses "k=v,k2=v2".
+func parseNodeLabels(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("--node-labels: %q is not key=value", kv)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
