@@ -14,11 +14,12 @@ func (l *loop) flush(ctx context.Context) {
 	if !l.synced {
 		return
 	}
-	if l.dirty || !l.haveRes {
+	if !l.haveRes || (l.dirty && l.eng.Changed()) {
 		if !l.compute() {
 			return
 		}
 	}
+	l.dirty = false
 	if l.hasApplied && l.text == l.applied {
 		l.stopRetry()
 		l.a.state.setApplied()

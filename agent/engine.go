@@ -14,9 +14,11 @@ import (
 // engine is the computation between the datastore and the ruleset: events
 // in, in order, from one goroutine; the node's ruleset out. It does no I/O.
 type engine interface {
-	// Apply takes one Added, Modified or Deleted event (Synced is the
-	// loop's business and never reaches the engine).
+	// Apply takes one event (Added, Modified, Deleted or Synced).
 	Apply(ev store.Event)
+	// Changed reports whether the ruleset may have changed since the last
+	// Render (never false when it did).
+	Changed() bool
 	// Render returns the node's ruleset for the state so far.
 	Render() (Result, error)
 }
@@ -34,64 +36,47 @@ type Result struct {
 	Problems []error
 }
 
-// newEngine is the engine the agent runs. The incremental calc.Engine
-// replaces the model rebuild here, in this one line, once it lands.
-var newEngine = func(node string) engine { return newModelEngine(node) }
+// sourcer is a model kept up to date from events that serves render's
+// Source: modelCache here, calc.Engine (incremental) once it lands.
+type sourcer interface {
+	Apply(ev store.Event)
+	Changed() bool
+	Source() render.Source
+}
 
-// modelEngine keeps every object in a cache and rebuilds the whole
-// policy.Model on each Render: correct and simple, linear in the size of
-// the cluster per batch (the agent batches bursts, so per batch, not per
-// event).
-type modelEngine struct {
+// newEngine is the engine the agent runs. Switching to the incremental
+// engine is this one line:
+//
+//	return &sourceEngine{src: calc.NewEngine(node), node: node}
+var newEngine = func(node string) engine { return &sourceEngine{src: newModelCache(), node: node} }
+
+// sourceEngine renders a sourcer's model for one node.
+type sourceEngine struct {
+	src  sourcer
 	node string
-	objs map[store.Key]api.Object
 }
 
-func newModelEngine(node string) *modelEngine {
-	return &modelEngine{node: node, objs: map[store.Key]api.Object{}}
-}
+func (e *sourceEngine) Apply(ev store.Event) { e.src.Apply(ev) }
+func (e *sourceEngine) Changed() bool        { return e.src.Changed() }
 
-func (e *modelEngine) Apply(ev store.Event) {
-	switch ev.Type {
-	case store.Added, store.Modified:
-		if ev.Object != nil {
-			e.objs[ev.Key] = ev.Object
-		}
-	case store.Deleted:
-		delete(e.objs, ev.Key)
-	}
-}
-
-func (e *modelEngine) Render() (Result, error) {
-	keys := make([]store.Key, 0, len(e.objs))
-	for k := range e.objs {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b store.Key) int { return strings.Compare(a.Path(), b.Path()) })
-	objs := make([]api.Object, len(keys))
-	for i, k := range keys {
-		objs[i] = e.objs[k]
-	}
+func (e *sourceEngine) Render() (Result, error) {
+	src := e.src.Source()
 	var res Result
-	m, err := policy.NewModel(objs)
-	var be *policy.BuildError
-	if errors.As(err, &be) {
-		res.Problems = be.Problems
-	} else if err != nil {
-		return res, err
+	if p, ok := e.src.(interface{ problems() []error }); ok {
+		res.Problems = p.problems()
 	}
-	rs, err := render.Node(m, e.node)
+	rs, err := render.Node(src, e.node)
 	if err != nil {
 		return res, err
 	}
 	res.Ruleset = rs
-	res.Endpoints, res.Policies = countLocal(m, e.node)
+	res.Endpoints, res.Policies = countLocal(src, e.node)
 	return res, nil
 }
 
 // countLocal counts the node's endpoints and the distinct policies that
 // apply to them (felix_active_local_endpoints and _policies).
-func countLocal(m *policy.Model, node string) (endpoints, policies int) {
+func countLocal(src render.Source, node string) (endpoints, policies int) {
 	seen := map[*policy.Policy]bool{}
 	add := func(tps []policy.TierPolicies) {
 		for _, tp := range tps {
@@ -101,23 +86,82 @@ func countLocal(m *policy.Model, node string) (endpoints, policies int) {
 		}
 	}
 	dirs := []policy.Direction{policy.Ingress, policy.Egress}
-	for _, w := range m.WorkloadsOn(node) {
+	for _, w := range src.WorkloadsOn(node) {
 		endpoints++
 		for _, d := range dirs {
-			add(m.WorkloadPolicies(w, d))
+			add(src.WorkloadPolicies(w, d))
 		}
 	}
 	kinds := []policy.StageKind{policy.StageNormal, policy.StageForward, policy.StagePreDNAT, policy.StageUntracked}
-	for _, h := range m.HostEndpoints {
-		if h.Node != node {
-			continue
-		}
+	for _, h := range src.HostEndpointsOn(node) {
 		endpoints++
 		for _, k := range kinds {
 			for _, d := range dirs {
-				add(m.HostEndpointPolicies(h, k, d))
+				add(src.HostEndpointPolicies(h, k, d))
 			}
 		}
 	}
 	return endpoints, len(seen)
 }
+
+// modelCache keeps every object and rebuilds the whole policy.Model when
+// asked for a Source after a change: correct and simple, linear in the
+// size of the cluster per batch (the loop batches bursts, so per batch,
+// not per event).
+type modelCache struct {
+	objs    map[store.Key]api.Object
+	changed bool
+	model   *policy.Model
+	errs    []error
+}
+
+func newModelCache() *modelCache {
+	return &modelCache{objs: map[store.Key]api.Object{}, changed: true}
+}
+
+func (c *modelCache) Apply(ev store.Event) {
+	switch ev.Type {
+	case store.Added, store.Modified:
+		if ev.Object == nil {
+			return
+		}
+		c.objs[ev.Key] = ev.Object
+	case store.Deleted:
+		if _, ok := c.objs[ev.Key]; !ok {
+			return
+		}
+		delete(c.objs, ev.Key)
+	default:
+		return
+	}
+	c.changed = true
+}
+
+func (c *modelCache) Changed() bool { return c.changed }
+
+// Source rebuilds the model if anything changed; objects the model cannot
+// use are left out and reported by problems.
+func (c *modelCache) Source() render.Source {
+	if c.model != nil && !c.changed {
+		return c.model
+	}
+	keys := make([]store.Key, 0, len(c.objs))
+	for k := range c.objs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b store.Key) int { return strings.Compare(a.Path(), b.Path()) })
+	objs := make([]api.Object, len(keys))
+	for i, k := range keys {
+		objs[i] = c.objs[k]
+	}
+	m, err := policy.NewModel(objs)
+	c.errs = nil
+	var be *policy.BuildError
+	if errors.As(err, &be) {
+		c.errs = be.Problems
+	}
+	c.model, c.changed = m, false
+	return m
+}
+
+func (c *modelCache) problems() []error { return c.errs }

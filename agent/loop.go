@@ -146,6 +146,7 @@ func (l *loop) onSynced(rev int64) {
 		}
 		l.seen = nil
 	}
+	l.eng.Apply(store.Event{Type: store.Synced, Revision: rev})
 	l.a.m.resyncs.Inc()
 	if !l.synced {
 		l.synced = true
@@ -211,6 +212,8 @@ func (l *loop) refreshNode() {
 		n = ln.desired(l.stored)
 	case l.stored != nil:
 		n = l.stored
+	case l.synced:
+		n = ln.desired(nil) // no interfaces known yet; the node must exist to render
 	}
 	if n != nil {
 		data, _ := json.Marshal(n)
