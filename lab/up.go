@@ -1,0 +1,316 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/examples"
+	"github.com/palisade-net/palisade/store"
+)
+
+// basePorts are the ports the issue names; the scenarios add the others
+// they probe (responderPorts).
+var basePorts = []uint16{21, 22, 53, 80, 2379, 2380, 5432, 6379, 6443, 9100, 10250}
+
+// Up builds the lab: namespaces, the switch, pods, the server on control,
+// the topology in the datastore with the pods' WorkloadEndpoints, NodePorts,
+// responders and an agent on every node. On failure everything made so far
+// is removed. The lab is unprotected afterwards: no host endpoints, no
+// policies, automatic host endpoints disabled.
+func Up(ctx context.Context, cfg Config) (*Lab, error) {
+	start := time.Now()
+	l, err := newLab(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if up := labNamespacesUp(l.topo); len(up) > 0 {
+		return nil, fmt.Errorf("a lab is already up or was left behind (namespace %s exists): run `palisade lab down` first", up[0])
+	}
+	if _, err := os.Stat(filepath.Join(l.dir, stateFile)); err == nil {
+		return nil, fmt.Errorf("%s holds a lab's state: run `palisade lab down` first", l.dir)
+	}
+	if err := l.up(ctx); err != nil {
+		l.Close()
+		if derr := Down(Config{Dir: l.dir}); derr != nil {
+			err = fmt.Errorf("%w (and cleaning up: %v)", err, derr)
+		}
+		return nil, err
+	}
+	s, err := readState(l.dir)
+	if err == nil {
+		s.UpSeconds = time.Since(start).Seconds()
+		err = writeState(l.dir, s)
+	}
+	l.printf("lab up in %.1fs: %d nodes, %d outside hosts, %d pods; datastore %s\n",
+		time.Since(start).Seconds(), len(l.topo.Nodes), len(l.topo.Hosts), len(l.topo.Pods), l.Endpoint())
+	return l, err
+}
+
+func (l *Lab) up(ctx context.Context) error {
+	for _, d := range []string{l.dir, filepath.Join(l.dir, "logs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	err := writeState(l.dir, &state{Namespaces: l.topo.Namespaces(), Exe: l.cfg.Exe,
+		Enforcer: l.cfg.Enforcer, Created: time.Now()})
+	if err != nil {
+		return err
+	}
+	if err := l.createNamespaces(); err != nil {
+		return err
+	}
+	if err := l.topo.wire(l.nss); err != nil {
+		return err
+	}
+	if err := writeExamples(filepath.Join(l.dir, "examples")); err != nil {
+		return err
+	}
+	if err := l.startServer(); err != nil {
+		return err
+	}
+	if err := l.startResponders(); err != nil {
+		return err
+	}
+	if err := l.openStore(); err != nil {
+		return err
+	}
+	if err := l.waitServer(ctx); err != nil {
+		return err
+	}
+	if err := l.reset(ctx); err != nil {
+		return fmt.Errorf("lab: loading the topology: %w", err)
+	}
+	if err := l.startAgents(); err != nil {
+		return err
+	}
+	return l.settle(ctx)
+}
+
+// createNamespaces creates every namespace of the lab, IPv6 off (the seeds
+// are IPv4; no router solicitations or DAD in the captures).
+func (l *Lab) createNamespaces() error {
+	for _, name := range l.topo.Namespaces() {
+		n, err := createNS(name)
+		if err != nil {
+			return err
+		}
+		l.nss[name] = n
+		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
+			if err := n.sysctl(k, "1"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeExamples copies the embedded examples into the lab's directory, so
+// that the commands the lab prints can be run by hand.
+func writeExamples(dst string) error {
+	return fs.WalkDir(examples.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == "." {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, p), 0o755)
+		}
+		data, err := fs.ReadFile(examples.FS, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, p), data, 0o644)
+	})
+}
+
+func (l *Lab) controlNode() Node {
+	for _, n := range l.topo.Nodes {
+		if n.Name == "control" {
+			return n
+		}
+	}
+	return l.topo.Nodes[0]
+}
+
+// etcdURL is how agents reach the datastore: over the lab network.
+func (l *Lab) etcdURL() string {
+	return fmt.Sprintf("http://%s", net.JoinHostPort(l.controlNode().IP.String(), fmt.Sprint(etcdPort)))
+}
+
+func (l *Lab) startServer() error {
+	c := l.controlNode()
+	_, err := l.startProc(l.nss[NodeNS(c.Name)], "server", "server",
+		"--data-dir", filepath.Join(l.dir, "etcd"),
+		"--listen", l.etcdURL()+","+l.Endpoint(),
+		"--peer-listen", etcdPeerListen,
+		"--health-listen", serverHealth,
+		"--resync-period", "10s")
+	return err
+}
+
+// waitServer waits until the datastore answers and holds the defaults.
+func (l *Lab) waitServer(ctx context.Context) error {
+	err := waitFor(ctx, 30*time.Second, func() error {
+		_, err := l.st.Get(ctx, store.Key{Kind: store.Kind(api.KindTier), Name: api.DefaultTierName})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lab: the server did not come up (see %s): %w", filepath.Join(l.dir, "logs"), err)
+	}
+	return nil
+}
+
+// responderPorts are the TCP and UDP ports a namespace answers on: every
+// port the scenarios probe, except the NodePorts on nodes (kube-proxy's
+// DNAT, not a listener, must answer those) and what the control plane
+// listens on itself.
+func (l *Lab) responderPorts(nsName string) (tcp, udp []uint16) {
+	nodePorts := map[uint16]bool{30010: true, 30180: true}
+	isNode := false
+	for _, n := range l.topo.Nodes {
+		isNode = isNode || nsName == NodeNS(n.Name)
+	}
+	add := func(list []uint16, p uint16) []uint16 {
+		if p == 0 || slices.Contains(list, p) {
+			return list
+		}
+		return append(list, p)
+	}
+	for _, p := range basePorts {
+		tcp, udp = add(tcp, p), add(udp, p)
+	}
+	for _, sc := range Scenarios() {
+		for _, st := range sc.steps() {
+			for _, f := range st.flows {
+				proto, port, err := parsePort(f.port)
+				switch {
+				case err != nil, proto == "icmp":
+				case proto == "tcp" && !(isNode && nodePorts[port]):
+					tcp = add(tcp, port)
+				case proto == "udp":
+					udp = add(udp, port)
+				}
+			}
+		}
+	}
+	if nsName == NodeNS(l.controlNode().Name) {
+		tcp = slices.DeleteFunc(tcp, func(p uint16) bool { return p == etcdPort })
+	}
+	slices.Sort(tcp)
+	slices.Sort(udp)
+	return tcp, udp
+}
+
+func (l *Lab) startResponders() error {
+	for _, name := range l.topo.Namespaces() {
+		if name == SwitchNS || name == ScratchNS {
+			continue
+		}
+		tcp, udp := l.responderPorts(name)
+		if _, err := l.startProc(l.nss[name], "responder", "lab", "responder",
+			"--tcp", joinPorts(tcp), "--udp", joinPorts(udp)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Lab) startAgents() error {
+	for _, n := range l.topo.Nodes {
+		args := []string{"agent", "--node", n.Name, "--etcd-endpoints", l.etcdURL(), "--health-listen", agentHealthListen}
+		if l.cfg.Enforcer == "standin" {
+			args = []string{"lab", "enforcer", "--node", n.Name, "--etcd-endpoints", l.etcdURL()}
+		}
+		if _, err := l.startProc(l.nss[NodeNS(n.Name)], l.cfg.Enforcer, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle syncs the pods' endpoints and NodePorts with the datastore and
+// waits for the agents to be ready and to program the current state.
+func (l *Lab) settle(ctx context.Context) error {
+	if err := l.syncWorkloads(ctx); err != nil {
+		return err
+	}
+	m, err := l.liveModel(ctx)
+	if err != nil {
+		return err
+	}
+	if err := l.syncKubeProxy(ctx, m); err != nil {
+		return err
+	}
+	if err := l.agentsReady(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	late, err := l.converge(ctx, m)
+	if err != nil {
+		return err
+	}
+	if len(late) > 0 {
+		return fmt.Errorf("lab: the nodes %v did not program the datastore's state within %v (see %s)",
+			late, convergeTimeout, filepath.Join(l.dir, "logs"))
+	}
+	return nil
+}
+
+// agentsReady waits until every agent's /readiness answers 200 (the
+// stand-in has no health endpoint).
+func (l *Lab) agentsReady(ctx context.Context, timeout time.Duration) error {
+	if l.cfg.Enforcer == "standin" {
+		return nil
+	}
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, n := range l.topo.Nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := waitFor(ctx, timeout, func() error { return l.agentReady(ctx, n.Name) })
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// agentReady asks one agent's /readiness, from inside its namespace.
+func (l *Lab) agentReady(ctx context.Context, node string) error {
+	n := l.nss[NodeNS(node)]
+	tr := &http.Transport{DialContext: func(ctx context.Context, netw, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := n.do(func() (err error) {
+			c, err = (&net.Dialer{Timeout: time.Second}).DialContext(ctx, netw, addr)
+			return err
+		})
+		return c, err
+	}}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+	resp, err := cl.Get("http://" + agentHealthListen + "/readiness")
+	if err != nil {
+		return fmt.Errorf("agent on %s: %w", node, err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 2048)
+	k, _ := resp.Body.Read(buf)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("agent on %s: %s", node, strings.TrimSpace(string(buf[:k])))
+	}
+	return nil
+}
