@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/store"
+)
+
+// BenchmarkStoreToKernel measures the time from a policy change in the
+// datastore (the write acknowledged by etcd) to the changed rule being in
+// the node's kernel (the commit event `nft monitor` prints in the node
+// namespace), in the end-to-end setup: palisade server over a unix socket,
+// palisade agent in the node namespace. Each iteration moves the allowed
+// port of one policy. Run it with a fixed count:
+//
+//	go test ./agent -run '^$' -bench StoreToKernel -benchtime 40x
+//
+// It reports the median and 99th percentile (ms) beside the mean.
+func BenchmarkStoreToKernel(b *testing.B) {
+	e := newE2E(b)
+	e.apply(b, e2eManifests(80))
+	e.startAgent(b)
+	e.ready(b, 30*time.Second)
+	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{e.endpoint}})
+	must(b, err)
+	defer st.Close()
+	commits := monitor(b, e)
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		port := 9000 + i%1000
+		written := setPort(b, st, port)
+		want := fmt.Sprintf("dport %d", port)
+		if err := commits.waitFor(want, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(written))
+		time.Sleep(5 * time.Millisecond) // separate the changes
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	b.Logf("sorted: %v", lat)
+	b.ReportMetric(float64(pct(0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	b.Logf("%d changes: min %v, p50 %v, p99 %v, max %v", len(lat), lat[0].Round(time.Microsecond),
+		pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+	if _, body, err := e.get("/metrics"); err == nil {
+		for _, l := range strings.Split(body, "\n") {
+			if strings.HasPrefix(l, "felix_calc_graph_update_time_seconds_") || strings.HasPrefix(l, "felix_int_dataplane_apply_time_seconds_") {
+				if !strings.Contains(l, "_bucket") {
+					b.Log(l)
+				}
+			}
+		}
+	}
+}
+
+// setPort rewrites policy from-ext to allow port and returns when the
+// datastore acknowledged the write.
+func setPort(b *testing.B, st store.Store, port int) time.Time {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	o, err := st.Get(ctx, store.Key{Kind: store.Kind(api.KindGlobalNetworkPolicy), Name: "from-ext"})
+	must(b, err)
+	gnp := o.(*api.GlobalNetworkPolicy)
+	for i := range gnp.Spec.Ingress {
+		gnp.Spec.Ingress[i].Destination.Ports = []api.Port{api.SinglePort(uint16(port))}
+	}
+	_, err = st.Update(ctx, gnp)
+	must(b, err)
+	return time.Now()
+}
+
+// commitLog follows `nft monitor rules` in the node namespace.
+type commitLog struct{ lines chan string }
+
+func monitor(b *testing.B, e *e2e) *commitLog {
+	cmd := exec.Command("nft", "monitor", "rules")
+	out, err := cmd.StdoutPipe()
+	must(b, err)
+	must(b, e.node.Do(cmd.Start))
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	c := &commitLog{lines: make(chan string, 4096)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	return c
+}
+
+// waitFor reads commit lines until one holds want.
+func (c *commitLog) waitFor(want string, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				return fmt.Errorf("nft monitor ended")
+			}
+			if strings.Contains(l, want) {
+				return nil
+			}
+		case <-deadline:
+			return fmt.Errorf("no rule with %q reached the kernel in %v", want, timeout)
+		}
+	}
+}
