@@ -68,20 +68,10 @@ func runAgent(s *streams, f *agentFlags) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
-	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary})
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if f.cleanup {
-		cctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if err := agent.Cleanup(cctx, k); err != nil {
-			return err
-		}
-		fmt.Fprintf(s.out, "removed table %s %s\n", render.TableFamily, render.TableName)
-		return nil
+		return runCleanup(ctx, s, f)
 	}
 	cfg, err := f.config()
 	if err != nil {
@@ -89,6 +79,10 @@ func runAgent(s *streams, f *agentFlags) error {
 	}
 	cfg.Logger = log
 	dcfg, err := resolveDatastore(&f.ds)
+	if err != nil {
+		return err
+	}
+	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary})
 	if err != nil {
 		return err
 	}
@@ -104,6 +98,21 @@ func runAgent(s *streams, f *agentFlags) error {
 	}()
 	log.Info("palisade agent starting", "node", cfg.Node, "datastore", dcfg.Endpoints)
 	return agent.Run(ctx, cfg, st, k, &agent.Netlink{Logger: log})
+}
+
+// runCleanup removes palisade's table from this network namespace.
+func runCleanup(ctx context.Context, s *streams, f *agentFlags) error {
+	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := agent.Cleanup(ctx, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "removed table %s %s\n", render.TableFamily, render.TableName)
+	return nil
 }
 
 // config completes the agent configuration from the flags.
