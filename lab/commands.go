@@ -39,11 +39,16 @@ func (c cmd) String() string {
 	return "palisade " + strings.Join(quoteArgs(c.args), " ")
 }
 
+// quoteArgs quotes arguments for a shell: --flag='value' or 'value'.
 func quoteArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		if strings.ContainsAny(a, " {}\"'") {
-			a = "'" + a + "'"
+			if name, val, ok := strings.Cut(a, "="); ok && strings.HasPrefix(name, "--") {
+				a = name + "='" + val + "'"
+			} else {
+				a = "'" + a + "'"
+			}
 		}
 		out[i] = a
 	}
@@ -151,10 +156,12 @@ type plan struct {
 
 // planStep derives a step's commands from the examples' file lists: the
 // files added since the previous step are applied (or replaced by the
-// seed's own commands); files dropped are deleted when that is safe (their
-// objects are neither the topology's nor re-applied), otherwise the lab
-// resets to the unprotected state and applies the step's files afresh.
-func planStep(prev, cur []string, keys func(string) []store.Key, topoKeys map[store.Key]bool) plan {
+// seed's own commands); files dropped are deleted (unless the added files
+// replace their objects) when that is safe: when none of their objects is
+// one of the unprotected lab's (base: the topology and the defaults, which
+// a delete would remove rather than restore). Otherwise the lab resets to
+// the unprotected state and applies the step's files afresh.
+func planStep(prev, cur []string, keys func(string) []store.Key, base map[store.Key]bool) plan {
 	var removed, added []string
 	for _, f := range prev {
 		if !slices.Contains(cur, f) {
@@ -176,9 +183,9 @@ func planStep(prev, cur []string, keys func(string) []store.Key, topoKeys map[st
 	for _, f := range removed {
 		shared := false
 		for _, k := range keys(f) {
-			shared = shared || topoKeys[k]
+			shared = shared || base[k]
 		}
-		if shared || seedCommands[f] != nil {
+		if shared {
 			return plan{reset: true, cmds: applyAll(cur[1:])}
 		}
 		del := false

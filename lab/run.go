@@ -15,15 +15,15 @@ import (
 
 // FlowResult is one probed flow of a step.
 type FlowResult struct {
-	Scenario, Step   string
-	From, To, Port   string
-	Want, Why        string
-	Kernel           string // allow or deny, from real packets
-	Detail           string // what the probes saw: open, timeout, "open 2/3", ...
-	Explain          string // the verdict of `palisade explain` on the live datastore
-	ExplainErr       string
-	Nodes            []string // the nodes the flow crosses (for the rulesets)
-	explainText      string
+	Scenario, Step string
+	From, To, Port string
+	Want, Why      string
+	Kernel         string // allow or deny, from real packets
+	Detail         string // what the probes saw: open, timeout, "open 2/3", ...
+	Explain        string // the verdict of `palisade explain` on the live datastore
+	ExplainErr     string
+	Nodes          []string // the nodes the flow crosses (for the rulesets)
+	explainText    string
 }
 
 // OK reports whether the kernel and explain both gave the expected verdict.
@@ -202,7 +202,7 @@ func (l *Lab) noAutoHEPs(ctx context.Context) func() error {
 
 func (l *Lab) runStep(ctx context.Context, sc Scenario, st step, prev []string, sum *Summary) error {
 	l.printf("\n--- %s / %s\n", sc.Name, st.name)
-	p := planStep(prev, st.files, fileKeys, l.topoKeys())
+	p := planStep(prev, st.files, fileKeys, l.baseKeys())
 	if p.reset {
 		l.printf("(back to the unprotected lab, then the step's files)\n")
 		if err := l.unprotect(ctx); err != nil {
@@ -262,10 +262,10 @@ func (l *Lab) settleStep(ctx context.Context, sc Scenario, st step, sum *Summary
 	return nil
 }
 
-// topoKeys are the keys of the topology's objects.
-func (l *Lab) topoKeys() map[store.Key]bool {
+// baseKeys are the keys of the unprotected lab's objects.
+func (l *Lab) baseKeys() map[store.Key]bool {
 	out := map[store.Key]bool{}
-	for _, o := range l.topo.Objects {
+	for _, o := range l.baseline() {
 		out[store.KeyOf(o)] = true
 	}
 	return out
