@@ -1,0 +1,205 @@
+package calc
+
+import (
+	"net/netip"
+	"reflect"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/render"
+	"github.com/palisade-net/palisade/selector"
+	"github.com/palisade-net/palisade/store"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Engine keeps one node's model up to date from datastore events and
+// serves it to render through Source. It derives everything
+// policy.NewModel derives that the node's ruleset depends on, reusing
+// policy's per-object derivations, and does work per event in proportion to
+// what the event touches (see the package documentation). An Engine is not
+// safe for concurrent use.
+type Engine struct {
+	node   string
+	synced bool
+	dirty  bool   // see Changed
+	gen    uint64 // bumped by every mutating call; views check it
+
+	objs map[store.Key]api.Object
+
+	// Inputs of the synthesised profiles.
+	namespaces map[string]map[string]string // namespace -> labels
+	nsPods     map[string]int               // namespace -> pods (host-networked too)
+	sas        map[string]map[string]string // "ns/sa" -> labels
+	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
+	pods       map[store.Key]podUse
+	userProf   map[string]*policy.Profile // compiled Profile objects (nil: invalid)
+
+	// Profiles that endpoints name: the resolution and who depends on it.
+	profiles map[string]*policy.Profile
+	profDeps map[string]map[string]struct{}
+
+	eps map[string]*endpoint // workloads, host endpoints, network sets by id
+
+	k8sNodes    map[string]*corev1.Node
+	calicoNodes map[string]*api.Node
+	felix       map[string]*api.FelixConfiguration
+	kcc         *api.KubeControllersConfiguration
+	storedHEPs  map[string]*api.HostEndpoint
+	autoHEPs    map[string][]*api.HostEndpoint          // node -> its automatic endpoints
+	autoByName  map[string]map[string]*api.HostEndpoint // name -> node -> endpoint
+	services    map[store.Key]*corev1.Service
+
+	nodeModel  *policy.Node // this node as derived, whether or not it exists
+	nodeExists bool
+
+	tiers    map[string]*policy.Tier
+	policies map[string]*polRec
+	tierPols map[string]map[string]struct{} // tier name -> ids of policies naming it
+	touched  map[string]struct{}            // policies whose activity may have changed
+
+	local  *LabelIndex // policy selectors x this node's endpoints
+	owners *LabelIndex // active rule selectors x every address owner
+
+	selRefs   map[string]*ruleSel        // active rule selectors by canonical text
+	portRefs  map[string]int             // active named ports
+	portOwn   map[string]map[string]bool // port name -> owners with a port of that name
+	members   map[string][]netip.Prefix  // SelectorMembers of one selector, cached
+	fallbacks int                        // queries answered by scanning (tests)
+
+	localWL   map[*policy.Workload]*endpoint
+	localHEP  map[*policy.HostEndpoint]*endpoint
+	sortedWL  []*policy.Workload     // nil when stale
+	sortedHEP []*policy.HostEndpoint // nil when stale
+	listsOK   bool
+	dispatch  *policy.HostDispatch // nil when stale
+}
+
+// ruleSel counts the active rules that refer to a selector.
+type ruleSel struct {
+	sel *selector.Selector
+	n   int
+}
+
+// NewEngine returns an empty engine for the named node. Until it has seen
+// the node's objects the node does not exist (Source().Node returns nil).
+func NewEngine(node string) *Engine {
+	e := &Engine{
+		node:        node,
+		dirty:       true,
+		objs:        map[store.Key]api.Object{},
+		namespaces:  map[string]map[string]string{},
+		nsPods:      map[string]int{},
+		sas:         map[string]map[string]string{},
+		saPods:      map[string]*saUse{},
+		pods:        map[store.Key]podUse{},
+		userProf:    map[string]*policy.Profile{},
+		profiles:    map[string]*policy.Profile{},
+		profDeps:    map[string]map[string]struct{}{},
+		eps:         map[string]*endpoint{},
+		k8sNodes:    map[string]*corev1.Node{},
+		calicoNodes: map[string]*api.Node{},
+		felix:       map[string]*api.FelixConfiguration{},
+		storedHEPs:  map[string]*api.HostEndpoint{},
+		autoHEPs:    map[string][]*api.HostEndpoint{},
+		autoByName:  map[string]map[string]*api.HostEndpoint{},
+		services:    map[store.Key]*corev1.Service{},
+		tiers:       map[string]*policy.Tier{api.DefaultTierName: policy.DefaultTier()},
+		policies:    map[string]*polRec{},
+		tierPols:    map[string]map[string]struct{}{},
+		touched:     map[string]struct{}{},
+		selRefs:     map[string]*ruleSel{},
+		portRefs:    map[string]int{},
+		portOwn:     map[string]map[string]bool{},
+		members:     map[string][]netip.Prefix{},
+		localWL:     map[*policy.Workload]*endpoint{},
+		localHEP:    map[*policy.HostEndpoint]*endpoint{},
+	}
+	e.local = NewLabelIndex(e.localMatch, e.localMatch)
+	e.owners = NewLabelIndex(e.ownerMatch, e.ownerMatch)
+	e.refreshNode()
+	return e
+}
+
+// Apply feeds one store event: Added and Modified update the object,
+// Deleted removes it, Synced marks the engine in sync.
+func (e *Engine) Apply(ev store.Event) {
+	switch ev.Type {
+	case store.Added, store.Modified:
+		if ev.Object != nil {
+			e.OnUpdate(ev.Object)
+		}
+	case store.Deleted:
+		e.OnDelete(ev.Key)
+	case store.Synced:
+		e.synced = true
+	}
+}
+
+// InSync reports whether a Synced event has been applied: every object
+// that existed at some revision has been seen.
+func (e *Engine) InSync() bool { return e.synced }
+
+// Changed reports whether the node's rendered state may have changed since
+// the last call of Source (true before the first). It is never false when
+// the state changed; it may be true when it did not.
+func (e *Engine) Changed() bool { return e.dirty }
+
+// Source returns the node's model as render reads it, and clears Changed.
+// The view is valid until the next OnUpdate, OnDelete or Apply; using it
+// afterwards panics.
+func (e *Engine) Source() render.Source {
+	e.dirty = false
+	return &view{e: e, gen: e.gen}
+}
+
+// OnUpdate adds or replaces an object. The engine keeps obj and never
+// modifies it; the caller must not modify it afterwards either. Kinds that
+// do not take part in policy are ignored.
+func (e *Engine) OnUpdate(obj api.Object) {
+	key := store.KeyOf(obj)
+	if !relevant(key.Kind) {
+		return
+	}
+	old := e.objs[key]
+	if old != nil && sameObject(old, obj) {
+		return
+	}
+	e.gen++
+	e.objs[key] = obj
+	e.handle(key, obj)
+	e.settle()
+}
+
+// OnDelete removes the object at key, if the engine has it.
+func (e *Engine) OnDelete(key store.Key) {
+	if _, ok := e.objs[key]; !ok {
+		return
+	}
+	e.gen++
+	delete(e.objs, key)
+	e.handle(key, nil)
+	e.settle()
+}
+
+// sameObject reports whether an update repeats what the engine has: the
+// same resource version, or (without one) equal content.
+func sameObject(a, b api.Object) bool {
+	if a == b {
+		return true
+	}
+	ra, rb := a.GetResourceVersion(), b.GetResourceVersion()
+	if ra != "" || rb != "" {
+		return ra == rb && a.GetUID() == b.GetUID()
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// settle reconciles what the last change may have made active or inactive.
+func (e *Engine) settle() {
+	for len(e.touched) > 0 {
+		for id := range e.touched {
+			delete(e.touched, id)
+			e.reconcilePolicy(id)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package calc
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/palisade-net/palisade/policy"
+)
+
+// endpoint is a workload, host endpoint or network set as the engine
+// tracks it. An address owner (valid, with addresses) is an item of the
+// owners index; a valid workload or host endpoint on this node is also an
+// item of the local index.
+type endpoint struct {
+	id       string
+	d        *policy.Derived
+	parents  []string // profiles registered as dependencies
+	owner    bool     // in the owners index
+	prefixes []netip.Prefix
+	ports    []policy.NamedPort
+
+	local  bool // in the local index, and wl or hep set
+	wl     *policy.Workload
+	hep    *policy.HostEndpoint
+	active []*policy.Profile // profiles whose rules this local endpoint keeps active
+
+	tiers   [4][2][]policy.TierPolicies // by stage kind and direction
+	tiersOK [4][2]bool
+}
+
+// setEndpoint installs the derived object d as endpoint id (nil removes
+// it), resolving its profiles and updating both indexes. Calling it again
+// with the same d re-resolves the profiles.
+func (e *Engine) setEndpoint(id string, d *policy.Derived) {
+	ep := e.eps[id]
+	if ep == nil {
+		if d == nil {
+			return
+		}
+		ep = &endpoint{id: id}
+		e.eps[id] = ep
+	}
+	oldParents := ep.parents
+	var parents []string
+	if d != nil {
+		parents = slices.Clone(d.Parents)
+		for _, p := range parents {
+			e.addDep(p, id)
+		}
+	}
+	ep.d, ep.parents = d, parents
+	valid := d != nil && d.Resolve(e.profile) == nil
+	e.updateOwner(ep, valid)
+	e.updateLocal(ep, valid)
+	for _, p := range oldParents {
+		if !slices.Contains(parents, p) {
+			e.removeDep(p, id)
+		}
+	}
+	if d == nil {
+		delete(e.eps, id)
+	}
+}
+
+// updateOwner keeps ep's place in the owners index and the named-port
+// index, and invalidates the memberships its address changes touch.
+func (e *Engine) updateOwner(ep *endpoint, valid bool) {
+	var prefixes []netip.Prefix
+	var ports []policy.NamedPort
+	if valid {
+		prefixes, ports = ep.d.Prefixes(), ep.d.Ports()
+	}
+	owner := len(prefixes) > 0
+	if !owner {
+		ports = nil
+	}
+	if e.activePorts(ep.ports) || e.activePorts(ports) {
+		e.dirty = true // named port members read labels, addresses and ports
+	}
+	for _, np := range ep.ports {
+		if set := e.portOwn[np.Name]; set != nil {
+			delete(set, ep.id)
+			if len(set) == 0 {
+				delete(e.portOwn, np.Name)
+			}
+		}
+	}
+	for _, np := range ports {
+		if e.portOwn[np.Name] == nil {
+			e.portOwn[np.Name] = map[string]bool{}
+		}
+		e.portOwn[np.Name][ep.id] = true
+	}
+	switch {
+	case owner:
+		e.owners.UpdateItem(ep.id, ep.d.Own, ep.d.Parents...)
+		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
+			for _, s := range e.owners.items[ep.id].matches {
+				delete(e.members, s.id)
+				e.dirty = true
+			}
+		}
+	case ep.owner:
+		e.owners.DeleteItem(ep.id)
+	}
+	ep.owner, ep.prefixes, ep.ports = owner, prefixes, ports
+}
+
+func (e *Engine) activePorts(ports []policy.NamedPort) bool {
+	for _, np := range ports {
+		if e.portRefs[np.Name] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// updateLocal keeps ep's place among this node's endpoints: the local
+// index, the lists render reads, and the profiles whose rules it keeps
+// active.
+func (e *Engine) updateLocal(ep *endpoint, valid bool) {
+	var wl *policy.Workload
+	var hep *policy.HostEndpoint
+	var profiles []*policy.Profile
+	if valid {
+		switch d := ep.d; {
+		case d.Workload != nil && d.Workload.Node == e.node:
+			wl, profiles = d.Workload, d.Workload.Profiles
+		case d.HostEndpoint != nil && d.HostEndpoint.Node == e.node:
+			hep, profiles = d.HostEndpoint, d.HostEndpoint.Profiles
+		}
+	}
+	local := wl != nil || hep != nil
+	if !local && !ep.local {
+		return
+	}
+	e.dirty, e.listsOK, e.dispatch = true, false, nil
+	delete(e.localWL, ep.wl)
+	delete(e.localHEP, ep.hep)
+	ep.wl, ep.hep, ep.tiersOK = wl, hep, [4][2]bool{}
+	if local {
+		if wl != nil {
+			e.localWL[wl] = ep
+		} else {
+			e.localHEP[hep] = ep
+		}
+		e.local.UpdateItem(ep.id, ep.d.Own, ep.d.Parents...)
+	} else {
+		e.local.DeleteItem(ep.id)
+	}
+	var active []*policy.Profile
+	for _, p := range profiles {
+		if p != nil {
+			active = append(active, p)
+			e.refProfile(p, 1)
+		}
+	}
+	for _, p := range ep.active {
+		e.refProfile(p, -1)
+	}
+	ep.active, ep.local = active, local
+	e.updateExists()
+}
+
+// updateExists notes whether the node exists: a Node object names it, or
+// a workload or host endpoint is on it.
+func (e *Engine) updateExists() {
+	exists := e.k8sNodes[e.node] != nil || e.calicoNodes[e.node] != nil || len(e.localWL)+len(e.localHEP) > 0
+	if exists != e.nodeExists {
+		e.nodeExists, e.dirty = exists, true
+	}
+}
+
+// invalidateTiers drops ep's cached tier lists.
+func (e *Engine) invalidateTiers(ep *endpoint) {
+	ep.tiersOK = [4][2]bool{}
+	if ep.hep != nil {
+		e.dispatch = nil
+	}
+}
+
+// sortLists brings the sorted lists of local endpoints up to date.
+func (e *Engine) sortLists() {
+	if e.listsOK {
+		return
+	}
+	e.sortedWL = e.sortedWL[:0]
+	for w := range e.localWL {
+		e.sortedWL = append(e.sortedWL, w)
+	}
+	slices.SortFunc(e.sortedWL, func(a, b *policy.Workload) int {
+		if c := compareStrings(a.Key(), b.Key()); c != 0 {
+			return c
+		}
+		return compareStrings(e.localWL[a].id, e.localWL[b].id) // pods before workload endpoints
+	})
+	e.sortedHEP = e.sortedHEP[:0]
+	for h := range e.localHEP {
+		e.sortedHEP = append(e.sortedHEP, h)
+	}
+	slices.SortFunc(e.sortedHEP, func(a, b *policy.HostEndpoint) int { return compareStrings(a.Name, b.Name) })
+	e.listsOK = true
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,314 @@
+package calc
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/store"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// relevant reports whether objects of kind k take part in policy.
+func relevant(k store.Kind) bool {
+	switch k {
+	case store.KindK8sNamespace, store.KindK8sServiceAcct, store.KindK8sPod, store.KindK8sNode,
+		store.KindK8sService, store.KindK8sNetworkPolicy,
+		api.KindWorkloadEndpoint, api.KindHostEndpoint, api.KindNode, api.KindFelixConfiguration,
+		api.KindKubeControllersConfiguration, api.KindGlobalNetworkPolicy, api.KindNetworkPolicy,
+		api.KindTier, api.KindProfile, api.KindGlobalNetworkSet, api.KindNetworkSet:
+		return true
+	}
+	return false
+}
+
+// handle applies the new value of the object at key (nil: deleted) to the
+// derived state.
+func (e *Engine) handle(key store.Key, obj api.Object) {
+	switch key.Kind {
+	case store.KindK8sNamespace:
+		e.onNamespace(key.Name, obj)
+	case store.KindK8sServiceAcct:
+		e.onServiceAccount(key, obj)
+	case store.KindK8sPod:
+		e.onPod(key, obj)
+	case api.KindWorkloadEndpoint:
+		var d *policy.Derived
+		if obj != nil {
+			d = policy.DeriveWorkloadEndpoint(obj.(*api.WorkloadEndpoint))
+		}
+		e.setEndpoint(endpointID(key), d)
+	case api.KindHostEndpoint:
+		if obj == nil {
+			delete(e.storedHEPs, key.Name)
+		} else {
+			e.storedHEPs[key.Name] = obj.(*api.HostEndpoint)
+		}
+		e.refreshHEP(key.Name)
+	case store.KindK8sNode, api.KindNode:
+		e.onNode(key, obj)
+	case api.KindFelixConfiguration:
+		e.onFelix(key.Name, obj)
+	case api.KindKubeControllersConfiguration:
+		e.onKCC(key.Name, obj)
+	case store.KindK8sService:
+		if obj == nil {
+			delete(e.services, key)
+		} else {
+			e.services[key] = obj.(*corev1.Service)
+		}
+	case api.KindGlobalNetworkPolicy, api.KindNetworkPolicy, store.KindK8sNetworkPolicy:
+		e.setPolicy(key.String(), obj)
+	case api.KindTier:
+		e.onTier(key.Name, obj)
+	case api.KindProfile:
+		e.onProfile(key.Name, obj)
+	case api.KindGlobalNetworkSet, api.KindNetworkSet:
+		var d *policy.Derived
+		if obj != nil {
+			d, _ = policy.DeriveNetworkSet(obj) // an invalid net leaves the set out
+		}
+		e.setEndpoint(endpointID(key), d)
+	}
+}
+
+// endpointID names a workload or network set after its object, and a
+// host endpoint after its name (a stored endpoint and an automatic one of
+// the same name are one endpoint).
+func endpointID(key store.Key) string {
+	switch key.Kind {
+	case store.KindK8sPod:
+		return "pod/" + key.Namespace + "/" + key.Name
+	case api.KindWorkloadEndpoint:
+		return "wep/" + key.Namespace + "/" + key.Name
+	case api.KindGlobalNetworkSet:
+		return "gns/" + key.Name
+	case api.KindNetworkSet:
+		return "ns/" + key.Namespace + "/" + key.Name
+	}
+	return "hep/" + key.Name
+}
+
+func (e *Engine) onNamespace(name string, obj api.Object) {
+	if obj == nil {
+		delete(e.namespaces, name)
+	} else {
+		e.namespaces[name] = obj.(*corev1.Namespace).Labels
+	}
+	e.refreshProfile(policy.NamespaceProfileName(name))
+}
+
+func (e *Engine) onServiceAccount(key store.Key, obj api.Object) {
+	k := key.Namespace + "/" + key.Name
+	if obj == nil {
+		delete(e.sas, k)
+	} else {
+		e.sas[k] = obj.(*corev1.ServiceAccount).Labels
+	}
+	e.refreshProfile(policy.ServiceAccountProfileName(key.Namespace, key.Name))
+}
+
+// onPod keeps the pod counts behind the kns and ksa profiles, and the
+// pod's workload. Profiles are refreshed while the workload is absent or
+// still the old one, and the new workload is derived against the profiles
+// as they now are.
+func (e *Engine) onPod(key store.Key, obj api.Object) {
+	id := endpointID(key)
+	var d *policy.Derived
+	var use podUse
+	if obj != nil {
+		p := obj.(*corev1.Pod)
+		use.ns = p.Namespace
+		if d, _ = policy.DerivePod(p); d != nil { // nil for a host-networked pod
+			use.ksa = d.Parents[1]
+			use.sa = strings.TrimPrefix(use.ksa, policy.ServiceAccountProfileName(p.Namespace, ""))
+		}
+	}
+	if d == nil && e.eps[id] != nil {
+		e.setEndpoint(id, nil)
+	}
+	var touched []string
+	if old, ok := e.pods[key]; ok {
+		touched = e.countPod(old, -1, touched)
+	}
+	if obj == nil {
+		delete(e.pods, key)
+	} else {
+		e.pods[key] = use
+		touched = e.countPod(use, 1, touched)
+	}
+	for _, name := range touched {
+		e.refreshProfile(name)
+	}
+	if d != nil {
+		e.setEndpoint(id, d)
+	}
+}
+
+// podUse is what a pod contributes to the synthesised profiles.
+type podUse struct {
+	ns      string
+	ksa, sa string // "" for a host-networked pod
+}
+
+// saUse counts the pods running as one service account.
+type saUse struct {
+	ns, sa string
+	n      int
+}
+
+// countPod adds delta to the counts of u's profiles, appending to touched
+// the profiles whose existence may change.
+func (e *Engine) countPod(u podUse, delta int, touched []string) []string {
+	n := e.nsPods[u.ns] + delta
+	if n == 0 {
+		delete(e.nsPods, u.ns)
+	} else {
+		e.nsPods[u.ns] = n
+	}
+	if n == 0 || n == delta {
+		touched = append(touched, policy.NamespaceProfileName(u.ns))
+	}
+	if u.ksa == "" {
+		return touched
+	}
+	s := e.saPods[u.ksa]
+	if s == nil {
+		s = &saUse{ns: u.ns, sa: u.sa}
+		e.saPods[u.ksa] = s
+	}
+	if s.n += delta; s.n == 0 {
+		delete(e.saPods, u.ksa)
+	}
+	if s.n == 0 || s.n == delta {
+		touched = append(touched, u.ksa)
+	}
+	return touched
+}
+
+func (e *Engine) onNode(key store.Key, obj api.Object) {
+	name := key.Name
+	if key.Kind == store.KindK8sNode {
+		if obj == nil {
+			delete(e.k8sNodes, name)
+		} else {
+			e.k8sNodes[name] = obj.(*corev1.Node)
+		}
+	} else {
+		if obj == nil {
+			delete(e.calicoNodes, name)
+		} else {
+			e.calicoNodes[name] = obj.(*api.Node)
+		}
+	}
+	e.refreshAuto(name)
+	if name == e.node {
+		e.refreshNode()
+	}
+}
+
+func (e *Engine) onFelix(name string, obj api.Object) {
+	if obj == nil {
+		delete(e.felix, name)
+	} else {
+		e.felix[name] = obj.(*api.FelixConfiguration)
+	}
+	if name == "default" || name == "node."+e.node {
+		e.refreshNode()
+	}
+}
+
+// onKCC follows the KubeControllersConfiguration "default" (Calico accepts
+// no other name); automatic host endpoints of every node follow it.
+func (e *Engine) onKCC(name string, obj api.Object) {
+	if name != "default" {
+		return
+	}
+	if obj == nil {
+		e.kcc = nil
+	} else {
+		e.kcc = obj.(*api.KubeControllersConfiguration)
+	}
+	nodes := make(map[string]bool, len(e.autoHEPs))
+	for n := range e.autoHEPs {
+		nodes[n] = true
+	}
+	for n := range e.k8sNodes {
+		nodes[n] = true
+	}
+	for n := range e.calicoNodes {
+		nodes[n] = true
+	}
+	for _, n := range slices.Sorted(maps.Keys(nodes)) {
+		e.refreshAuto(n)
+	}
+}
+
+// refreshAuto recomputes the automatic host endpoints of a node and
+// refreshes those that changed.
+func (e *Engine) refreshAuto(node string) {
+	var heps []*api.HostEndpoint
+	c, k := e.calicoNodes[node], e.k8sNodes[node]
+	if (c != nil || k != nil) && e.kcc != nil {
+		heps, _ = policy.AutoHostEndpoints(e.kcc, node, c, k) // an invalid configuration creates none
+	}
+	old := e.autoHEPs[node]
+	if len(heps) == 0 {
+		delete(e.autoHEPs, node)
+	} else {
+		e.autoHEPs[node] = heps
+	}
+	changed := map[string]bool{}
+	for _, h := range old {
+		changed[h.Name] = true
+		delete(e.autoByName[h.Name], node)
+		if len(e.autoByName[h.Name]) == 0 {
+			delete(e.autoByName, h.Name)
+		}
+	}
+	for _, h := range heps {
+		if byNode := e.autoByName[h.Name]; byNode == nil {
+			e.autoByName[h.Name] = map[string]*api.HostEndpoint{node: h}
+		} else {
+			byNode[node] = h
+		}
+		if i := slices.IndexFunc(old, func(o *api.HostEndpoint) bool { return o.Name == h.Name }); i >= 0 && reflect.DeepEqual(old[i], h) {
+			delete(changed, h.Name)
+		} else {
+			changed[h.Name] = true
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(changed)) {
+		e.refreshHEP(name)
+	}
+}
+
+// refreshHEP derives the host endpoint of a name: an automatic endpoint
+// replaces a stored one (when two nodes want one name, the last node by
+// name wins).
+func (e *Engine) refreshHEP(name string) {
+	obj := e.storedHEPs[name]
+	if byNode := e.autoByName[name]; len(byNode) > 0 {
+		obj = byNode[slices.Max(slices.Collect(maps.Keys(byNode)))]
+	}
+	var d *policy.Derived
+	if obj != nil {
+		d = policy.DeriveHostEndpoint(obj)
+	}
+	e.setEndpoint("hep/"+name, d)
+}
+
+// refreshNode derives this node again and notes whether it changed.
+func (e *Engine) refreshNode() {
+	k, c := e.k8sNodes[e.node], e.calicoNodes[e.node]
+	n, _ := policy.DeriveNode(e.node, k, c, e.felix["default"], e.felix["node."+e.node])
+	exists := k != nil || c != nil || len(e.localWL)+len(e.localHEP) > 0
+	if exists != e.nodeExists || !reflect.DeepEqual(n, e.nodeModel) {
+		e.dirty = true
+		e.dispatch = nil
+		e.nodeModel, e.nodeExists = n, exists
+	}
+}

@@ -1,0 +1,116 @@
+package calc
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/policy"
+)
+
+// Profiles. Endpoints inherit labels from profiles and run their rules
+// after the tiers. Both label indexes know each profile an endpoint names
+// as a parent, defined while the profile resolves, so a profile's label
+// change reaches its endpoints' matches through the index. A profile is
+// resolved as NewModel's builder resolves names: the kns.<ns> profile of a
+// namespace that exists or has pods, else a Profile object, else
+// projectcalico-default-allow, else the ksa.<ns>.<sa> profile of a service
+// account that a pod runs as.
+
+func (e *Engine) onProfile(name string, obj api.Object) {
+	if obj == nil {
+		delete(e.userProf, name)
+	} else {
+		p, err := policy.CompileProfile(obj.(*api.Profile))
+		if err != nil {
+			p = nil // an invalid Profile is not in the model
+		}
+		e.userProf[name] = p
+	}
+	e.refreshProfile(name)
+}
+
+// resolve returns the profile a name refers to now, nil if none.
+func (e *Engine) resolve(name string) *policy.Profile {
+	if ns, ok := strings.CutPrefix(name, "kns."); ok {
+		if labels, ok := e.namespaces[ns]; ok || e.nsPods[ns] > 0 {
+			return policy.NamespaceProfile(ns, labels)
+		}
+	}
+	if p, ok := e.userProf[name]; ok && p != nil {
+		return p
+	}
+	if name == api.DefaultAllowProfile {
+		return policy.DefaultAllowProfile()
+	}
+	if u := e.saPods[name]; u != nil {
+		return policy.ServiceAccountProfile(u.ns, u.sa, e.sas[u.ns+"/"+u.sa])
+	}
+	return nil
+}
+
+// profile returns the current resolution of a name that endpoints depend
+// on (Derived.Resolve's lookup).
+func (e *Engine) profile(name string) *policy.Profile { return e.profiles[name] }
+
+// addDep records that endpoint id names profile name, resolving the
+// profile and defining it as a parent when it is the first.
+func (e *Engine) addDep(name, id string) {
+	deps := e.profDeps[name]
+	if deps == nil {
+		deps = map[string]struct{}{}
+		e.profDeps[name] = deps
+		p := e.resolve(name)
+		e.profiles[name] = p
+		e.setParent(name, nil, p)
+	}
+	deps[id] = struct{}{}
+}
+
+// removeDep forgets that endpoint id names profile name, and the profile
+// with its last dependent.
+func (e *Engine) removeDep(name, id string) {
+	deps := e.profDeps[name]
+	delete(deps, id)
+	if len(deps) == 0 {
+		delete(e.profDeps, name)
+		e.setParent(name, e.profiles[name], nil)
+		delete(e.profiles, name)
+	}
+}
+
+// setParent brings both indexes' parent name from profile old to new.
+func (e *Engine) setParent(name string, old, new *policy.Profile) {
+	switch {
+	case new == nil && old != nil:
+		e.local.DeleteParent(name)
+		e.owners.DeleteParent(name)
+	case new != nil && (old == nil || !maps.Equal(old.Labels, new.Labels)):
+		e.local.UpdateParent(name, new.Labels)
+		e.owners.UpdateParent(name, new.Labels)
+	}
+}
+
+// refreshProfile resolves a name again; if endpoints depend on it and the
+// resolution changed, it updates the parent and re-resolves each
+// dependent (which may make a workload or host endpoint valid or invalid,
+// and changes the profile rules of local endpoints).
+func (e *Engine) refreshProfile(name string) {
+	deps := e.profDeps[name]
+	if deps == nil {
+		return
+	}
+	old, p := e.profiles[name], e.resolve(name)
+	if reflect.DeepEqual(old, p) {
+		return
+	}
+	e.profiles[name] = p
+	e.setParent(name, old, p)
+	for _, id := range slices.Sorted(maps.Keys(deps)) {
+		if ep := e.eps[id]; ep != nil {
+			e.setEndpoint(id, ep.d)
+		}
+	}
+}

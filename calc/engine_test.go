@@ -1,0 +1,219 @@
+package calc
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/render"
+	"github.com/palisade-net/palisade/store"
+)
+
+// The equivalence tests: an Engine fed random event sequences must render
+// its node exactly as render renders policy.NewModel of the same objects,
+// after every batch, and Changed must be true whenever the text changed.
+
+var (
+	equivSeeds = flag.Int("equiv-seeds", 20, "random clusters in TestEngineEquivalence")
+	equivSteps = flag.Int("equiv-steps", 300, "events per cluster after populating it")
+)
+
+// equivStats counts what the equivalence test checked.
+type equivStats struct {
+	sequences, events, batches, skipped int
+	checks, changes, falsePositives     int
+	replays                             int
+}
+
+func renderText(src render.Source, node string) string {
+	rs, err := render.Node(src, node)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return rs.Text()
+}
+
+// firstDiff shows where two renderings part.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			lo := max(0, i-3)
+			return fmt.Sprintf("line %d:\n  context: %s\n  engine: %q\n  model:  %q", i+1,
+				strings.Join(w[lo:i], "\n           "), a, b)
+		}
+	}
+	return "no difference"
+}
+
+// equivRun drives one engine per node through one random cluster.
+type equivRun struct {
+	t    *testing.T
+	seed uint64
+	c    *cluster
+	es   map[string]*Engine
+	prev map[string]string
+	st   *equivStats
+	step int
+}
+
+func newEngines() map[string]*Engine {
+	es := map[string]*Engine{}
+	for _, n := range cgNodes {
+		es[n] = NewEngine(n)
+	}
+	return es
+}
+
+func (r *equivRun) feed(ch change) {
+	r.c.apply(ch)
+	for _, e := range r.es {
+		if ch.obj != nil {
+			e.OnUpdate(ch.obj)
+		} else {
+			e.OnDelete(ch.key)
+		}
+	}
+	r.st.events++
+	r.step++
+}
+
+// check compares every engine with the model of the current objects.
+func (r *equivRun) check() {
+	r.st.batches++
+	ref, err := policy.NewModel(r.c.objects())
+	if err != nil {
+		r.st.skipped++
+		return
+	}
+	for _, n := range cgNodes {
+		e := r.es[n]
+		want := renderText(ref, n)
+		changed := e.Changed()
+		got := renderText(e.Source(), n)
+		if got != want {
+			r.t.Fatalf("seed %d, event %d, node %s: engine and model differ at %s\nobjects:\n%s", r.seed, r.step, n, firstDiff(got, want), describe(r.c.objects()))
+		}
+		if e.fallbacks > 0 {
+			r.t.Fatalf("seed %d, event %d, node %s: %d selector queries scanned (selector not registered)", r.seed, r.step, n, e.fallbacks)
+		}
+		r.st.checks++
+		switch {
+		case want != r.prev[n] && !changed:
+			r.t.Fatalf("seed %d, event %d, node %s: the rendering changed but Changed() was false", r.seed, r.step, n)
+		case want != r.prev[n]:
+			r.st.changes++
+		case changed:
+			r.st.falsePositives++
+		}
+		r.prev[n] = want
+	}
+}
+
+func TestEngineEquivalence(t *testing.T) {
+	st := &equivStats{}
+	for seed := range uint64(*equivSeeds) {
+		runEquivalence(t, seed, *equivSteps, st)
+	}
+	t.Logf("%d sequences, %d events, %d batches (%d skipped: the model reported problems), %d node renderings compared, "+
+		"%d changed; Changed() true without a change %d times; %d replays in another order",
+		st.sequences, st.events, st.batches, st.skipped, st.checks, st.changes, st.falsePositives, st.replays)
+	if st.skipped*2 > st.batches {
+		t.Errorf("most batches skipped (%d of %d)", st.skipped, st.batches)
+	}
+}
+
+func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
+	r := &equivRun{t: t, seed: seed, c: newCluster(seed), es: newEngines(), prev: map[string]string{}, st: st}
+	st.sequences++
+	evs := r.c.populate()
+	for len(evs) > 0 {
+		n := min(len(evs), 1+r.c.r.IntN(20))
+		for _, ev := range evs[:n] {
+			r.feed(ev)
+		}
+		evs = evs[n:]
+		r.check()
+	}
+	for i := 0; i < steps; {
+		n := 1 + r.c.r.IntN(6)
+		for range n {
+			r.feed(r.c.step())
+		}
+		i += n
+		r.check()
+	}
+	for _, e := range r.es {
+		checkInvariants(t, e.local)
+		checkInvariants(t, e.owners)
+	}
+	r.replay()
+}
+
+// replay feeds the final objects to fresh engines in other orders, after
+// stale versions of some of them, and expects the same renderings
+// (style.md item 10: replay incremental updates in several orders).
+func (r *equivRun) replay() {
+	final := r.c.objects()
+	want := map[string]string{}
+	for n, e := range r.es {
+		want[n] = renderText(e.Source(), n)
+	}
+	rng := rand.New(rand.NewPCG(r.seed, 7))
+	orders := map[string][]api.Object{"reversed": reversed(final), "shuffled": shuffled(rng, final)}
+	var stale []api.Object
+	for _, o := range shuffled(rng, final) {
+		if rng.IntN(3) == 0 {
+			stale = append(stale, flipLabel(rng, o))
+		}
+	}
+	orders["stale first"] = append(stale, shuffled(rng, final)...)
+	for name, objs := range orders {
+		es := newEngines()
+		for _, o := range objs {
+			for _, e := range es {
+				e.OnUpdate(o)
+			}
+		}
+		for n, e := range es {
+			if got := renderText(e.Source(), n); got != want[n] {
+				r.t.Fatalf("seed %d, replay %s, node %s: %s", r.seed, name, n, firstDiff(got, want[n]))
+			}
+		}
+		r.st.replays++
+	}
+}
+
+// describe lists objects for failure messages.
+func describe(objs []api.Object) string {
+	var b strings.Builder
+	for _, o := range objs {
+		fmt.Fprintf(&b, "  %s %+v\n", store.KeyOf(o), o)
+	}
+	return b.String()
+}
+
+func reversed(objs []api.Object) []api.Object {
+	out := make([]api.Object, len(objs))
+	for i, o := range objs {
+		out[len(objs)-1-i] = o
+	}
+	return out
+}
+
+func shuffled(r *rand.Rand, objs []api.Object) []api.Object {
+	out := append([]api.Object(nil), objs...)
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}

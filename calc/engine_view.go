@@ -1,0 +1,214 @@
+package calc
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/selector"
+)
+
+// view is the render.Source an Engine hands out: its node's model as of
+// one generation. Queries are answered from the engine's indexes and
+// caches, computed on first use.
+type view struct {
+	e   *Engine
+	gen uint64
+}
+
+func (v *view) engine() *Engine {
+	if v.gen != v.e.gen {
+		panic("calc: Source used after the engine changed")
+	}
+	return v.e
+}
+
+func (v *view) Node(name string) *policy.Node {
+	e := v.engine()
+	if name != e.node || !e.nodeExists {
+		return nil
+	}
+	return e.nodeModel
+}
+
+func (v *view) WorkloadsOn(node string) []*policy.Workload {
+	e := v.engine()
+	if node != e.node {
+		return nil
+	}
+	e.sortLists()
+	return e.sortedWL
+}
+
+func (v *view) HostEndpointsOn(node string) []*policy.HostEndpoint {
+	e := v.engine()
+	if node != e.node {
+		return nil
+	}
+	e.sortLists()
+	return e.sortedHEP
+}
+
+func (v *view) WorkloadPolicies(w *policy.Workload, d policy.Direction) []policy.TierPolicies {
+	e := v.engine()
+	ep := e.localWL[w]
+	if ep == nil {
+		return nil
+	}
+	return e.tierList(ep, policy.StageNormal, d)
+}
+
+func (v *view) HostEndpointPolicies(h *policy.HostEndpoint, k policy.StageKind, d policy.Direction) []policy.TierPolicies {
+	e := v.engine()
+	ep := e.localHEP[h]
+	if ep == nil {
+		return nil
+	}
+	return e.tierList(ep, k, d)
+}
+
+// hostDispatch returns policy's dispatch over the node's host endpoints,
+// built when they or their preDNAT and untracked policies changed.
+func (e *Engine) hostDispatch() *policy.HostDispatch {
+	if e.dispatch == nil {
+		e.sortLists()
+		e.dispatch = policy.NewHostDispatch(e.nodeModel, e.sortedHEP,
+			func(h *policy.HostEndpoint, k policy.StageKind, d policy.Direction) bool {
+				return len(e.tierList(e.localHEP[h], k, d)) > 0
+			})
+	}
+	return e.dispatch
+}
+
+func (v *view) NamedHostEndpoint(n *policy.Node, iface string) *policy.HostEndpoint {
+	return v.engine().hostDispatch().Named(n, iface)
+}
+
+func (v *view) WildcardHostEndpoint(n *policy.Node) *policy.HostEndpoint {
+	return v.engine().hostDispatch().Wildcard(n)
+}
+
+func (v *view) PreDNATHostEndpoint(n *policy.Node, iface string) *policy.HostEndpoint {
+	return v.engine().hostDispatch().PreDNAT(n, iface)
+}
+
+func (v *view) UntrackedHostEndpoint(n *policy.Node, iface string, d policy.Direction) *policy.HostEndpoint {
+	return v.engine().hostDispatch().Untracked(n, iface, d)
+}
+
+// SelectorMembers is policy.Model.SelectorMembers from the owners index:
+// the members of an active selector are its matches there, and their
+// prefixes are cached until a match or an address changes.
+func (v *view) SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix {
+	e := v.engine()
+	switch {
+	case sel == nil && notSel == nil:
+		return nil
+	case notSel == nil:
+		return e.members1(sel)
+	case sel == nil:
+		return e.members1(notSel)
+	}
+	var out []netip.Prefix
+	e.eachMatch(sel, func(it *item) {
+		if !e.matchesOwner(notSel, it) {
+			out = append(out, e.eps[it.id].prefixes...)
+		}
+	})
+	return sortPrefixes(out)
+}
+
+// members1 is the sorted, de-duplicated prefixes of the owners a selector
+// matches.
+func (e *Engine) members1(sel *selector.Selector) []netip.Prefix {
+	id := sel.String()
+	if m, ok := e.members[id]; ok {
+		return m
+	}
+	var out []netip.Prefix
+	e.eachMatch(sel, func(it *item) { out = append(out, e.eps[it.id].prefixes...) })
+	out = sortPrefixes(out)
+	if e.owners.sels[id] != nil {
+		e.members[id] = out
+	}
+	return out
+}
+
+// eachMatch calls fn for every owner sel matches: from the owners index
+// when sel is active, else (never, if the engine registers what render
+// asks for) by scanning every owner.
+func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
+	if s := e.owners.sels[sel.String()]; s != nil {
+		for it := range s.matches {
+			fn(it)
+		}
+		return
+	}
+	e.fallbacks++
+	for _, it := range e.owners.items {
+		if sel.Matches(it) {
+			fn(it)
+		}
+	}
+}
+
+func (e *Engine) matchesOwner(sel *selector.Selector, it *item) bool {
+	if s := e.owners.sels[sel.String()]; s != nil {
+		_, ok := s.matches[it]
+		return ok
+	}
+	e.fallbacks++
+	return sel.Matches(it)
+}
+
+// sortPrefixes sorts by address then length and drops repeats, as
+// policy.Model.SelectorMembers does.
+func sortPrefixes(ps []netip.Prefix) []netip.Prefix {
+	slices.SortFunc(ps, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	return slices.Compact(ps)
+}
+
+// NamedPortMembers is policy.Model.NamedPortMembers over the owners with a
+// port of one of the names (the named-port index), matched against sel.
+func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy.NamedPortMember {
+	e := v.engine()
+	seen := map[string]bool{}
+	var out []policy.NamedPortMember
+	for _, name := range names {
+		for id := range e.portOwn[name] {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			ep := e.eps[id]
+			if sel != nil && !e.matchesOwner(sel, e.owners.items[id]) {
+				continue
+			}
+			for _, p := range ep.prefixes {
+				if !p.IsSingleIP() {
+					continue
+				}
+				for _, np := range ep.ports {
+					if slices.Contains(names, np.Name) {
+						out = append(out, policy.NamedPortMember{Addr: p.Addr(), Proto: np.Proto, Port: np.Port})
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b policy.NamedPortMember) int {
+		if c := a.Addr.Compare(b.Addr); c != 0 {
+			return c
+		}
+		if a.Proto != b.Proto {
+			return int(a.Proto) - int(b.Proto)
+		}
+		return int(a.Port) - int(b.Port)
+	})
+	return out
+}
