@@ -161,7 +161,7 @@ type e2e struct {
 	node, ext, pod *netlab.NS
 	dir            string
 	endpoint       string // unix://... of etcd
-	agent          *proc
+	server, agent  *proc
 	health         *http.Client
 }
 
@@ -187,18 +187,26 @@ func newE2E(t testing.TB) *e2e {
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			return e.node.DialTCP(ctx, netip.AddrPort{}, netip.MustParseAddrPort(addr), 2*time.Second)
 		}}}
-	srv := startIn(t, e.srvNS, "palisade server", "server", "--data-dir", filepath.Join(dir, "data"),
+	e.startServer(t)
+	return e
+}
+
+// startServer starts `palisade server` in its namespace (etcd data in the
+// test's directory, clients on the unix socket) and waits until the CLI
+// can read from it.
+func (e *e2e) startServer(t testing.TB) {
+	t.Helper()
+	e.server = startIn(t, e.srvNS, "palisade server", "server", "--data-dir", filepath.Join(e.dir, "data"),
 		"--listen", e.endpoint, "--peer-listen", "127.0.0.1:2380", "--health-listen", "127.0.0.1:9099")
 	eventually(t, 30*time.Second, func() error {
 		select {
-		case <-srv.done:
-			return fmt.Errorf("palisade server exited:\n%s", srv.log())
+		case <-e.server.done:
+			return fmt.Errorf("palisade server exited:\n%s", e.server.log())
 		default:
 		}
 		_, err := e.cli("get", "tiers")
 		return err
 	})
-	return e
 }
 
 // build makes the namespaces and links.

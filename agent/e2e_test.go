@@ -77,6 +77,7 @@ func TestAgentEndToEnd(t *testing.T) {
 
 	changePolicy(t, e)
 	restartKeepsProtection(t, e)
+	datastoreOutage(t, e)
 	checkMetrics(t, e)
 	cleanupRemovesTable(t, e)
 }
@@ -131,6 +132,38 @@ func restartKeepsProtection(t *testing.T, e *e2e) {
 	if probes < 20 {
 		t.Errorf("only %d probes ran during the restarts", probes)
 	}
+}
+
+// datastoreOutage kills the server: the agent keeps the last ruleset and
+// says the datastore is unreachable; when the server is back, a change
+// made through it reaches the kernel.
+func datastoreOutage(t *testing.T, e *e2e) {
+	t.Helper()
+	e.server.signal(syscall.SIGKILL)
+	eventually(t, 15*time.Second, func() error {
+		code, body, err := e.get("/readiness")
+		if err == nil && (code != 503 || !strings.Contains(body, "datastore unreachable")) {
+			err = fmt.Errorf("/readiness %d: %s", code, body)
+		}
+		return err
+	})
+	expect(t,
+		check{e.ext, e2eNodeA, 21, false, "datastore down: the last ruleset stays"},
+		check{e.ext, e2eNodeA, 8080, true, "datastore down: the last ruleset stays"},
+	)
+	begin := time.Now()
+	e.startServer(t)
+	e.apply(t, e2eManifests(80))
+	written := time.Now()
+	for probe(e.ext, e2eNodeA, 80, 20*time.Millisecond) != nil {
+		if time.Since(written) > 20*time.Second {
+			t.Fatalf("the change made after the outage did not reach the kernel in 20s\n%s", e.agent.log())
+		}
+	}
+	t.Logf("datastore back: server restarted and change written in %v, in the kernel %v later",
+		written.Sub(begin).Round(time.Millisecond), time.Since(written).Round(time.Millisecond))
+	e.ready(t, 15*time.Second)
+	expect(t, check{e.ext, e2eNodeA, 8080, false, "the change after the outage"})
 }
 
 // watchdog probes continuously and records every probe that disagrees.
