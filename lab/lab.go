@@ -19,8 +19,12 @@ import (
 // DefaultDir is the lab's state directory unless told otherwise.
 const DefaultDir = "/run/palisade-lab"
 
-// stateFile records what the lab made, written before it makes it.
-const stateFile = "state.json"
+// stateFile records what the lab made, written before it makes it;
+// markerFile marks a directory as a lab's from its creation on.
+const (
+	stateFile  = "state.json"
+	markerFile = ".palisade-lab"
+)
 
 // Addresses of the control plane inside the lab.
 const (
@@ -261,7 +265,7 @@ func removeStateDir(dir string) error {
 	}
 	ours := len(ents) == 0
 	for _, e := range ents {
-		if e.Name() == stateFile || e.Name() == procsFile {
+		if e.Name() == stateFile || e.Name() == procsFile || e.Name() == markerFile {
 			ours = true
 		}
 	}

@@ -63,6 +63,9 @@ func (l *Lab) up(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := os.WriteFile(filepath.Join(l.dir, markerFile), nil, 0o644); err != nil {
+		return err
+	}
 	err := writeState(l.dir, &state{Namespaces: l.topo.Namespaces(), Exe: l.cfg.Exe,
 		Enforcer: l.cfg.Enforcer, Created: time.Now()})
 	if err != nil {

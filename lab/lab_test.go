@@ -1,0 +1,163 @@
+package lab_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palisade-net/palisade/cli"
+	"github.com/palisade-net/palisade/internal/netlab"
+	"github.com/palisade-net/palisade/lab"
+)
+
+// execEnv makes the test binary act as the palisade binary: the lab starts
+// the server, the agents and the responders by running Exe (this binary)
+// with palisade's arguments.
+const execEnv = "PALISADE_LAB_TEST_EXEC"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(execEnv) == "1" {
+		os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// Targets of issue 5.
+const (
+	upTarget  = 30 * time.Second
+	runTarget = 5 * time.Minute
+)
+
+// testConfig is a lab in its own state directory, run by this binary.
+func testConfig(t *testing.T, name string, out *bytes.Buffer) lab.Config {
+	t.Helper()
+	netlab.RequireRoot(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(os.TempDir(), name)
+	// What a killed earlier run of this test left behind.
+	if err := lab.Down(lab.Config{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	return lab.Config{Dir: dir, Exe: exe, Env: []string{execEnv + "=1"}, Palisade: cli.Run, Out: out}
+}
+
+// up brings the lab up and takes it down when the test ends, checking
+// that nothing of it is left.
+func up(t *testing.T, cfg lab.Config) (*lab.Lab, time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	l, err := lab.Up(ctx, cfg)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("lab up: %v\n%s", err, cfg.Out)
+	}
+	t.Cleanup(func() {
+		l.Close()
+		if err := lab.Down(lab.Config{Dir: cfg.Dir}); err != nil {
+			t.Error(err)
+		}
+		checkGone(t, l.Topology(), cfg.Dir)
+	})
+	return l, took
+}
+
+// checkGone fails if a namespace, a process or the directory of the lab
+// is left.
+func checkGone(t *testing.T, topo *lab.Topology, dir string) {
+	t.Helper()
+	for _, n := range topo.Namespaces() {
+		if _, err := os.Stat("/var/run/netns/" + n); err == nil {
+			t.Errorf("namespace %s is left after down", n)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s is left after down", dir)
+	}
+	if pids := marked(dir); len(pids) > 0 {
+		t.Errorf("processes %v of the lab are left after down", pids)
+	}
+}
+
+// marked lists the processes carrying the lab's marker for dir.
+func marked(dir string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err == nil && bytes.Contains(env, []byte("PALISADE_LAB_DIR="+dir+"\x00")) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// TestLab brings the lab up and runs every scenario: each flow's kernel
+// verdict and explain's verdict must both be the expected one.
+func TestLab(t *testing.T) {
+	var out bytes.Buffer
+	cfg := testConfig(t, "palisade-lab-test", &out)
+	l, upTook := up(t, cfg)
+	t.Logf("lab up: %v (target %v)", upTook.Round(time.Millisecond), upTarget)
+	if upTook > upTarget {
+		t.Errorf("lab up took %v, target %v", upTook, upTarget)
+	}
+	start := time.Now()
+	for _, sc := range lab.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			out.Reset()
+			sum, err := l.Run(context.Background(), sc.Name)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			for _, f := range sum.Failed() {
+				t.Errorf("%s / %s: %s: want %s, kernel %s (%s), explain %s", f.Scenario, f.Step, f, f.Want, f.Kernel, f.Detail, f.Explain)
+			}
+			for _, p := range sum.Problems {
+				t.Error(p)
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Log("\n" + out.String())
+			}
+		})
+	}
+	took := time.Since(start)
+	t.Logf("every scenario: %v (target %v)", took.Round(time.Millisecond), runTarget)
+	if took > runTarget {
+		t.Errorf("the scenarios took %v, target %v", took, runTarget)
+	}
+}
+
+// TestDownAfterCrash: a lab whose records are lost (a crash between
+// starting a process and writing it down, or a deleted state file) is still
+// removed completely by down.
+func TestDownAfterCrash(t *testing.T) {
+	var out bytes.Buffer
+	cfg := testConfig(t, "palisade-lab-crash", &out)
+	l, _ := up(t, cfg)
+	for _, f := range []string{"procs.jsonl", "state.json"} {
+		if err := os.Remove(filepath.Join(cfg.Dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(marked(cfg.Dir)) == 0 {
+		t.Fatal("no process of the lab found before down")
+	}
+	out.Reset()
+	cfg.Out = &out
+	l.Close()
+	if err := lab.Down(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "process(es) ended") {
+		t.Errorf("down said: %s", out.String())
+	}
+	checkGone(t, l.Topology(), cfg.Dir)
+}
