@@ -58,6 +58,9 @@ type Config struct {
 	LivenessTimeout time.Duration
 	// ShutdownTimeout bounds stopping (default 10s).
 	ShutdownTimeout time.Duration
+	// Engine is EngineIncremental (calc.Engine, the default) or
+	// EngineRebuild (policy.NewModel over every object, per batch).
+	Engine string
 	// NoRegister stops the agent from writing its Node to the datastore;
 	// the local model still gets the discovered interfaces.
 	NoRegister bool
@@ -98,6 +101,9 @@ func (c Config) Defaults() Config {
 	if c.HealthListen == "" {
 		c.HealthListen = DefaultHealthListen
 	}
+	if c.Engine == "" {
+		c.Engine = EngineIncremental
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -119,6 +125,9 @@ func (c Config) Validate() error {
 		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
 			return &ConfigError{Field: "node-labels", Err: fmt.Errorf("value %q of %s: %s", v, k, errs[0])}
 		}
+	}
+	if c.Engine != EngineIncremental && c.Engine != EngineRebuild {
+		return &ConfigError{Field: "engine", Err: fmt.Errorf("%q is not %s or %s", c.Engine, EngineIncremental, EngineRebuild)}
 	}
 	if c.HealthListen != "-" {
 		if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {

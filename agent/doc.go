@@ -14,11 +14,13 @@
 // run beside it and talk to it through channels (or, for the registrar and
 // the health state, through a one-slot "latest wins" request and a mutex).
 //
-// The engine (engine.go) is what turns events into the node's ruleset.
-// Today it is modelEngine: a cache of every object and a full
-// policy.NewModel rebuild per batch of changes. calc.Engine (incremental,
-// with the inverted label index) replaces it in one line (newEngine) once
-// it lands; the loop only needs Apply(event) and Render().
+// The engine (engine.go) is what turns events into the node's ruleset: an
+// event feed (Apply) that serves a render.Source, rendered with
+// render.Node after each batch. By default it is calc.Engine, incremental
+// (work per event in proportion to what the event touches, through the
+// inverted label index); Config.Engine "rebuild" (--engine rebuild) keeps
+// every object instead and rebuilds policy.NewModel per batch, the
+// reference the incremental engine is tested against and a fallback.
 //
 // # The node and its interfaces
 //

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/calc"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
@@ -37,18 +38,30 @@ type Result struct {
 }
 
 // sourcer is a model kept up to date from events that serves render's
-// Source: modelCache here, calc.Engine (incremental) once it lands.
+// Source: calc.Engine (incremental), or modelCache (a full rebuild).
 type sourcer interface {
 	Apply(ev store.Event)
 	Changed() bool
 	Source() render.Source
 }
 
-// newEngine is the engine the agent runs. Switching to the incremental
-// engine is this one line:
-//
-//	return &sourceEngine{src: calc.NewEngine(node), node: node}
-var newEngine = func(node string) engine { return &sourceEngine{src: newModelCache(), node: node} }
+// Engines Config.Engine selects.
+const (
+	// EngineIncremental is calc.Engine: work per event in proportion to
+	// what the event touches (the default).
+	EngineIncremental = "incremental"
+	// EngineRebuild keeps every object and rebuilds policy.NewModel per
+	// batch: the reference, and a fallback.
+	EngineRebuild = "rebuild"
+)
+
+// newEngine returns the engine the configuration selects.
+func newEngine(kind, node string) engine {
+	if kind == EngineRebuild {
+		return &sourceEngine{src: newModelCache(), node: node}
+	}
+	return &sourceEngine{src: calc.NewEngine(node), node: node}
+}
 
 // sourceEngine renders a sourcer's model for one node.
 type sourceEngine struct {

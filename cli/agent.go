@@ -56,6 +56,8 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.DurationVar(&cfg.BatchDelay, "batch-delay", agent.DefaultBatchDelay, "quiet period that ends a burst of changes before they are applied")
 	fl.DurationVar(&cfg.MaxBatchDelay, "max-batch-delay", agent.DefaultMaxBatchDelay, "longest a change waits for its burst to end")
 	fl.DurationVar(&cfg.ProbeInterval, "probe-interval", agent.DefaultProbeInterval, "period of the datastore read behind /readiness")
+	fl.StringVar(&cfg.Engine, "engine", agent.EngineIncremental,
+		"how the node model is computed: incremental (calc) or rebuild (the whole model per batch)")
 	fl.StringVar(&f.nftBinary, "nft", "nft", "the nft executable")
 	_ = fl.MarkHidden("nft")
 	addDatastoreFlags(c, &f.ds)

@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/palisade-net/palisade/nft"
+	"github.com/palisade-net/palisade/store"
+)
+
+// enginesBase is a small cluster with most of what a node's ruleset
+// depends on: pods here and elsewhere, a workload endpoint, named,
+// wildcard and IP-only host endpoints, tiers, global and namespaced policy,
+// network sets, a profile and Felix settings.
+const enginesBase = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {team: a}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: app, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 198.18.1.10, podIPs: [{ip: 198.18.1.10}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: app, labels: {app: db}}
+spec: {nodeName: n2, containers: [{name: c}]}
+status: {podIP: 198.18.2.11, podIPs: [{ip: 198.18.2.11}]}
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {name: n1-k8s-vm-eth0, namespace: app, labels: {app: vm}}
+spec: {node: n1, orchestrator: k8s, pod: vm, endpoint: eth0, interfaceName: cali1234567890a, ipNetworks: [198.18.1.20/32], profiles: [kns.app]}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n1-eth0, labels: {role: node}}
+spec: {node: n1, interfaceName: eth0, expectedIPs: [198.19.0.2]}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n1-all, labels: {role: any}}
+spec: {node: n1, interfaceName: "*", profiles: [open]}
+---
+apiVersion: projectcalico.org/v3
+kind: Profile
+metadata: {name: open}
+spec: {ingress: [{action: Allow}], egress: [{action: Allow}]}
+---
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: security.block}
+spec:
+  tier: security
+  order: 10
+  selector: all()
+  ingress: [{action: Deny, source: {selector: blocked == 'true'}}, {action: Pass}]
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: bad, labels: {blocked: "true"}}
+spec: {nets: [203.0.113.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: web, namespace: app}
+spec:
+  selector: app == 'web'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: app == 'db'}, destination: {ports: [http]}}]
+`
+
+// TestEnginesAgree runs the incremental and the rebuilding engine side by
+// side on one datastore and checks they apply the same ruleset after each
+// step of a sequence of changes.
+func TestEnginesAgree(t *testing.T) {
+	st := store.NewMemory()
+	put(t, st, objects(t, enginesBase)...)
+	fi, fr := nft.NewFake(), nft.NewFake()
+	ci := testConfig(t)
+	cr := testConfig(t)
+	cr.Engine, cr.NoRegister, cr.HealthListen = EngineRebuild, true, "-"
+	startAgent(t, ci, st, fi, NewStaticInterfaces(testIfaces()...))
+	startAgent(t, cr, st, fr, NewStaticInterfaces(testIfaces()...))
+	steps := []struct {
+		name string
+		do   func()
+	}{
+		{"start", func() {}},
+		{"pod label", func() {
+			put(t, st, objects(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: app, labels: {app: db, blocked: "true"}}
+spec: {nodeName: n2, containers: [{name: c}]}
+status: {podIP: 198.18.2.11, podIPs: [{ip: 198.18.2.11}]}
+`)...)
+		}},
+		{"namespace label", func() {
+			put(t, st, objects(t, "apiVersion: v1\nkind: Namespace\nmetadata: {name: app, labels: {team: b}}\n")...)
+		}},
+		{"delete policy", func() {
+			_, err := st.Delete(context.Background(), store.Key{Kind: "NetworkPolicy", Namespace: "app", Name: "web"}, "")
+			must(t, err)
+		}},
+		{"felix settings", func() {
+			put(t, st, objects(t, `
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: default}
+spec: {failsafeInboundHostPorts: [{protocol: TCP, port: 2222}], defaultEndpointToHostAction: Accept}
+`)...)
+		}},
+		{"delete wildcard", func() {
+			_, err := st.Delete(context.Background(), store.Key{Kind: "HostEndpoint", Name: "n1-all"}, "")
+			must(t, err)
+		}},
+	}
+	for i, s := range steps {
+		s.do()
+		marker := fmt.Sprintf("step%d", i)
+		put(t, st, objects(t, policyYAML(marker, 7000+i))...)
+		eventually(t, 5*time.Second, func() error {
+			if err := textHas(fi, policyChain(marker)); err != nil {
+				return fmt.Errorf("incremental: %w", err)
+			}
+			if err := textHas(fr, policyChain(marker)); err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			if fi.Text() != fr.Text() {
+				return fmt.Errorf("after %q the engines' rulesets differ:\nincremental:\n%s\nrebuild:\n%s", s.name, fi.Text(), fr.Text())
+			}
+			return nil
+		})
+	}
+}
