@@ -75,8 +75,8 @@ func (e *sourceEngine) Changed() bool        { return e.src.Changed() }
 func (e *sourceEngine) Render() (Result, error) {
 	src := e.src.Source()
 	var res Result
-	if p, ok := e.src.(interface{ problems() []error }); ok {
-		res.Problems = p.problems()
+	if p, ok := e.src.(interface{ Problems() []error }); ok {
+		res.Problems = p.Problems()
 	}
 	rs, err := render.Node(src, e.node)
 	if err != nil {
@@ -153,7 +153,7 @@ func (c *modelCache) Apply(ev store.Event) {
 func (c *modelCache) Changed() bool { return c.changed }
 
 // Source rebuilds the model if anything changed; objects the model cannot
-// use are left out and reported by problems.
+// use are left out and reported by Problems.
 func (c *modelCache) Source() render.Source {
 	if c.model != nil && !c.changed {
 		return c.model
@@ -177,4 +177,5 @@ func (c *modelCache) Source() render.Source {
 	return m
 }
 
-func (c *modelCache) problems() []error { return c.errs }
+// Problems lists the objects the last rebuild left out, and why.
+func (c *modelCache) Problems() []error { return c.errs }

@@ -142,3 +142,33 @@ spec: {failsafeInboundHostPorts: [{protocol: TCP, port: 2222}], defaultEndpointT
 		})
 	}
 }
+
+// TestProblemsAreReported: an object the model cannot use is left out,
+// logged and counted, and the rest is enforced.
+func TestProblemsAreReported(t *testing.T) {
+	for _, kind := range []string{EngineRebuild, EngineIncremental} {
+		t.Run(kind, func(t *testing.T) {
+			if _, ok := newEngine(kind, testNode).(*sourceEngine).src.(interface{ Problems() []error }); !ok {
+				t.Skipf("the %s engine reports no problems", kind)
+			}
+			st := store.NewMemory()
+			put(t, st, objects(t, hepYAML+"---"+policyYAML("p80", 80)+`---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: nowhere.p}
+spec: {tier: nowhere, selector: all(), ingress: [{action: Allow}]}
+`)...)
+			f := nft.NewFake()
+			cfg := testConfig(t)
+			cfg.Engine = kind
+			a := startAgent(t, cfg, st, f, NewStaticInterfaces(testIfaces()...))
+			eventually(t, 2*time.Second, a.Ready)
+			if got := value(a.m.problems); got != 1 {
+				t.Errorf("palisade_agent_model_problems = %v, want 1", got)
+			}
+			if err := textHas(f, policyChain("p80")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
