@@ -164,7 +164,7 @@ func (l *Lab) checkFlows(ctx context.Context, sc Scenario, st step) []FlowResult
 	}
 	for i, f := range st.flows {
 		res[i].Explain, res[i].ExplainErr = l.explain(f)
-		if !res[i].OK() {
+		if !res[i].OK() || l.cfg.Verbose {
 			res[i].explainText = l.explainText(f)
 		}
 	}

@@ -30,6 +30,10 @@ func (l *Lab) printTable(res []FlowResult) {
 func (l *Lab) printFailures(ctx context.Context, res []FlowResult) {
 	for _, r := range res {
 		if r.OK() {
+			if l.cfg.Verbose {
+				l.printf("$ palisade explain --from %s --to %s --port %s\n", r.From, r.To, r.Port)
+				l.printIndented(r.explainText)
+			}
 			continue
 		}
 		l.printf("\n!! %s / %s: flow %s: want %s, kernel %s (%s), explain %s\n",

@@ -247,14 +247,24 @@ func (l *Lab) settleStep(ctx context.Context, sc Scenario, st step, sum *Summary
 	if err := l.syncKubeProxy(ctx, m); err != nil {
 		return err
 	}
+	start := time.Now()
+	ready := "agents ready (connected to the datastore)"
+	if l.cfg.Enforcer == "standin" {
+		ready = "stand-in enforcers"
+	}
 	if err := l.agentsReady(ctx, 10*time.Second); err != nil {
 		sum.Problems = append(sum.Problems, fmt.Sprintf("%s / %s: an agent is not ready: %v", sc.Name, st.name, err))
+		l.printf("!! an agent is not ready: %v\n", err)
+		ready = "agents NOT ready"
 	}
 	late, err := l.converge(ctx, m)
 	if err != nil {
 		return err
 	}
-	if len(late) > 0 {
+	if len(late) == 0 {
+		l.printf("(%s; the %d nodes run the datastore's ruleset after %dms)\n", ready, len(l.topo.Nodes),
+			time.Since(start).Milliseconds())
+	} else {
 		msg := fmt.Sprintf("%s / %s: nodes %v did not program the datastore's state within %v", sc.Name, st.name, late, convergeTimeout)
 		sum.Problems = append(sum.Problems, msg)
 		l.printf("!! %s\n", msg)
@@ -315,7 +325,7 @@ func (l *Lab) runCmd(ctx context.Context, c cmd, prev string) (string, error) {
 		err = waitFor(ctx, 20*time.Second, attempt)
 	}
 	l.printf("$ %s\n", c)
-	l.printIndented(out + errOut)
+	l.printIndented(strings.ReplaceAll(out+errOut, filepath.Join(l.dir, "examples")+"/", "examples/"))
 	if err != nil {
 		l.printf("!! unexpected: %v\n", err)
 	}

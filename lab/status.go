@@ -42,8 +42,12 @@ func Status(ctx context.Context, cfg Config) error {
 		}
 		return fmt.Errorf("no lab is up in %s", cfg.Dir)
 	}
-	fmt.Fprintf(w, "lab in %s, up since %s (came up in %.1fs), nodes programmed by %s\n",
-		cfg.Dir, s.Created.Format(time.RFC3339), s.UpSeconds, s.Enforcer)
+	upTook := "not finished: still coming up, or interrupted"
+	if s.UpSeconds > 0 {
+		upTook = fmt.Sprintf("came up in %.1fs", s.UpSeconds)
+	}
+	fmt.Fprintf(w, "lab in %s, made %s (%s), nodes programmed by %s\n",
+		cfg.Dir, s.Created.Format(time.RFC3339), upTook, s.Enforcer)
 	var problems []string
 	missing := 0
 	for _, n := range s.Namespaces {
