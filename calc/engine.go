@@ -22,6 +22,7 @@ type Engine struct {
 	node   string
 	synced bool
 	dirty  bool   // see Changed
+	why    string // what first made it dirty (tests)
 	gen    uint64 // bumped by every mutating call; views check it
 
 	objs map[store.Key]api.Object
@@ -49,8 +50,11 @@ type Engine struct {
 	autoByName  map[string]map[string]*api.HostEndpoint // name -> node -> endpoint
 	services    map[store.Key]*corev1.Service
 
-	nodeModel  *policy.Node // this node as derived, whether or not it exists
-	nodeExists bool
+	nodeModel    *policy.Node // this node as derived, whether or not it exists
+	nodeExists   bool
+	nodeProblems []error
+
+	problems map[string]error // objects left out, by what they are (see Problems)
 
 	tiers    map[string]*policy.Tier
 	policies map[string]*polRec
@@ -113,6 +117,7 @@ func NewEngine(node string) *Engine {
 		members:     map[string][]netip.Prefix{},
 		localWL:     map[*policy.Workload]*endpoint{},
 		localHEP:    map[*policy.HostEndpoint]*endpoint{},
+		problems:    map[string]error{},
 	}
 	e.local = NewLabelIndex(e.localMatch, e.localMatch)
 	e.owners = NewLabelIndex(e.ownerMatch, e.ownerMatch)
@@ -148,8 +153,15 @@ func (e *Engine) Changed() bool { return e.dirty }
 // The view is valid until the next OnUpdate, OnDelete or Apply; using it
 // afterwards panics.
 func (e *Engine) Source() render.Source {
-	e.dirty = false
+	e.dirty, e.why = false, ""
 	return &view{e: e, gen: e.gen}
+}
+
+// markDirty records that the node's rendering may have changed.
+func (e *Engine) markDirty(why string) {
+	if !e.dirty {
+		e.dirty, e.why = true, why
+	}
 }
 
 // OnUpdate adds or replaces an object. The engine keeps obj and never

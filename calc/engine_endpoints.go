@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"github.com/palisade-net/palisade/api"
 	"net/netip"
 	"slices"
 
@@ -13,7 +14,9 @@ import (
 // item of the local index.
 type endpoint struct {
 	id       string
+	src      api.Object // the object derived (an automatic host endpoint's own)
 	d        *policy.Derived
+	err      error    // why a derived workload or host endpoint is invalid
 	parents  []string // profiles registered as dependencies
 	owner    bool     // in the owners index
 	prefixes []netip.Prefix
@@ -28,10 +31,10 @@ type endpoint struct {
 	tiersOK [4][2]bool
 }
 
-// setEndpoint installs the derived object d as endpoint id (nil removes
+// setEndpoint installs d, derived from src, as endpoint id (nil removes
 // it), resolving its profiles and updating both indexes. Calling it again
 // with the same d re-resolves the profiles.
-func (e *Engine) setEndpoint(id string, d *policy.Derived) {
+func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	ep := e.eps[id]
 	if ep == nil {
 		if d == nil {
@@ -48,8 +51,11 @@ func (e *Engine) setEndpoint(id string, d *policy.Derived) {
 			e.addDep(p, id)
 		}
 	}
-	ep.d, ep.parents = d, parents
-	valid := d != nil && d.Resolve(e.profile) == nil
+	ep.src, ep.d, ep.parents, ep.err = src, d, parents, nil
+	if d != nil {
+		ep.err = d.Resolve(e.profile)
+	}
+	valid := d != nil && ep.err == nil
 	e.updateOwner(ep, valid)
 	e.updateLocal(ep, valid)
 	for _, p := range oldParents {
@@ -74,8 +80,12 @@ func (e *Engine) updateOwner(ep *endpoint, valid bool) {
 	if !owner {
 		ports = nil
 	}
-	if e.activePorts(ep.ports) || e.activePorts(ports) {
-		e.dirty = true // named port members read labels, addresses and ports
+	if (e.activePorts(ep.ports) || e.activePorts(ports)) &&
+		(!slices.Equal(ports, ep.ports) || !slices.Equal(prefixes, ep.prefixes)) {
+		// Named port members are the addresses and ports of the owners
+		// that a rule side's selector (registered, so its matches report
+		// label changes) matches.
+		e.markDirty("owner with an active named port")
 	}
 	for _, np := range ep.ports {
 		if set := e.portOwn[np.Name]; set != nil {
@@ -97,7 +107,7 @@ func (e *Engine) updateOwner(ep *endpoint, valid bool) {
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
 			for _, s := range e.owners.items[ep.id].matches {
 				delete(e.members, s.id)
-				e.dirty = true
+				e.markDirty("member address")
 			}
 		}
 	case ep.owner:
@@ -134,10 +144,14 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 	if !local && !ep.local {
 		return
 	}
-	e.dirty, e.listsOK, e.dispatch = true, false, nil
+	e.listsOK, e.dispatch = false, nil
+	if !local || !ep.local || !sameFace(ep, wl, hep) {
+		e.markDirty("local endpoint")
+		ep.tiersOK = [4][2]bool{}
+	}
 	delete(e.localWL, ep.wl)
 	delete(e.localHEP, ep.hep)
-	ep.wl, ep.hep, ep.tiersOK = wl, hep, [4][2]bool{}
+	ep.wl, ep.hep = wl, hep
 	if local {
 		if wl != nil {
 			e.localWL[wl] = ep
@@ -162,12 +176,32 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 	e.updateExists()
 }
 
+// sameFace reports whether a local endpoint's new version renders as its
+// old one, apart from the policies that apply (the local index reports
+// those): render reads a workload's key, interface and profiles, and a
+// host endpoint's name, node, interface, expected addresses and profiles.
+// Labels matter only through the indexes.
+func sameFace(ep *endpoint, wl *policy.Workload, hep *policy.HostEndpoint) bool {
+	switch {
+	case wl != nil && ep.wl != nil:
+		o := ep.wl
+		return wl.Namespace == o.Namespace && wl.Name == o.Name && wl.Interface == o.Interface &&
+			slices.Equal(wl.Profiles, o.Profiles)
+	case hep != nil && ep.hep != nil:
+		o := ep.hep
+		return hep.Name == o.Name && hep.Node == o.Node && hep.Interface == o.Interface &&
+			slices.Equal(hep.ExpectedIPs, o.ExpectedIPs) && slices.Equal(hep.Profiles, o.Profiles)
+	}
+	return false
+}
+
 // updateExists notes whether the node exists: a Node object names it, or
 // a workload or host endpoint is on it.
 func (e *Engine) updateExists() {
 	exists := e.k8sNodes[e.node] != nil || e.calicoNodes[e.node] != nil || len(e.localWL)+len(e.localHEP) > 0
 	if exists != e.nodeExists {
-		e.nodeExists, e.dirty = exists, true
+		e.nodeExists = exists
+		e.markDirty("node existence")
 	}
 }
 

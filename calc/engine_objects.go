@@ -40,7 +40,7 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 		if obj != nil {
 			d = policy.DeriveWorkloadEndpoint(obj.(*api.WorkloadEndpoint))
 		}
-		e.setEndpoint(endpointID(key), d)
+		e.setEndpoint(endpointID(key), obj, d)
 	case api.KindHostEndpoint:
 		if obj == nil {
 			delete(e.storedHEPs, key.Name)
@@ -68,10 +68,12 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 		e.onProfile(key.Name, obj)
 	case api.KindGlobalNetworkSet, api.KindNetworkSet:
 		var d *policy.Derived
+		var err error
 		if obj != nil {
-			d, _ = policy.DeriveNetworkSet(obj) // an invalid net leaves the set out
+			d, err = policy.DeriveNetworkSet(obj) // an invalid net leaves the set out
 		}
-		e.setEndpoint(endpointID(key), d)
+		e.problem(endpointID(key), obj, err)
+		e.setEndpoint(endpointID(key), obj, d)
 	}
 }
 
@@ -128,7 +130,7 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 		}
 	}
 	if d == nil && e.eps[id] != nil {
-		e.setEndpoint(id, nil)
+		e.setEndpoint(id, nil, nil)
 	}
 	var touched []string
 	if old, ok := e.pods[key]; ok {
@@ -144,7 +146,7 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 		e.refreshProfile(name)
 	}
 	if d != nil {
-		e.setEndpoint(id, d)
+		e.setEndpoint(id, obj, d)
 	}
 }
 
@@ -252,8 +254,13 @@ func (e *Engine) onKCC(name string, obj api.Object) {
 func (e *Engine) refreshAuto(node string) {
 	var heps []*api.HostEndpoint
 	c, k := e.calicoNodes[node], e.k8sNodes[node]
+	var err error
 	if (c != nil || k != nil) && e.kcc != nil {
-		heps, _ = policy.AutoHostEndpoints(e.kcc, node, c, k) // an invalid configuration creates none
+		heps, err = policy.AutoHostEndpoints(e.kcc, node, c, k) // an invalid configuration creates none
+	}
+	e.problems["kcc/"+node] = err
+	if err == nil {
+		delete(e.problems, "kcc/"+node)
 	}
 	old := e.autoHEPs[node]
 	if len(heps) == 0 {
@@ -298,17 +305,25 @@ func (e *Engine) refreshHEP(name string) {
 	if obj != nil {
 		d = policy.DeriveHostEndpoint(obj)
 	}
-	e.setEndpoint("hep/"+name, d)
+	e.setEndpoint("hep/"+name, obj, d)
 }
 
 // refreshNode derives this node again and notes whether it changed.
 func (e *Engine) refreshNode() {
 	k, c := e.k8sNodes[e.node], e.calicoNodes[e.node]
-	n, _ := policy.DeriveNode(e.node, k, c, e.felix["default"], e.felix["node."+e.node])
+	n, probs := policy.DeriveNode(e.node, k, c, e.felix["default"], e.felix["node."+e.node])
+	e.nodeProblems = probs
 	exists := k != nil || c != nil || len(e.localWL)+len(e.localHEP) > 0
-	if exists != e.nodeExists || !reflect.DeepEqual(n, e.nodeModel) {
-		e.dirty = true
-		e.dispatch = nil
-		e.nodeModel, e.nodeExists = n, exists
+	if exists != e.nodeExists || !sameNode(n, e.nodeModel) {
+		e.markDirty("node")
 	}
+	e.dispatch = nil
+	e.nodeModel, e.nodeExists = n, exists
+}
+
+// sameNode reports whether two versions of the node render alike: render
+// reads its name, interfaces and Felix settings, not its labels.
+func sameNode(a, b *policy.Node) bool {
+	return b != nil && a.Name == b.Name && reflect.DeepEqual(a.Interfaces, b.Interfaces) &&
+		reflect.DeepEqual(a.Felix, b.Felix)
 }

@@ -18,6 +18,7 @@ import (
 
 // polRec is one policy object.
 type polRec struct {
+	obj  api.Object
 	p    *policy.Policy // nil when the object does not compile
 	live bool           // p's selector is in the local index
 	reg  *policy.Policy // the version whose rules are registered (active)
@@ -32,8 +33,14 @@ func (e *Engine) setPolicy(id string, obj api.Object) {
 		e.policies[id] = rec
 	}
 	var p *policy.Policy
+	var err error
 	if obj != nil {
-		p, _ = policy.CompilePolicy(obj) // a policy that does not compile is not in the model
+		p, err = policy.CompilePolicy(obj) // a policy that does not compile is not in the model
+	}
+	e.problem(id, obj, err)
+	rec.obj = obj
+	if p != nil && rec.p != nil && reflect.DeepEqual(p, rec.p) {
+		return // a change of metadata only
 	}
 	if rec.p != nil {
 		e.linkTier(rec.p.Tier, id, false)
@@ -75,7 +82,7 @@ func (e *Engine) invalidateMatched(id string) {
 		if ep := e.eps[it.id]; ep != nil {
 			e.invalidateTiers(ep)
 		}
-		e.dirty = true
+		e.markDirty("policy of a local endpoint")
 	}
 }
 
@@ -182,10 +189,10 @@ func (e *Engine) refSel(sel *selector.Selector, delta int) {
 		delete(e.selRefs, id)
 		e.owners.DeleteSelector(id)
 		delete(e.members, id)
-		e.dirty = true
+		e.markDirty("selector deactivated")
 	case r.n == delta && delta > 0:
 		e.owners.UpdateSelector(id, sel)
-		e.dirty = true
+		e.markDirty("selector activated")
 	}
 }
 
@@ -197,7 +204,7 @@ func (e *Engine) refPort(name string, delta int) {
 		e.portRefs[name] = n
 	}
 	if n == 0 || n == delta {
-		e.dirty = true
+		e.markDirty("named port (de)activated")
 	}
 }
 
@@ -205,7 +212,7 @@ func (e *Engine) refPort(name string, delta int) {
 // applying to local endpoint ep.
 func (e *Engine) localMatch(pol, ep string) {
 	e.touched[pol] = struct{}{}
-	e.dirty = true
+	e.markDirty("policy match")
 	if x := e.eps[ep]; x != nil {
 		e.invalidateTiers(x)
 	}
@@ -215,7 +222,7 @@ func (e *Engine) localMatch(pol, ep string) {
 // loses an address owner.
 func (e *Engine) ownerMatch(sel, owner string) {
 	delete(e.members, sel)
-	e.dirty = true
+	e.markDirty("selector member")
 }
 
 // tierList returns the tiers, in order, with the policies (in order) that

@@ -22,11 +22,10 @@ import (
 func (e *Engine) onProfile(name string, obj api.Object) {
 	if obj == nil {
 		delete(e.userProf, name)
+		e.problem("profile/"+name, nil, nil)
 	} else {
 		p, err := policy.CompileProfile(obj.(*api.Profile))
-		if err != nil {
-			p = nil // an invalid Profile is not in the model
-		}
+		e.problem("profile/"+name, obj, err) // an invalid Profile is not in the model
 		e.userProf[name] = p
 	}
 	e.refreshProfile(name)
@@ -110,7 +109,7 @@ func (e *Engine) refreshProfile(name string) {
 	e.setParent(name, old, p)
 	for _, id := range slices.Sorted(maps.Keys(deps)) {
 		if ep := e.eps[id]; ep != nil {
-			e.setEndpoint(id, ep.d)
+			e.setEndpoint(id, ep.src, ep.d)
 		}
 	}
 }

@@ -1,9 +1,11 @@
 package calc
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,9 +26,10 @@ var (
 
 // equivStats counts what the equivalence test checked.
 type equivStats struct {
-	sequences, events, batches, skipped int
-	checks, changes, falsePositives     int
-	replays                             int
+	sequences, events, batches, withProblems int
+	checks, changes, falsePositives          int
+	replays                                  int
+	why                                      map[string]int // first reason of each false positive
 }
 
 func renderText(src render.Source, node string) string {
@@ -93,20 +96,26 @@ func (r *equivRun) feed(ch change) {
 func (r *equivRun) check() {
 	r.st.batches++
 	ref, err := policy.NewModel(r.c.objects())
-	if err != nil {
-		r.st.skipped++
-		return
+	var be *policy.BuildError
+	if errors.As(err, &be) {
+		r.st.withProblems++
 	}
 	for _, n := range cgNodes {
 		e := r.es[n]
+		if got, want := problemsText(e.Problems()), modelProblems(be, n); got != want {
+			r.t.Fatalf("seed %d, event %d, node %s: problems differ\nengine:\n%s\nmodel:\n%s", r.seed, r.step, n, got, want)
+		}
 		want := renderText(ref, n)
-		changed := e.Changed()
+		changed, why := e.Changed(), e.why
 		got := renderText(e.Source(), n)
 		if got != want {
 			r.t.Fatalf("seed %d, event %d, node %s: engine and model differ at %s\nobjects:\n%s", r.seed, r.step, n, firstDiff(got, want), describe(r.c.objects()))
 		}
 		if e.fallbacks > 0 {
 			r.t.Fatalf("seed %d, event %d, node %s: %d selector queries scanned (selector not registered)", r.seed, r.step, n, e.fallbacks)
+		}
+		if got, want := servicesText(e.Services()), servicesText(ref.Services); got != want {
+			r.t.Fatalf("seed %d, event %d, node %s: services differ\nengine: %s\nmodel:  %s", r.seed, r.step, n, got, want)
 		}
 		r.st.checks++
 		switch {
@@ -116,21 +125,23 @@ func (r *equivRun) check() {
 			r.st.changes++
 		case changed:
 			r.st.falsePositives++
+			r.st.why[why]++
 		}
 		r.prev[n] = want
 	}
 }
 
 func TestEngineEquivalence(t *testing.T) {
-	st := &equivStats{}
+	st := &equivStats{why: map[string]int{}}
 	for seed := range uint64(*equivSeeds) {
 		runEquivalence(t, seed, *equivSteps, st)
 	}
-	t.Logf("%d sequences, %d events, %d batches (%d skipped: the model reported problems), %d node renderings compared, "+
+	t.Logf("%d sequences, %d events, %d batches (%d with problems, objects left out), %d node renderings compared, "+
 		"%d changed; Changed() true without a change %d times; %d replays in another order",
-		st.sequences, st.events, st.batches, st.skipped, st.checks, st.changes, st.falsePositives, st.replays)
-	if st.skipped*2 > st.batches {
-		t.Errorf("most batches skipped (%d of %d)", st.skipped, st.batches)
+		st.sequences, st.events, st.batches, st.withProblems, st.checks, st.changes, st.falsePositives, st.replays)
+	t.Logf("first reasons of Changed() without a change: %v", st.why)
+	if st.withProblems*2 > st.batches {
+		t.Errorf("most batches have problems (%d of %d)", st.withProblems, st.batches)
 	}
 }
 
@@ -193,6 +204,49 @@ func (r *equivRun) replay() {
 		}
 		r.st.replays++
 	}
+}
+
+// problemsText prints problems one a line, sorted.
+func problemsText(errs []error) string {
+	lines := make([]string, len(errs))
+	for i, err := range errs {
+		lines[i] = err.Error()
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// modelProblems are the model's problems that concern node: all but the
+// FelixConfigurations of other nodes.
+func modelProblems(be *policy.BuildError, node string) string {
+	if be == nil {
+		return ""
+	}
+	var out []error
+	for _, p := range be.Problems {
+		if msg := p.Error(); !strings.HasPrefix(msg, "FelixConfiguration(node.") || strings.HasPrefix(msg, "FelixConfiguration(node."+node+")") {
+			out = append(out, p)
+		}
+	}
+	return problemsText(out)
+}
+
+// servicesText prints services sorted by namespace and name.
+func servicesText(svcs []*policy.Service) string {
+	var lines []string
+	for _, s := range svcs {
+		line := fmt.Sprintf("%s/%s local=%v", s.Namespace, s.Name, s.Local)
+		for _, p := range s.Ports {
+			line += fmt.Sprintf(" [%d/%d", p.Proto, p.NodePort)
+			for _, b := range p.Backends {
+				line += fmt.Sprintf(" %s:%d", b.Workload.Key(), b.Port)
+			}
+			line += "]"
+		}
+		lines = append(lines, line)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // describe lists objects for failure messages.

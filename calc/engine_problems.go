@@ -1,0 +1,74 @@
+package calc
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/store"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// problem records (err non-nil) or clears why the object behind key is
+// left out, formatted as policy.NewModel formats its problems.
+func (e *Engine) problem(key string, obj api.Object, err error) {
+	if err == nil || obj == nil {
+		delete(e.problems, key)
+		return
+	}
+	e.problems[key] = fmt.Errorf("%s: %w", api.ID(obj), err)
+}
+
+// Problems lists the objects the model leaves out and why, as
+// policy.NewModel reports them for this node (FelixConfigurations of other
+// nodes are not read), sorted by message. Objects an engine ignores are
+// never problems; the caller logs these and carries on, as Felix does.
+func (e *Engine) Problems() []error {
+	out := slices.Collect(maps.Values(e.problems))
+	out = append(out, e.nodeProblems...)
+	for _, rec := range e.policies {
+		if rec.p != nil && e.tiers[rec.p.Tier] == nil {
+			out = append(out, fmt.Errorf("%s: spec.tier: tier %q does not exist", api.ID(rec.obj), rec.p.Tier))
+		}
+	}
+	for _, ep := range e.eps {
+		if ep.err != nil {
+			out = append(out, fmt.Errorf("%s: %w", api.ID(ep.src), ep.err))
+		}
+	}
+	slices.SortFunc(out, func(a, b error) int { return compareStrings(a.Error(), b.Error()) })
+	return out
+}
+
+// Services returns the NodePort and LoadBalancer services resolved to
+// their backends, as policy.NewModel derives them, sorted by namespace and
+// name. render does not read them; they are computed on each call, from
+// every workload (linear in the cluster).
+func (e *Engine) Services() []*policy.Service {
+	keys := slices.SortedFunc(maps.Keys(e.services), func(a, b store.Key) int {
+		return compareStrings(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	svcs := make([]*corev1.Service, len(keys))
+	for i, k := range keys {
+		svcs[i] = e.services[k]
+	}
+	var ids []string
+	for id, ep := range e.eps {
+		if ep.err == nil && ep.d != nil && ep.d.Workload != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if c := compareStrings(e.eps[a].d.Workload.Key(), e.eps[b].d.Workload.Key()); c != 0 {
+			return c
+		}
+		return compareStrings(a, b)
+	})
+	wls := make([]*policy.Workload, len(ids))
+	for i, id := range ids {
+		wls[i] = e.eps[id].d.Workload
+	}
+	return policy.NodePortServices(svcs, wls)
+}
