@@ -283,11 +283,12 @@ func (e *e2e) apply(t testing.TB, yaml string) {
 	}
 }
 
-// startAgent runs `palisade agent` in the node namespace.
-func (e *e2e) startAgent(t testing.TB) *proc {
+// startAgent runs `palisade agent` in the node namespace, with extra flags.
+func (e *e2e) startAgent(t testing.TB, extra ...string) *proc {
 	t.Helper()
-	e.agent = startIn(t, e.node, "palisade agent", "agent", "--node", e2eNode, "--etcd-endpoints", e.endpoint,
-		"--node-labels", "rack=r1", "--probe-interval", "200ms", "--log-level", "debug")
+	args := append([]string{"agent", "--node", e2eNode, "--etcd-endpoints", e.endpoint,
+		"--node-labels", "rack=r1", "--probe-interval", "200ms", "--log-level", "debug"}, extra...)
+	e.agent = startIn(t, e.node, "palisade agent", args...)
 	return e.agent
 }
 

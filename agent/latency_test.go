@@ -23,15 +23,27 @@ import (
 //
 //	go test ./agent -run '^$' -bench StoreToKernel -benchtime 40x
 //
-// It reports the median and 99th percentile (ms) beside the mean.
+// It reports the median and 99th percentile (ms) beside the mean, for
+// each engine.
 func BenchmarkStoreToKernel(b *testing.B) {
+	for _, pods := range []int{0, 2000} {
+		for _, engine := range []string{EngineIncremental, EngineRebuild} {
+			b.Run(fmt.Sprintf("%s/pods=%d", engine, pods), func(b *testing.B) { benchStoreToKernel(b, engine, pods) })
+		}
+	}
+}
+
+// benchStoreToKernel runs the benchmark with pods pods on another node
+// (and one policy per 20 of them) in the datastore besides the test's own.
+func benchStoreToKernel(b *testing.B, engine string, pods int) {
 	e := newE2E(b)
 	e.apply(b, e2eManifests(80))
-	e.startAgent(b)
-	e.ready(b, 30*time.Second)
 	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{e.endpoint}})
 	must(b, err)
 	defer st.Close()
+	background(b, st, pods)
+	e.startAgent(b, "--engine", engine)
+	e.ready(b, 60*time.Second)
 	commits := monitor(b, e)
 	var lat []time.Duration
 	b.ResetTimer()
@@ -79,6 +91,39 @@ func agentTimes(e *e2e) string {
 	return fmt.Sprintf("mean calc %v, mean nft transaction %v (%g transactions)",
 		mean("felix_calc_graph_update_time_seconds"), mean("felix_int_dataplane_apply_time_seconds"),
 		v["felix_int_dataplane_apply_time_seconds_count"])
+}
+
+// background writes pods pods on node n2 and a policy per 20 of them.
+func background(b *testing.B, st store.Store, pods int) {
+	var y strings.Builder
+	for i := range pods {
+		fmt.Fprintf(&y, `apiVersion: v1
+kind: Pod
+metadata: {name: bg%[1]d, namespace: bg, labels: {app: bg%[2]d}}
+spec: {nodeName: n2, containers: [{name: c}]}
+status: {podIP: 198.18.%[3]d.%[4]d, podIPs: [{ip: 198.18.%[3]d.%[4]d}]}
+---
+`, i, i%20, 10+i/250, 1+i%250)
+		if i%20 == 0 {
+			fmt.Fprintf(&y, `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: bg%[1]d}
+spec:
+  selector: app == 'bg%[2]d'
+  ingress: [{action: Allow, source: {selector: app == 'bg%[3]d'}}]
+---
+`, i, (i/20)%20, (i/20+1)%20)
+		}
+	}
+	if pods == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for _, o := range objects(b, y.String()) {
+		_, err := st.Create(ctx, o)
+		must(b, err)
+	}
 }
 
 // setPort rewrites policy from-ext to allow port and returns when the
