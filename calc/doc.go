@@ -6,7 +6,7 @@
 // events in order from one goroutine; none of its types are safe for
 // concurrent use.
 //
-// # This milestone: the label index
+// # The label index
 //
 // LabelIndex answers "which selectors match which items" and reports every
 // change of that relation through two callbacks, OnMatchStarted and
@@ -75,10 +75,72 @@
 //   - nothing empty is kept: postings and keys without items or selectors,
 //     undefined parents that no item names.
 //
-// # Next
+// # The engine
 //
-// Driving the node model from store events: policies, profiles, endpoints,
-// host endpoints and network sets in, per-stage ordered policies and
-// selector-membership sets for the local endpoints out, with LabelIndex
-// computing the memberships.
+// Engine keeps one node's model up to date from datastore events (OnUpdate,
+// OnDelete, or store events through Apply) and hands render a view of it
+// (Source, a render.Source). What it derives is what policy.NewModel
+// derives, through policy's own per-object derivations (policy/derive.go,
+// policy/compile.go), so the semantics live in one place:
+//
+//   - every workload (pods and WorkloadEndpoints), host endpoint (stored,
+//     and automatic ones when the KubeControllersConfiguration "default"
+//     enables them, the automatic one winning a name) and network set,
+//     with its own labels and the profiles it inherits labels from;
+//   - profiles as the builder resolves names: kns.<ns> for a namespace
+//     that exists or has pods, else a Profile object, else
+//     projectcalico-default-allow, else ksa.<ns>.<sa> for a service
+//     account a pod runs as;
+//   - tiers, policies (Calico and Kubernetes), this node's Felix settings
+//     and NodePort services (Services, on demand).
+//
+// Two label indexes do the matching. The local index holds the selectors
+// of live policies (compiled, tier present) and this node's valid
+// workloads and host endpoints: its matches say which policies apply to
+// which local endpoint, and the tier lists render asks for are grouped and
+// ordered from them (policy.SortTierPolicies) and cached per endpoint. A
+// live policy that matches a local endpoint is active, and so is a profile
+// of a local endpoint: the selectors and named ports of their rules are
+// registered with the owners index, counted since rules share them. The
+// owners index holds those active selectors and every address owner
+// (workload addresses, host endpoint expected addresses, network set
+// CIDRs), so SelectorMembers reads a selector's matches instead of
+// scanning the cluster, and caches their sorted prefixes until a match or
+// an address changes; NamedPortMembers reads an index of owners by port
+// name. In both indexes items name their profiles as parents, defined
+// while some endpoint depends on the profile, so a namespace label change
+// reaches its pods' matches through the parent.
+//
+// Per event the work is the object's derivation, its updates in the
+// indexes (see above) and whatever those report; a profile change
+// re-resolves its dependents; a tier change revisits its policies; the
+// KubeControllersConfiguration re-derives every node's automatic host
+// endpoints.
+//
+// # Contracts
+//
+//   - Equivalence: for any sequence of events, render.Node(engine.Source(),
+//     node) equals render.Node(policy.NewModel(objects), node), where
+//     objects are the latest version of every object not deleted, and
+//     Problems equals the model's problems (other nodes' Felix
+//     configurations aside). The tests check this after every batch of
+//     long seeded random sequences over small clusters (creates, label
+//     flips, replays, deletes, out of order), for every node, and replay
+//     final states in other orders.
+//   - Changed is never false when the rendering changed since the last
+//     Source. It is true when something render reads may have changed:
+//     the node (interfaces, Felix settings, existence), a local endpoint
+//     (set, key, interface, addresses of a host endpoint, profiles), the
+//     policies applying to a local endpoint (a match, or a policy's or
+//     tier's content), an active selector's members or their addresses, an
+//     owner with an active named port. Label changes of remote objects
+//     that no active selector reads, policies and rules that apply to no
+//     local endpoint, and metadata-only changes leave it false.
+//   - A view is valid until the next change; using it afterwards panics.
+//     Objects given to the engine are kept and never modified.
+//
+// Where the model depends on input order the engine picks one: a pod
+// before a WorkloadEndpoint with the same namespace/name, then by object
+// name; the last node by name when two nodes want an automatic host
+// endpoint of one name; only the KubeControllersConfiguration "default".
 package calc

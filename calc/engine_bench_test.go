@@ -62,6 +62,9 @@ func genW1Objects(seed uint64, endpoints, policies int) *w1Cluster {
 	for i, s := range w.sels {
 		c.objs = append(c.objs, c.policy(fmt.Sprintf("pol-%d", i), s.text, float64(i)))
 	}
+	for i, o := range c.objs {
+		o.SetResourceVersion(fmt.Sprint(1 + i)) // as a store sends them
+	}
 	return c
 }
 
@@ -154,6 +157,7 @@ func BenchmarkEngineW1LabelChange(b *testing.B) {
 		q := *p
 		q.Labels = cloneLabels(p.Labels)
 		q.Labels["app"] = fmt.Sprintf("app-%d", c.r.IntN(w1Apps))
+		q.ResourceVersion = fmt.Sprintf("flip-%d", i)
 		flips[i] = [2]*corev1.Pod{&q, p}
 	}
 	b.ReportAllocs()
@@ -184,6 +188,7 @@ func BenchmarkEngineW1SelectorAdd(b *testing.B) {
 	pool := make([]*api.GlobalNetworkPolicy, batch)
 	for i := range pool {
 		pool[i] = c.policy(fmt.Sprintf("new-%d", i), w1Selector(c.r, c.r.IntN(5)), float64(i))
+		pool[i].ResourceVersion = fmt.Sprintf("new-%d", i)
 	}
 	b.ReportAllocs()
 	var cpu cpuClock

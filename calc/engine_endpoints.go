@@ -103,7 +103,7 @@ func (e *Engine) updateOwner(ep *endpoint, valid bool) {
 	}
 	switch {
 	case owner:
-		e.owners.UpdateItem(ep.id, ep.d.Own, ep.d.Parents...)
+		e.owners.updateItemShared(ep.id, ep.d.Own, ep.d.Parents...)
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
 			for _, s := range e.owners.items[ep.id].matches {
 				delete(e.members, s.id)
@@ -158,7 +158,7 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 		} else {
 			e.localHEP[hep] = ep
 		}
-		e.local.UpdateItem(ep.id, ep.d.Own, ep.d.Parents...)
+		e.local.updateItemShared(ep.id, ep.d.Own, ep.d.Parents...)
 	} else {
 		e.local.DeleteItem(ep.id)
 	}

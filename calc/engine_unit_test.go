@@ -23,50 +23,58 @@ func testGNP(name, sel, srcSel string) *api.GlobalNetworkPolicy {
 		Ingress: []api.Rule{{Action: api.Allow, Source: api.EntityRule{Selector: srcSel}}}}}
 }
 
+// harness is an engine and the objects it was given, for small tests.
+type harness struct {
+	t    *testing.T
+	e    *Engine
+	objs []api.Object
+}
+
+func (h *harness) drop(key store.Key) {
+	for i, x := range h.objs {
+		if store.KeyOf(x) == key {
+			h.objs = append(h.objs[:i], h.objs[i+1:]...)
+			return
+		}
+	}
+}
+
+func (h *harness) set(o api.Object) {
+	h.drop(store.KeyOf(o))
+	h.objs = append(h.objs, o)
+	h.e.OnUpdate(o)
+}
+
+func (h *harness) del(o api.Object) {
+	h.drop(store.KeyOf(o))
+	h.e.OnDelete(store.KeyOf(o))
+}
+
+// render renders the engine's node, checking it against the model.
+func (h *harness) render() string {
+	h.t.Helper()
+	m, err := policy.NewModel(h.objs)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	got, want := renderText(h.e.Source(), h.e.node), renderText(m, h.e.node)
+	if got != want {
+		h.t.Fatalf("engine and model differ at %s", firstDiff(got, want))
+	}
+	return got
+}
+
 // TestEngineChangedPrecision: events that cannot change the node's
 // rendering leave Changed false; those that do set it.
 func TestEngineChangedPrecision(t *testing.T) {
-	e := NewEngine("n0")
-	var objs []api.Object
-	set := func(o api.Object) {
-		key := store.KeyOf(o)
-		for i, x := range objs {
-			if store.KeyOf(x) == key {
-				objs = append(objs[:i], objs[i+1:]...)
-				break
-			}
-		}
-		objs = append(objs, o)
-		e.OnUpdate(o)
-	}
-	del := func(o api.Object) {
-		key := store.KeyOf(o)
-		for i, x := range objs {
-			if store.KeyOf(x) == key {
-				objs = append(objs[:i], objs[i+1:]...)
-				break
-			}
-		}
-		e.OnDelete(key)
-	}
-	render := func() string {
-		t.Helper()
-		m, err := policy.NewModel(objs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, want := renderText(e.Source(), "n0"), renderText(m, "n0")
-		if got != want {
-			t.Fatalf("engine and model differ at %s", firstDiff(got, want))
-		}
-		return got
-	}
+	h := &harness{t: t, e: NewEngine("n0")}
+	e, set, del := h.e, h.set, h.del
 	set(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n0"}})
 	set(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}})
 	set(testPod("ns", "a", "n0", "10.0.0.1", map[string]string{"app": "web"}))
 	set(testPod("ns", "b", "n1", "10.0.0.2", map[string]string{"app": "db", "team": "x"}))
 	set(testGNP("p1", "app == 'web'", "app == 'db'"))
-	before := render()
+	before := h.render()
 	steps := []struct {
 		what    string
 		do      func()
@@ -109,7 +117,7 @@ func TestEngineChangedPrecision(t *testing.T) {
 	for _, s := range steps {
 		s.do()
 		changed := e.Changed()
-		after := render()
+		after := h.render()
 		if after != before && !changed {
 			t.Fatalf("%s: the rendering changed and Changed() is false", s.what)
 		}

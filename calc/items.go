@@ -73,10 +73,11 @@ func (it *item) sameParents(ids []string) bool {
 	return true
 }
 
-// relabel gives it new own labels and parents, moves it between postings
+// relabel gives it new own labels (kept as they are when shared, else
+// copied) and parents, moves it between postings
 // for every key whose effective value changed and reports whether any of
 // those keys is referenced by a selector (if none is, no match can change).
-func (li *LabelIndex) relabel(it *item, labels map[string]string, parentIDs []string) bool {
+func (li *LabelIndex) relabel(it *item, labels map[string]string, shared bool, parentIDs []string) bool {
 	keys := changedKeys(li.keyBuf[:0], it.own, labels)
 	ownChanged := len(keys) > 0
 	sameParents := it.sameParents(parentIDs)
@@ -88,7 +89,10 @@ func (li *LabelIndex) relabel(it *item, labels map[string]string, parentIDs []st
 		v, ok := it.resolve(k)
 		old = append(old, labelValue{key: k, val: v, ok: ok})
 	}
-	if ownChanged {
+	switch {
+	case ownChanged && shared:
+		it.own = labels
+	case ownChanged:
 		it.own = cloneLabels(labels)
 	}
 	if !sameParents {

@@ -187,11 +187,26 @@ func (li *LabelIndex) unref(s *selRec) {
 // copied. parents are parent ids in precedence order (repeats are ignored);
 // they need not exist yet.
 func (li *LabelIndex) UpdateItem(id string, labels map[string]string, parents ...string) {
+	li.updateItem(id, labels, false, parents)
+}
+
+// updateItemShared is UpdateItem for a caller that never modifies labels
+// afterwards (package-internal: the Engine's derived labels), which the
+// index then keeps without copying.
+func (li *LabelIndex) updateItemShared(id string, labels map[string]string, parents ...string) {
+	li.updateItem(id, labels, true, parents)
+}
+
+func (li *LabelIndex) updateItem(id string, labels map[string]string, shared bool, parents []string) {
 	li.enter()
 	defer li.exit()
 	it := li.items[id]
 	if it == nil {
-		it = &item{id: id, own: cloneLabels(labels)}
+		own := labels
+		if !shared {
+			own = cloneLabels(labels)
+		}
+		it = &item{id: id, own: own}
 		li.items[id] = it
 		li.setParents(it, parents)
 		n := len(it.own)
@@ -203,7 +218,7 @@ func (li *LabelIndex) UpdateItem(id string, labels map[string]string, parents ..
 		li.rematchItem(it)
 		return
 	}
-	if li.relabel(it, labels, parents) {
+	if li.relabel(it, labels, shared, parents) {
 		li.rematchItem(it)
 	}
 }
