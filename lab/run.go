@@ -248,26 +248,29 @@ func (l *Lab) settleStep(ctx context.Context, sc Scenario, st step, sum *Summary
 		return err
 	}
 	start := time.Now()
-	ready := "agents ready (connected to the datastore)"
-	if l.cfg.Enforcer == "standin" {
-		ready = "stand-in enforcers"
-	}
-	if err := l.agentsReady(ctx, 10*time.Second); err != nil {
-		sum.Problems = append(sum.Problems, fmt.Sprintf("%s / %s: an agent is not ready: %v", sc.Name, st.name, err))
-		l.printf("!! an agent is not ready: %v\n", err)
-		ready = "agents NOT ready"
-	}
 	late, err := l.converge(ctx, m)
 	if err != nil {
 		return err
 	}
-	if len(late) == 0 {
-		l.printf("(%s; the %d nodes run the datastore's ruleset after %dms)\n", ready, len(l.topo.Nodes),
-			time.Since(start).Milliseconds())
-	} else {
+	took := time.Since(start)
+	if len(late) > 0 {
 		msg := fmt.Sprintf("%s / %s: nodes %v did not program the datastore's state within %v", sc.Name, st.name, late, convergeTimeout)
 		sum.Problems = append(sum.Problems, msg)
 		l.printf("!! %s\n", msg)
+	}
+	notes, err := l.agentsReady(ctx, 10*time.Second)
+	for _, n := range notes {
+		l.printf("(%s)\n", n)
+	}
+	if err != nil {
+		sum.Problems = append(sum.Problems, fmt.Sprintf("%s / %s: an agent is not ready: %v", sc.Name, st.name, err))
+		l.printf("!! an agent is not ready: %v\n", err)
+	} else if len(late) == 0 {
+		who := "agents ready (connected to the datastore)"
+		if l.cfg.Enforcer == "standin" {
+			who = "stand-in enforcers"
+		}
+		l.printf("(%s; the %d nodes ran the datastore's ruleset after %dms)\n", who, len(l.topo.Nodes), took.Milliseconds())
 	}
 	return nil
 }

@@ -104,9 +104,12 @@ func statusLive(ctx context.Context, cfg Config, s *state, w io.Writer) []string
 		if s.Enforcer != "agent" {
 			break
 		}
-		if err := l.agentReady(ctx, n.Name); err != nil {
+		switch note, err := l.agentReachable(ctx, n.Name, 0); {
+		case err != nil:
 			problems = append(problems, err.Error())
-		} else {
+		case note != "":
+			fmt.Fprintf(w, "agent on %s: %s\n", n.Name, note)
+		default:
 			fmt.Fprintf(w, "agent on %s: ready\n", n.Name)
 		}
 	}

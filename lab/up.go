@@ -2,16 +2,12 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/palisade-net/palisade/api"
@@ -255,9 +251,6 @@ func (l *Lab) settle(ctx context.Context) error {
 	if err := l.syncKubeProxy(ctx, m); err != nil {
 		return err
 	}
-	if err := l.agentsReady(ctx, 30*time.Second); err != nil {
-		return err
-	}
 	late, err := l.converge(ctx, m)
 	if err != nil {
 		return err
@@ -266,54 +259,6 @@ func (l *Lab) settle(ctx context.Context) error {
 		return fmt.Errorf("lab: the nodes %v did not program the datastore's state within %v (see %s)",
 			late, convergeTimeout, filepath.Join(l.dir, "logs"))
 	}
-	return nil
-}
-
-// agentsReady waits until every agent's /readiness answers 200 (the
-// stand-in has no health endpoint).
-func (l *Lab) agentsReady(ctx context.Context, timeout time.Duration) error {
-	if l.cfg.Enforcer == "standin" {
-		return nil
-	}
-	var mu sync.Mutex
-	var errs []error
-	var wg sync.WaitGroup
-	for _, n := range l.topo.Nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := waitFor(ctx, timeout, func() error { return l.agentReady(ctx, n.Name) })
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// agentReady asks one agent's /readiness, from inside its namespace.
-func (l *Lab) agentReady(ctx context.Context, node string) error {
-	n := l.nss[NodeNS(node)]
-	tr := &http.Transport{DialContext: func(ctx context.Context, netw, addr string) (net.Conn, error) {
-		var c net.Conn
-		err := n.do(func() (err error) {
-			c, err = (&net.Dialer{Timeout: time.Second}).DialContext(ctx, netw, addr)
-			return err
-		})
-		return c, err
-	}}
-	defer tr.CloseIdleConnections()
-	cl := &http.Client{Transport: tr, Timeout: 2 * time.Second}
-	resp, err := cl.Get("http://" + agentHealthListen + "/readiness")
-	if err != nil {
-		return fmt.Errorf("agent on %s: %w", node, err)
-	}
-	defer resp.Body.Close()
-	buf := make([]byte, 2048)
-	k, _ := resp.Body.Read(buf)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("agent on %s: %s", node, strings.TrimSpace(string(buf[:k])))
-	}
-	return nil
+	_, err = l.agentsReady(ctx, 30*time.Second)
+	return err
 }
