@@ -54,7 +54,7 @@ func newLabCmd(s *streams) *cobra.Command {
 	pf.StringVar(&o.dir, "dir", lab.DefaultDir, "the lab's state directory: datastore, socket, logs and pid records")
 	pf.StringVar(&o.enforcer, "enforcer", "agent", "what programs the nodes: agent (palisade agent) or standin (the lab's minimal stand-in)")
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "print more")
-	c.Flags().BoolVar(&o.keep, "keep", false, "leave the lab up after the run (then `palisade lab down`)")
+	c.Flags().BoolVar(&o.keep, "keep", false, "leave the lab up after the run (remove it later with palisade lab down)")
 	c.AddCommand(newLabUp(s, o), newLabDown(s, o), newLabStatus(s, o), newLabRun(s, o), newLabEnv(s, o),
 		newLabResponder(s), newLabEnforcer(s))
 	return c

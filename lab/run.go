@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/palisade-net/palisade/store"
@@ -82,6 +84,11 @@ func (l *Lab) Run(ctx context.Context, names ...string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := l.lockRun()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	for _, s := range sel {
 		if err := l.runScenario(ctx, s.sc, s.prefixes, sum); err != nil {
 			return sum, err
@@ -90,6 +97,19 @@ func (l *Lab) Run(ctx context.Context, names ...string) (*Summary, error) {
 	sum.Took = time.Since(start)
 	l.printSummary(sum)
 	return sum, nil
+}
+
+// lockRun keeps two runs from driving one lab at once.
+func (l *Lab) lockRun() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(l.dir, "run.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another `palisade lab run` is using the lab in %s", l.dir)
+	}
+	return func() { f.Close() }, nil
 }
 
 type selected struct {
