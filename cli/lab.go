@@ -21,6 +21,7 @@ type labOpts struct {
 	enforcer string
 	verbose  bool
 	keep     bool
+	extra    int
 }
 
 func (o *labOpts) config(s *streams) (lab.Config, error) {
@@ -32,7 +33,7 @@ func (o *labOpts) config(s *streams) (lab.Config, error) {
 		return lab.Config{}, fmt.Errorf("--enforcer %q: want agent or standin", o.enforcer)
 	}
 	return lab.Config{Dir: o.dir, Exe: exe, Palisade: Run, Out: s.out, Verbose: o.verbose,
-		Enforcer: o.enforcer}, nil
+		Enforcer: o.enforcer, Extra: o.extra}, nil
 }
 
 func newLabCmd(s *streams) *cobra.Command {
@@ -53,7 +54,8 @@ func newLabCmd(s *streams) *cobra.Command {
 	pf := c.PersistentFlags()
 	pf.StringVar(&o.dir, "dir", lab.DefaultDir, "the lab's state directory: datastore, socket, logs and pid records")
 	pf.StringVar(&o.enforcer, "enforcer", "agent", "what programs the nodes: agent (palisade agent) or standin (the lab's minimal stand-in)")
-	pf.BoolVarP(&o.verbose, "verbose", "v", false, "print more")
+	pf.BoolVarP(&o.verbose, "verbose", "v", false, "print every flow's explanation")
+	pf.IntVar(&o.extra, "extra", 0, "add N flows the seeds do not list to every step (kernel and explain must agree on them)")
 	c.Flags().BoolVar(&o.keep, "keep", false, "leave the lab up after the run (remove it later with palisade lab down)")
 	c.AddCommand(newLabUp(s, o), newLabDown(s, o), newLabStatus(s, o), newLabRun(s, o), newLabEnv(s, o),
 		newLabResponder(s), newLabEnforcer(s))

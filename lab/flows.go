@@ -145,7 +145,8 @@ func (l *Lab) checkFlows(ctx context.Context, sc Scenario, st step) []FlowResult
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, f := range st.flows {
-		res[i] = FlowResult{Scenario: sc.Name, Step: st.name, From: f.from, To: f.to, Port: f.port, Want: f.want, Why: f.why}
+		res[i] = FlowResult{Scenario: sc.Name, Step: st.name, From: f.from, To: f.to, Port: f.port, Want: f.want, Why: f.why,
+			Extra: f.want == ""}
 		if l.isNodePortFlow(f) {
 			serial = append(serial, i)
 			continue

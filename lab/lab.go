@@ -56,6 +56,10 @@ type Config struct {
 	Out io.Writer
 	// Verbose prints every command's output and every flow's explanation.
 	Verbose bool
+	// Extra adds this many flows to every step that the seeds do not list
+	// (the same ones every run); they have no expected verdict, but the
+	// kernel and explain must agree on them.
+	Extra int
 	// Enforcer selects what programs the nodes: "agent" (palisade agent)
 	// or "standin" (the lab's own minimal stand-in, `lab enforcer`).
 	Enforcer string

@@ -13,14 +13,19 @@ func (l *Lab) printTable(res []FlowResult) {
 	tw := tabwriter.NewWriter(l.out, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "  FLOW\tWANT\tKERNEL\tEXPLAIN\t")
 	for _, r := range res {
-		mark := "ok"
+		mark, want := "ok", r.Want
+		if r.Extra {
+			want = "-"
+		}
 		switch {
 		case !r.Agree():
 			mark = "FAIL: kernel and explain disagree"
 		case !r.OK():
 			mark = "FAIL: not the expected verdict"
+		case r.Extra:
+			mark = "ok (extra flow: they agree)"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s (%s)\t%s\t%s\n", r, r.Want, r.Kernel, r.Detail, r.Explain, mark)
+		fmt.Fprintf(tw, "  %s\t%s\t%s (%s)\t%s\t%s\n", r, want, r.Kernel, r.Detail, r.Explain, mark)
 	}
 	tw.Flush()
 }

@@ -25,11 +25,18 @@ type FlowResult struct {
 	Explain        string // the verdict of `palisade explain` on the live datastore
 	ExplainErr     string
 	Nodes          []string // the nodes the flow crosses (for the rulesets)
+	Extra          bool     // not one of the seed's flows (Config.Extra): no expected verdict
 	explainText    string
 }
 
-// OK reports whether the kernel and explain both gave the expected verdict.
-func (r FlowResult) OK() bool { return r.Kernel == r.Want && r.Explain == r.Want }
+// OK reports whether the kernel and explain both gave the expected verdict
+// (for an extra flow, which has none: whether they agree).
+func (r FlowResult) OK() bool {
+	if r.Extra {
+		return r.Agree() && r.Kernel != "error"
+	}
+	return r.Kernel == r.Want && r.Explain == r.Want
+}
 
 // Agree reports whether the kernel and explain gave the same verdict.
 func (r FlowResult) Agree() bool { return r.Kernel == r.Explain }
@@ -246,6 +253,9 @@ func (l *Lab) runStep(ctx context.Context, sc Scenario, st step, prev []string, 
 	}
 	if err := l.settleStep(ctx, sc, st, sum); err != nil {
 		return err
+	}
+	if l.cfg.Extra > 0 {
+		st.flows = append(st.flows, l.extraFlows(sc, st, l.cfg.Extra)...)
 	}
 	res := l.checkFlows(ctx, sc, st)
 	sum.Flows = append(sum.Flows, res...)
