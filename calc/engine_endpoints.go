@@ -3,6 +3,7 @@ package calc
 import (
 	"github.com/palisade-net/palisade/api"
 	"net/netip"
+	"reflect"
 	"slices"
 
 	"github.com/palisade-net/palisade/policy"
@@ -26,6 +27,7 @@ type endpoint struct {
 	wl     *policy.Workload
 	hep    *policy.HostEndpoint
 	active []*policy.Profile // profiles whose rules this local endpoint keeps active
+	face   face
 
 	tiers   [4][2][]policy.TierPolicies // by stage kind and direction
 	tiersOK [4][2]bool
@@ -145,10 +147,15 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 		return
 	}
 	e.listsOK, e.dispatch = false, nil
-	if !local || !ep.local || !sameFace(ep, wl, hep) {
+	var f face
+	if local {
+		f = faceOf(wl, hep)
+	}
+	if !local || !ep.local || (wl != nil) != (ep.wl != nil) || !f.equal(ep.face) {
 		e.markDirty("local endpoint")
 		ep.tiersOK = [4][2]bool{}
 	}
+	ep.face = f
 	delete(e.localWL, ep.wl)
 	delete(e.localHEP, ep.hep)
 	ep.wl, ep.hep = wl, hep
@@ -176,23 +183,37 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 	e.updateExists()
 }
 
-// sameFace reports whether a local endpoint's new version renders as its
-// old one, apart from the policies that apply (the local index reports
-// those): render reads a workload's key, interface and profiles, and a
-// host endpoint's name, node, interface, expected addresses and profiles.
-// Labels matter only through the indexes.
-func sameFace(ep *endpoint, wl *policy.Workload, hep *policy.HostEndpoint) bool {
-	switch {
-	case wl != nil && ep.wl != nil:
-		o := ep.wl
-		return wl.Namespace == o.Namespace && wl.Name == o.Name && wl.Interface == o.Interface &&
-			slices.Equal(wl.Profiles, o.Profiles)
-	case hep != nil && ep.hep != nil:
-		o := ep.hep
-		return hep.Name == o.Name && hep.Node == o.Node && hep.Interface == o.Interface &&
-			slices.Equal(hep.ExpectedIPs, o.ExpectedIPs) && slices.Equal(hep.Profiles, o.Profiles)
+// face is what render reads of a local endpoint apart from the policies
+// that apply (the local index reports those): a workload's key, interface
+// and profiles; a host endpoint's name, node, interface, expected
+// addresses and profiles. Labels matter only through the indexes. It is
+// copied out, since re-resolving profiles updates a workload in place.
+type face struct {
+	ns, name, node, iface string
+	ips                   []netip.Addr
+	profiles              []*policy.Profile
+}
+
+func faceOf(wl *policy.Workload, hep *policy.HostEndpoint) face {
+	if wl != nil {
+		return face{ns: wl.Namespace, name: wl.Name, iface: wl.Interface, profiles: wl.Profiles}
 	}
-	return false
+	return face{name: hep.Name, node: hep.Node, iface: hep.Interface, ips: hep.ExpectedIPs, profiles: hep.Profiles}
+}
+
+func (f face) equal(g face) bool {
+	return f.ns == g.ns && f.name == g.name && f.node == g.node && f.iface == g.iface &&
+		slices.Equal(f.ips, g.ips) && slices.EqualFunc(f.profiles, g.profiles, sameRules)
+}
+
+// sameRules reports whether two resolutions of a profile render alike:
+// render reads a profile's name and rules, not the labels it applies.
+func sameRules(a, b *policy.Profile) bool {
+	if a == b {
+		return true
+	}
+	return a != nil && b != nil && a.Name == b.Name &&
+		reflect.DeepEqual(a.Ingress, b.Ingress) && reflect.DeepEqual(a.Egress, b.Egress)
 }
 
 // updateExists notes whether the node exists: a Node object names it, or

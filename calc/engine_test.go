@@ -22,6 +22,7 @@ import (
 var (
 	equivSeeds = flag.Int("equiv-seeds", 20, "random clusters in TestEngineEquivalence")
 	equivSteps = flag.Int("equiv-steps", 300, "events per cluster after populating it")
+	equivFirst = flag.Int("equiv-first-seed", 0, "first seed in TestEngineEquivalence")
 )
 
 // equivStats counts what the equivalence test checked.
@@ -62,13 +63,22 @@ func firstDiff(got, want string) string {
 
 // equivRun drives one engine per node through one random cluster.
 type equivRun struct {
-	t    *testing.T
-	seed uint64
-	c    *cluster
-	es   map[string]*Engine
-	prev map[string]string
-	st   *equivStats
-	step int
+	t     *testing.T
+	seed  uint64
+	c     *cluster
+	es    map[string]*Engine
+	prev  map[string]string
+	st    *equivStats
+	step  int
+	batch []api.Object // the events since the last check, for messages
+}
+
+var debugHook func(r *equivRun, e *Engine)
+
+// deleted stands for a delete event in failure messages.
+type deleted struct {
+	api.Object
+	key store.Key
 }
 
 func newEngines() map[string]*Engine {
@@ -81,6 +91,11 @@ func newEngines() map[string]*Engine {
 
 func (r *equivRun) feed(ch change) {
 	r.c.apply(ch)
+	if ch.obj != nil {
+		r.batch = append(r.batch, ch.obj)
+	} else {
+		r.batch = append(r.batch, &deleted{key: ch.key})
+	}
 	for _, e := range r.es {
 		if ch.obj != nil {
 			e.OnUpdate(ch.obj)
@@ -94,6 +109,7 @@ func (r *equivRun) feed(ch change) {
 
 // check compares every engine with the model of the current objects.
 func (r *equivRun) check() {
+	defer func() { r.batch = nil }()
 	r.st.batches++
 	ref, err := policy.NewModel(r.c.objects())
 	var be *policy.BuildError
@@ -120,7 +136,11 @@ func (r *equivRun) check() {
 		r.st.checks++
 		switch {
 		case want != r.prev[n] && !changed:
-			r.t.Fatalf("seed %d, event %d, node %s: the rendering changed but Changed() was false", r.seed, r.step, n)
+			if debugHook != nil {
+				debugHook(r, e)
+			}
+			r.t.Fatalf("seed %d, event %d, node %s: the rendering changed but Changed() was false: %s\nlast events:\n%s",
+				r.seed, r.step, n, firstDiff(want, r.prev[n]), describe(r.batch))
 		case want != r.prev[n]:
 			r.st.changes++
 		case changed:
@@ -134,7 +154,7 @@ func (r *equivRun) check() {
 func TestEngineEquivalence(t *testing.T) {
 	st := &equivStats{why: map[string]int{}}
 	for seed := range uint64(*equivSeeds) {
-		runEquivalence(t, seed, *equivSteps, st)
+		runEquivalence(t, uint64(*equivFirst)+seed, *equivSteps, st)
 	}
 	t.Logf("%d sequences, %d events, %d batches (%d with problems, objects left out), %d node renderings compared, "+
 		"%d changed; Changed() true without a change %d times; %d replays in another order",
@@ -253,6 +273,10 @@ func servicesText(svcs []*policy.Service) string {
 func describe(objs []api.Object) string {
 	var b strings.Builder
 	for _, o := range objs {
+		if d, ok := o.(*deleted); ok {
+			fmt.Fprintf(&b, "  deleted %s\n", d.key)
+			continue
+		}
 		fmt.Fprintf(&b, "  %s %+v\n", store.KeyOf(o), o)
 	}
 	return b.String()
