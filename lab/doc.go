@@ -36,9 +36,8 @@
 //     --enforcer standin, the lab's minimal stand-in, StandIn).
 //   - every node and host and pod: `palisade lab responder`, answering TCP
 //     (echo) and UDP (echo, from the address asked) on every port the
-//     scenarios probe; the kernel answers ICMP echo. The nodes do not listen
-//     on the NodePorts (kube-proxy's DNAT answers those), and control leaves
-//     2379 to etcd.
+//     scenarios probe; the kernel answers ICMP echo. Control leaves 2379 to
+//     etcd (a probe of it only completes the TCP handshake).
 //
 // Processes are started detached (their own session) with their output in
 // <dir>/logs, and recorded in <dir>/procs.jsonl (pid and start time) as they
@@ -61,7 +60,8 @@
 //   - kube-proxy: table ip palisade-lab-kubeproxy in every node namespace
 //     DNATs each NodePort on the node's address (prerouting and output, at
 //     kube-proxy's priorities, after palisade's preDNAT chain) to its backends
-//     in turn (numgen inc), and masquerades what it sends to another node.
+//     in turn (numgen inc), and masquerades what it sends to another node and
+//     hairpin connections (a backend reaching itself through the NodePort).
 //     A flow to a NodePort is probed once per backend, and is allowed only if
 //     every backend answered: the rule explain applies.
 //

@@ -75,13 +75,15 @@ func protoName(p uint8) string {
 // outside (prerouting) and from the node's own processes (output), to one
 // backend in turn (numgen inc, so N consecutive connections reach each of
 // the N backends once); connections DNATed to another node are masqueraded
-// to this node's address. A NodePort without backends is dropped. Priorities
+// to this node's address, and so are hairpin connections (a backend that
+// reaches itself through the NodePort), as kube-proxy masquerades them. A
+// NodePort without backends is dropped. Priorities
 // are kube-proxy's, so palisade's preDNAT chain (mangle, -150) sees the
 // NodePort first.
 func kubeProxyText(nodeIP netip.Addr, nps []nodePort) string {
 	var b, chains strings.Builder
 	fmt.Fprintf(&b, "table ip %s {\n", kubeProxyTable)
-	var dispatch []string
+	var dispatch, hairpin []string
 	for _, np := range nps {
 		match := fmt.Sprintf("ip daddr %s %s dport %d", nodeIP, np.proto, np.port)
 		svc := fmt.Sprintf("svc-%s-%d", np.proto, np.port)
@@ -94,6 +96,10 @@ func kubeProxyText(nodeIP netip.Addr, nps []nodePort) string {
 		for i, be := range np.backends {
 			ep := fmt.Sprintf("%s-ep%d", svc, i)
 			vmap = append(vmap, fmt.Sprintf("%d : goto %s", i, ep))
+			hp := fmt.Sprintf("ct status dnat ip saddr %s ip daddr %s masquerade", be.ip, be.ip)
+			if !slices.Contains(hairpin, hp) {
+				hairpin = append(hairpin, hp)
+			}
 			fmt.Fprintf(&chains, "\tchain %s {\n\t\tmeta l4proto %s dnat to %s:%d\n\t}\n", ep, np.proto, be.ip, be.port)
 		}
 		fmt.Fprintf(&chains, "\tchain %s {\n\t\tnumgen inc mod %d vmap { %s }\n\t}\n", svc, len(np.backends), strings.Join(vmap, ", "))
@@ -108,7 +114,11 @@ func kubeProxyText(nodeIP netip.Addr, nps []nodePort) string {
 		b.WriteString("\t}\n")
 	}
 	fmt.Fprintf(&b, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n"+
-		"\t\tct status dnat oifname %q masquerade\n\t}\n", uplink)
+		"\t\tct status dnat oifname %q masquerade\n", uplink)
+	for _, h := range hairpin {
+		fmt.Fprintf(&b, "\t\t%s\n", h)
+	}
+	b.WriteString("\t}\n")
 	b.WriteString(chains.String())
 	b.WriteString("}\n")
 	return b.String()

@@ -222,10 +222,17 @@ func Down(cfg Config) error {
 			names[n] = true
 		}
 	}
-	if t, err := LoadTopology(); err == nil {
+	// Without a state file the namespaces are found by their fixed names,
+	// unless they belong to a lab that lives in another directory.
+	other := otherLabDirs(dir)
+	if t, err := LoadTopology(); err == nil && (serr == nil || len(other) == 0) {
 		for _, n := range t.Namespaces() {
 			names[n] = true
 		}
+	}
+	if serr != nil && len(other) > 0 {
+		fmt.Fprintf(cfg.Out, "lab down: no lab state in %s; the lab namespaces belong to the lab in %s (palisade lab down --dir %s)\n",
+			dir, other[0], other[0])
 	}
 	recorded, _ := readProcs(dir)
 	ended := stopProcs(append(recorded, markedProcs(dir)...), 5*time.Second)
@@ -249,10 +256,14 @@ func Down(cfg Config) error {
 	if left := markedProcs(dir); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("lab: %d process(es) of the lab still run", len(left)))
 	}
+	files := "no state directory"
+	if _, err := os.Stat(dir); err == nil {
+		files = dir + " removed"
+	}
 	if err := removeStateDir(dir); err != nil {
 		errs = append(errs, err)
 	}
-	fmt.Fprintf(cfg.Out, "lab down: %d process(es) ended, %d namespace(s) removed, %s removed\n", ended, removed, dir)
+	fmt.Fprintf(cfg.Out, "lab down: %d process(es) ended, %d namespace(s) removed, %s\n", ended, removed, files)
 	return errors.Join(errs...)
 }
 

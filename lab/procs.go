@@ -155,6 +155,34 @@ func markedProcs(dir string) []proc {
 	return out
 }
 
+// otherLabDirs lists the state directories of the running lab processes
+// that are not dir's.
+func otherLabDirs(dir string) []string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			d, ok := bytes.CutPrefix(kv, []byte(markerEnv+"="))
+			if ok && string(d) != dir && !seen[string(d)] {
+				seen[string(d)] = true
+				out = append(out, string(d))
+			}
+		}
+	}
+	return out
+}
+
 // stopProcs ends the given processes: SIGTERM, then SIGKILL for those still
 // running after grace. Only processes whose pid and start time match are
 // signalled. It returns how many it ended.

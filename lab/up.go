@@ -171,36 +171,35 @@ func (l *Lab) waitServer(ctx context.Context) error {
 }
 
 // responderPorts are the TCP and UDP ports a namespace answers on: every
-// port the scenarios probe, except the NodePorts on nodes (kube-proxy's
-// DNAT, not a listener, must answer those) and what the control plane
-// listens on itself.
+// port the scenarios probe (extra flows included), except what the control
+// plane listens on itself. Nodes listen on the NodePorts too: while a
+// Service has the port, kube-proxy's DNAT takes its connections first;
+// without one, the node answers as any port does.
 func (l *Lab) responderPorts(nsName string) (tcp, udp []uint16) {
-	nodePorts := map[uint16]bool{30010: true, 30180: true}
-	isNode := false
-	for _, n := range l.topo.Nodes {
-		isNode = isNode || nsName == NodeNS(n.Name)
-	}
 	add := func(list []uint16, p uint16) []uint16 {
 		if p == 0 || slices.Contains(list, p) {
 			return list
 		}
 		return append(list, p)
 	}
-	for _, p := range basePorts {
-		tcp, udp = add(tcp, p), add(udp, p)
-	}
+	ports := slices.Clone(extraPorts)
 	for _, sc := range Scenarios() {
 		for _, st := range sc.steps() {
 			for _, f := range st.flows {
-				proto, port, err := parsePort(f.port)
-				switch {
-				case err != nil, proto == "icmp":
-				case proto == "tcp" && !(isNode && nodePorts[port]):
-					tcp = add(tcp, port)
-				case proto == "udp":
-					udp = add(udp, port)
-				}
+				ports = append(ports, f.port)
 			}
+		}
+	}
+	for _, p := range basePorts {
+		tcp, udp = add(tcp, p), add(udp, p)
+	}
+	for _, s := range ports {
+		switch proto, port, err := parsePort(s); {
+		case err != nil, proto == "icmp":
+		case proto == "tcp":
+			tcp = add(tcp, port)
+		case proto == "udp":
+			udp = add(udp, port)
 		}
 	}
 	if nsName == NodeNS(l.controlNode().Name) {
