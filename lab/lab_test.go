@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,9 @@ const (
 	runTarget = 5 * time.Minute
 )
 
-// testConfig is a lab in its own state directory, run by this binary.
+// testConfig is a lab in its own state directory, run by this binary, with
+// PALISADE_LAB_EXTRA (default 10) extra flows per step on which the kernel
+// and explain must agree.
 func testConfig(t *testing.T, name string, out *bytes.Buffer) lab.Config {
 	t.Helper()
 	netlab.RequireRoot(t)
@@ -45,7 +48,11 @@ func testConfig(t *testing.T, name string, out *bytes.Buffer) lab.Config {
 	if err := lab.Down(lab.Config{Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	return lab.Config{Dir: dir, Exe: exe, Env: []string{execEnv + "=1"}, Palisade: cli.Run, Out: out}
+	extra := 10
+	if v, err := strconv.Atoi(os.Getenv("PALISADE_LAB_EXTRA")); err == nil {
+		extra = v
+	}
+	return lab.Config{Dir: dir, Exe: exe, Env: []string{execEnv + "=1"}, Palisade: cli.Run, Out: out, Extra: extra}
 }
 
 // up brings the lab up and takes it down when the test ends, checking

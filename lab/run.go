@@ -183,6 +183,9 @@ func (l *Lab) runScenario(ctx context.Context, sc Scenario, prefixes []string, s
 		if !wanted(st, prefixes) {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("lab: interrupted before %s / %s: %w", sc.Name, st.name, err)
+		}
 		sum.Steps++
 		if err := l.runStep(ctx, sc, st, prev, sum); err != nil {
 			return err
