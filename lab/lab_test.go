@@ -116,6 +116,18 @@ func TestLab(t *testing.T) {
 	if upTook > upTarget {
 		t.Errorf("lab up took %v, target %v", upTook, upTarget)
 	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lab", "status", "--dir", cfg.Dir}, "healthy"},
+		{[]string{"lab", "env", "--dir", cfg.Dir}, "export ETCD_ENDPOINTS=unix://" + filepath.Join(cfg.Dir, "etcd.sock")},
+	} {
+		var o, e bytes.Buffer
+		if code := cli.Run(c.args, strings.NewReader(""), &o, &e); code != 0 || !strings.Contains(o.String(), c.want) {
+			t.Errorf("palisade %s: exit %d, want %q in\n%s%s", strings.Join(c.args, " "), code, c.want, o.String(), e.String())
+		}
+	}
 	start := time.Now()
 	for _, sc := range lab.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {

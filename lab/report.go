@@ -79,3 +79,27 @@ func (l *Lab) printSummary(s *Summary) {
 		l.printf("every expectation held\n")
 	}
 }
+
+// PrintTopology prints the lab's machines: name, address, namespace, what
+// runs there and how many pods.
+func (l *Lab) PrintTopology() {
+	tw := tabwriter.NewWriter(l.out, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  MACHINE\tADDRESS\tNAMESPACE\tRUNS\tPODS")
+	for _, n := range l.topo.Nodes {
+		pods := 0
+		for _, p := range l.topo.Pods {
+			if p.Node == n.Name {
+				pods++
+			}
+		}
+		runs := l.cfg.Enforcer
+		if n.Name == l.controlNode().Name {
+			runs = "server (datastore), " + runs
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d in %s\n", n.Name, n.IP, NodeNS(n.Name), runs, pods, n.PodCIDR)
+	}
+	for _, h := range l.topo.Hosts {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t-\n", h.Name, h.IP, NodeNS(h.Name), "outside the cluster")
+	}
+	tw.Flush()
+}

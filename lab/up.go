@@ -50,6 +50,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 	l.printf("lab up in %.1fs: %d nodes, %d outside hosts, %d pods; datastore %s\n",
 		time.Since(start).Seconds(), len(l.topo.Nodes), len(l.topo.Hosts), len(l.topo.Pods), l.Endpoint())
+	l.PrintTopology()
 	return l, err
 }
 
