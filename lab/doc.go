@@ -87,7 +87,9 @@
 // `palisade explain -o json` (in-process, on the live datastore) for its
 // verdict. Kernel and explain must both give the expected verdict; a
 // failure prints the flow, why it is expected, the explanation and the
-// rulesets of the nodes it crosses.
+// rulesets of the nodes it crosses. With Config.Extra (--extra N) every step
+// also probes N flows the seeds do not list (seeded by the step's name, so
+// the same ones every run), on which kernel and explain must agree.
 //
 // # Convergence
 //
