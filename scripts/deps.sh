@@ -1,0 +1,16 @@
+# Sourced by scripts/lab and scripts/test: installs the Debian packages
+# palisade needs at run time (nft for the agent, ip for the lab and the
+# kernel tests) when they are missing and we may install them.
+ensure_packages() {
+  local missing=()
+  command -v nft >/dev/null 2>&1 || missing+=(nftables)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing ${missing[*]}: install them (Debian: apt-get install ${missing[*]})" >&2
+  fi
+}
