@@ -197,8 +197,39 @@ func meta(s slot, labels map[string]string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: s.name, Namespace: s.ns, Labels: labels}
 }
 
-// make returns a new random object for a slot.
+// make returns a new random object for a slot; now and then an invalid
+// one, which the model leaves out and reports.
 func (c *cluster) make(s slot) api.Object {
+	o := c.valid(s)
+	if c.chance(0.015) {
+		breakObject(o)
+	}
+	return o
+}
+
+// breakObject makes an object invalid where the model checks it.
+func breakObject(o api.Object) {
+	switch x := o.(type) {
+	case *api.GlobalNetworkPolicy:
+		x.Spec.Selector = "app =="
+	case *api.NetworkPolicy:
+		x.Spec.Ingress = append(x.Spec.Ingress, api.Rule{Action: api.Allow, Source: api.EntityRule{Nets: []string{"10.0.0.300/8"}}})
+	case *api.Profile:
+		x.Spec.Egress = append(x.Spec.Egress, api.Rule{Action: "Maybe"})
+	case *api.GlobalNetworkSet:
+		x.Spec.Nets = append(x.Spec.Nets, "not-a-net")
+	case *api.NetworkSet:
+		x.Spec.Nets = append(x.Spec.Nets, "10.1/33")
+	case *api.FelixConfiguration:
+		in := []api.ProtoPort{{Protocol: "SCTP", Port: 1}}
+		x.Spec.FailsafeInboundHostPorts = &in
+	case *api.KubeControllersConfiguration:
+		x.Spec.Controllers.Node.HostEndpoint.CreateDefaultHostEndpoint = "Sometimes"
+	}
+}
+
+// valid returns a new random object for a slot.
+func (c *cluster) valid(s slot) api.Object {
 	switch s.kind {
 	case "k8snode", "node":
 		return c.node(s)

@@ -72,7 +72,7 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 		if obj != nil {
 			d, err = policy.DeriveNetworkSet(obj) // an invalid net leaves the set out
 		}
-		e.problem(endpointID(key), obj, err)
+		e.setProblem(endpointID(key), err) // already names the object
 		e.setEndpoint(endpointID(key), obj, d)
 	}
 }
@@ -258,10 +258,7 @@ func (e *Engine) refreshAuto(node string) {
 	if (c != nil || k != nil) && e.kcc != nil {
 		heps, err = policy.AutoHostEndpoints(e.kcc, node, c, k) // an invalid configuration creates none
 	}
-	e.problems["kcc/"+node] = err
-	if err == nil {
-		delete(e.problems, "kcc/"+node)
-	}
+	e.setProblem("kcc/"+node, err)
 	old := e.autoHEPs[node]
 	if len(heps) == 0 {
 		delete(e.autoHEPs, node)

@@ -14,11 +14,19 @@ import (
 // problem records (err non-nil) or clears why the object behind key is
 // left out, formatted as policy.NewModel formats its problems.
 func (e *Engine) problem(key string, obj api.Object, err error) {
-	if err == nil || obj == nil {
-		delete(e.problems, key)
-		return
+	if err != nil && obj != nil {
+		err = fmt.Errorf("%s: %w", api.ID(obj), err)
 	}
-	e.problems[key] = fmt.Errorf("%s: %w", api.ID(obj), err)
+	e.setProblem(key, err)
+}
+
+// setProblem records or (nil) clears a problem as given.
+func (e *Engine) setProblem(key string, err error) {
+	if err == nil {
+		delete(e.problems, key)
+	} else {
+		e.problems[key] = err
+	}
 }
 
 // Problems lists the objects the model leaves out and why, as
