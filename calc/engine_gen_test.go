@@ -73,7 +73,7 @@ func newCluster(seed uint64) *cluster {
 	add("hep", global, 6, idx("h"))
 	add("gnp", global, 8, idx("gnp"))
 	add("np", cgNS[:2], 3, idx("np"))
-	add("knp", cgNS[:2], 2, idx("knp"))
+	add("knp", cgNS[:2], 2, idx("np")) // Calico's and Kubernetes' policies share names
 	add("tier", global, 3, func(i int) string { return []string{"default", "t1", "t2"}[i] })
 	add("profile", global, len(cgProfiles), func(i int) string { return cgProfiles[i] })
 	add("gns", global, 2, idx("gns"))

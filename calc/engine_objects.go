@@ -61,7 +61,8 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 			e.services[key] = obj.(*corev1.Service)
 		}
 	case api.KindGlobalNetworkPolicy, api.KindNetworkPolicy, store.KindK8sNetworkPolicy:
-		e.setPolicy(key.String(), obj)
+		// Not key.String(): it prints a Kubernetes NetworkPolicy as a Calico one.
+		e.setPolicy(string(key.Kind)+"/"+key.Namespace+"/"+key.Name, obj)
 	case api.KindTier:
 		e.onTier(key.Name, obj)
 	case api.KindProfile:
