@@ -72,9 +72,9 @@ type Engine struct {
 
 	localWL   map[*policy.Workload]*endpoint
 	localHEP  map[*policy.HostEndpoint]*endpoint
-	sortedWL  []*policy.Workload     // nil when stale
-	sortedHEP []*policy.HostEndpoint // nil when stale
-	listsOK   bool
+	sortedWL  []*policy.Workload // by key, then id
+	sortedHEP []*policy.HostEndpoint
+	listsOK   bool                 // the sorted lists are up to date
 	dispatch  *policy.HostDispatch // nil when stale
 }
 
