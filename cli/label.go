@@ -180,7 +180,7 @@ func labelOne(ss *session, kinds []store.Kind, ns, name string, ch labelChange) 
 		}
 		err = updateAll(ss, objs)
 		if store.IsConflict(err) && attempt+1 < updateAttempts {
-			time.Sleep(retryDelay)
+			time.Sleep(retryPause())
 			continue
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
@@ -197,6 +198,12 @@ var (
 	retryDelay     = time.Second
 )
 
+// retryPause is retryDelay give or take half of it, so that writers that
+// conflicted once do not retry in lockstep and conflict again.
+func retryPause() time.Duration {
+	return retryDelay/2 + rand.N(retryDelay)
+}
+
 // UpdateFailedError: every retry of an update hit a conflict.
 type UpdateFailedError struct{ Err error }
 
@@ -260,7 +267,7 @@ func (s *session) updateObject(o api.Object, op string) (api.Object, error) {
 	var last error
 	for i := 0; i < updateAttempts; i++ {
 		if i > 0 {
-			time.Sleep(retryDelay)
+			time.Sleep(retryPause())
 		}
 		cur, err := s.get(key)
 		if err != nil {
