@@ -20,51 +20,17 @@ import (
 	"testing"
 
 	"github.com/palisade-net/palisade/cli"
+	"github.com/palisade-net/palisade/examples"
 )
 
-// Lab addresses (examples/topology/00-nodes.yaml).
-const (
-	host1     = "198.19.15.254" // the seeds' standalone host, outside the cluster
-	host2     = "198.19.15.253" // a second outside host
-	controlIP = "198.19.0.1"
-	node1IP   = "198.19.0.2"
-	node2IP   = "198.19.0.3"
-
-	topology = "topology"
+// The walkthroughs themselves (steps, flows, expectations) are in package
+// examples (walkthrough*.go), shared with `palisade lab`.
+type (
+	step = examples.Step
+	flow = examples.Flow
 )
 
-// flow is one connection attempt. from and to are NAMESPACE/POD, node:NAME
-// (that node's own processes) or an IP address; port is PORT/PROTO, with
-// 0/ICMP for an ICMP echo request.
-type flow struct {
-	from, to, port string
-	want           string // "allow" or "deny"
-	why            string // where the expectation comes from
-}
-
-// step is one state of a walkthrough: the -f arguments, in order.
-type step struct {
-	name  string
-	files []string
-	flows []flow
-}
-
-func allow(from, to, port string, why ...string) flow {
-	return flow{from: from, to: to, port: port, want: "allow", why: strings.Join(why, " ")}
-}
-
-func deny(from, to, port string, why ...string) flow {
-	return flow{from: from, to: to, port: port, want: "deny", why: strings.Join(why, " ")}
-}
-
-// withTopology returns the topology directory followed by dir/name for each name.
-func withTopology(dir string, names ...string) []string {
-	out := []string{topology}
-	for _, n := range names {
-		out = append(out, dir+"/"+n)
-	}
-	return out
-}
+const topology = examples.Topology
 
 // brokenFiles are manifests kept verbatim from a seed although they are
 // invalid: validate must exit 1 and its stderr must mention one of the strings.
@@ -95,13 +61,13 @@ func fileArgs(files []string) []string {
 func runSteps(t *testing.T, steps []step) {
 	t.Helper()
 	for _, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			args := append([]string{"validate"}, fileArgs(s.files)...)
+		t.Run(s.Name, func(t *testing.T) {
+			args := append([]string{"validate"}, fileArgs(s.Files)...)
 			if code, out, errOut := palisade(args...); code != 0 {
 				t.Errorf("step %s: palisade %s: exit %d\nstdout:\n%s\nstderr:\n%s",
-					s.name, strings.Join(args, " "), code, out, errOut)
+					s.Name, strings.Join(args, " "), code, out, errOut)
 			}
-			for _, f := range s.flows {
+			for _, f := range s.Flows {
 				checkFlow(t, s, f)
 			}
 		})
@@ -110,25 +76,25 @@ func runSteps(t *testing.T, steps []step) {
 
 func checkFlow(t *testing.T, s step, f flow) {
 	t.Helper()
-	base := append([]string{"explain"}, fileArgs(s.files)...)
-	base = append(base, "--from", f.from, "--to", f.to, "--port", f.port)
+	base := append([]string{"explain"}, fileArgs(s.Files)...)
+	base = append(base, "--from", f.From, "--to", f.To, "--port", f.Port)
 	code, out, errOut := palisade(append(base, "-o", "json")...)
 	var res struct {
 		Verdict string `json:"verdict"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Verdict == "" {
 		t.Errorf("step %s: flow %s -> %s %s: palisade %s -o json: exit %d, no verdict (%v)\nstdout:\n%s\nstderr:\n%s",
-			s.name, f.from, f.to, f.port, strings.Join(base, " "), code, err, out, errOut)
+			s.Name, f.From, f.To, f.Port, strings.Join(base, " "), code, err, out, errOut)
 		return
 	}
-	if res.Verdict != f.want {
+	if res.Verdict != f.Want {
 		reason := ""
-		if f.why != "" {
-			reason = " (" + f.why + ")"
+		if f.Why != "" {
+			reason = " (" + f.Why + ")"
 		}
 		_, text, textErr := palisade(base...)
 		t.Errorf("step %s: flow %s -> %s %s: verdict %q, want %q%s\n$ palisade %s\n%s%s",
-			s.name, f.from, f.to, f.port, res.Verdict, f.want, reason, strings.Join(base, " "), text, textErr)
+			s.Name, f.From, f.To, f.Port, res.Verdict, f.Want, reason, strings.Join(base, " "), text, textErr)
 	}
 }
 
@@ -191,9 +157,10 @@ func TestTopology(t *testing.T) {
 // either part of a step or a known-broken seed document.
 func TestEveryManifestIsUsed(t *testing.T) {
 	used := map[string]bool{}
-	for _, steps := range [][]step{seed000Steps(), seed001Steps(), seed002Steps(), seed003Steps(), seed004Steps()} {
+	for _, seed := range examples.Seeds() {
+		steps := examples.Walkthrough(seed)
 		for _, s := range steps {
-			for _, f := range s.files {
+			for _, f := range s.Files {
 				used[f] = true
 			}
 		}

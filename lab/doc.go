@@ -68,9 +68,9 @@
 // # Scenarios
 //
 // One per seed (seed000 ... seed004). The steps, their files and the
-// expected verdicts are a copy of the step tables of
-// examples/seed00N_test.go (TestScenariosMatchExamples keeps them
-// identical). A step's commands are derived from the files: files added
+// expected verdicts are the examples' walkthroughs (examples.Walkthrough,
+// examples/walkthrough*.go), which `go test ./examples` also checks with
+// explain. A step's commands are derived from the files: files added
 // since the previous step are applied, except those that stand for a seed's
 // command (seedCommands: `palisade patch kubecontrollersconfiguration`,
 // `palisade label nodes|pods`, the exported and edited FelixConfiguration,

@@ -1,12 +1,6 @@
 package lab
 
 import (
-	"bytes"
-	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/printer"
-	"go/token"
 	"io/fs"
 	"slices"
 	"strings"
@@ -16,54 +10,23 @@ import (
 	"github.com/palisade-net/palisade/store"
 )
 
-// funcs returns the printed source of every function of a Go file except
-// the tests, by name.
-func funcs(t *testing.T, path string) map[string]string {
-	t.Helper()
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-	if err != nil {
-		t.Fatal(err)
+// TestScenariosAreTheExamples checks that the lab walks exactly the
+// examples' walkthroughs, step for step.
+func TestScenariosAreTheExamples(t *testing.T) {
+	sc := Scenarios()
+	if len(sc) != len(examples.Seeds()) {
+		t.Fatalf("%d scenarios, %d walkthroughs", len(sc), len(examples.Seeds()))
 	}
-	out := map[string]string{}
-	for _, d := range f.Decls {
-		fd, ok := d.(*ast.FuncDecl)
-		if !ok || strings.HasPrefix(fd.Name.Name, "Test") {
-			continue
+	for i, seed := range examples.Seeds() {
+		want := examples.Walkthrough(seed)
+		got := sc[i].steps()
+		if sc[i].Name != seed || len(got) != len(want) {
+			t.Fatalf("scenario %s has %d steps, walkthrough %s has %d", sc[i].Name, len(got), seed, len(want))
 		}
-		fd.Doc = nil
-		var b bytes.Buffer
-		if err := printer.Fprint(&b, fset, fd); err != nil {
-			t.Fatal(err)
-		}
-		out[fd.Name.Name] = b.String()
-	}
-	return out
-}
-
-// TestScenariosMatchExamples keeps the lab's scenario data identical to the
-// step tables of the examples' tests, where the expectations are derived.
-func TestScenariosMatchExamples(t *testing.T) {
-	for i := 0; i <= 4; i++ {
-		ex := funcs(t, fmt.Sprintf("../examples/seed00%d_test.go", i))
-		mine := funcs(t, fmt.Sprintf("seed00%d.go", i))
-		for name, src := range ex {
-			if mine[name] != src {
-				t.Errorf("lab/seed00%d.go: %s differs from examples/seed00%d_test.go; copy it again:\n--- examples\n%s\n--- lab\n%s",
-					i, name, i, src, mine[name])
+		for j := range want {
+			if got[j].name != want[j].Name || len(got[j].flows) != len(want[j].Flows) || len(got[j].files) != len(want[j].Files) {
+				t.Errorf("%s step %d: %s differs from the walkthrough's %s", seed, j, got[j].name, want[j].Name)
 			}
-		}
-		for name := range mine {
-			if _, ok := ex[name]; !ok {
-				t.Errorf("lab/seed00%d.go: %s is not in examples/seed00%d_test.go", i, name, i)
-			}
-		}
-	}
-	ex := funcs(t, "../examples/seeds_test.go")
-	mine := funcs(t, "steps.go")
-	for _, name := range []string{"allow", "deny", "withTopology"} {
-		if ex[name] != mine[name] {
-			t.Errorf("steps.go: %s differs from examples/seeds_test.go", name)
 		}
 	}
 }

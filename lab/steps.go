@@ -1,23 +1,12 @@
 package lab
 
-import "strings"
+import "github.com/palisade-net/palisade/examples"
 
-// The scenario data (seed000.go ... seed004.go) is a copy of the step tables
-// of examples/seed00N_test.go, which derive every expected verdict from the
-// seed documents and semantics.md. These helpers have the same names and
-// meaning as in examples/seeds_test.go, so the copies stay byte-for-byte
-// identical (TestScenariosMatchExamples).
+// The scenario data is the examples' walkthroughs (examples.Walkthrough),
+// which derive every expected verdict from the seed documents and
+// semantics.md; `go test ./examples` checks the same steps with explain.
 
-// Lab addresses (examples/topology/00-nodes.yaml).
-const (
-	host1     = "198.19.15.254" // the seeds' standalone host, outside the cluster
-	host2     = "198.19.15.253" // a second outside host
-	controlIP = "198.19.0.1"
-	node1IP   = "198.19.0.2"
-	node2IP   = "198.19.0.3"
-
-	topology = "topology"
-)
+const topology = examples.Topology
 
 // flow is one connection attempt. from and to are NAMESPACE/POD, node:NAME
 // (that node's own processes) or an IP address; port is PORT/PROTO, with
@@ -36,21 +25,19 @@ type step struct {
 	flows []flow
 }
 
-func allow(from, to, port string, why ...string) flow {
-	return flow{from: from, to: to, port: port, want: "allow", why: strings.Join(why, " ")}
-}
-
-func deny(from, to, port string, why ...string) flow {
-	return flow{from: from, to: to, port: port, want: "deny", why: strings.Join(why, " ")}
-}
-
-// withTopology returns the topology directory followed by dir/name for each name.
-func withTopology(dir string, names ...string) []string {
-	out := []string{topology}
-	for _, n := range names {
-		out = append(out, dir+"/"+n)
+// walkthrough returns the steps of a seed's walkthrough.
+func walkthrough(seed string) func() []step {
+	return func() []step {
+		var out []step
+		for _, s := range examples.Walkthrough(seed) {
+			st := step{name: s.Name, files: s.Files}
+			for _, f := range s.Flows {
+				st.flows = append(st.flows, flow{from: f.From, to: f.To, port: f.Port, want: f.Want, why: f.Why})
+			}
+			out = append(out, st)
+		}
+		return out
 	}
-	return out
 }
 
 // Scenario is one seed's walkthrough.
@@ -63,11 +50,11 @@ type Scenario struct {
 // Scenarios lists every seed's walkthrough, in order.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{"seed000", "Network Policy for Hosts and NodePorts (yaobank)", seed000Steps},
-		{"seed001", "Protect Kubernetes nodes", seed001Steps},
-		{"seed002", "Securing host endpoints in Kubernetes (foo, bar, NodePort 30010)", seed002Steps},
-		{"seed003", "Protect hosts and VMs", seed003Steps},
-		{"seed004", "Network policy enforcement (several articles)", seed004Steps},
+		{"seed000", "Network Policy for Hosts and NodePorts (yaobank)", walkthrough("seed000")},
+		{"seed001", "Protect Kubernetes nodes", walkthrough("seed001")},
+		{"seed002", "Securing host endpoints in Kubernetes (foo, bar, NodePort 30010)", walkthrough("seed002")},
+		{"seed003", "Protect hosts and VMs", walkthrough("seed003")},
+		{"seed004", "Network policy enforcement (several articles)", walkthrough("seed004")},
 	}
 }
 

@@ -1,14 +1,11 @@
-// Code copied from examples/seed002_test.go; TestScenariosMatchExamples keeps
-// the two identical. Edit the examples first, then copy the change here.
-
-package lab
+package examples
 
 // Seed 002: "Securing Host Endpoints ... in Kubernetes" (foo and bar,
 // producer/consumer policies, a host endpoint and preDNAT policy for a NodePort).
 //
 // Pods (examples/topology/30-default.yaml): foo-0/bar-0 on control, foo-1/bar-1
 // on node1, foo-2/bar-2 on node2. The host endpoint is node1's eth0.
-func seed002Steps() []step {
+func seed002Steps() []Step {
 	const dir = "seed002"
 	services := "05-services.yaml"
 	netpols := "10-networkpolicies.yaml"
@@ -16,12 +13,12 @@ func seed002Steps() []step {
 	hep := "22-hostendpoint.yaml"
 	nodePort := "30-bar-nodeport-service.yaml"
 	prednat := "40-prednat-policies.yaml"
-	return []step{
-		{"05-services", withTopology(dir, services), []flow{
+	return []Step{
+		{"05-services", withTopology(dir, services), []Flow{
 			allow("default/bar-0", "default/foo-1", "80/TCP", "no policy yet"),
 			allow("yaobank/customer", "default/foo-0", "80/TCP", "no policy yet"),
 		}},
-		{"10-networkpolicies", withTopology(dir, services, netpols), []flow{
+		{"10-networkpolicies", withTopology(dir, services, netpols), []Flow{
 			allow("default/bar-0", "default/foo-1", "80/TCP", "foo-consumer lets bar send to foo; foo-producer lets foo accept bar"),
 			allow("default/bar-1", "default/foo-2", "8080/TCP", "neither policy lists ports: any port, not only TCP 80"),
 			deny("default/foo-0", "default/foo-1", "80/TCP", "foo accepts only foo=consumer pods"),
@@ -33,7 +30,7 @@ func seed002Steps() []step {
 			deny(host1, "default/foo-0", "80/TCP", "foo accepts only bar"),
 			allow("default/foo-0", "yaobank/customer", "80/TCP", "foo's egress is not restricted"),
 		}},
-		{"21-hostendpoint-verbatim-labels", withTopology(dir, services, netpols, hepVerbatim), []flow{
+		{"21-hostendpoint-verbatim-labels", withTopology(dir, services, netpols, hepVerbatim), []Flow{
 			deny(host1, node1IP, "21/TCP", "a named host endpoint without profiles or policy denies local traffic (§6 rule 1, §13.1)"),
 			allow(host1, node1IP, "22/TCP", "failsafe tcp:22 (§5.1)"),
 			allow(host1, controlIP, "21/TCP", "control has no host endpoint: not policed"),
@@ -41,17 +38,17 @@ func seed002Steps() []step {
 			allow("node:node1", host1, "53/UDP", "failsafe outbound udp:53 (§5.1)"),
 			allow("default/bar-0", "default/foo-1", "80/TCP", "cross-node pod traffic through eth0 is forwarded: no AOF policy, allowed (§6 rule 3)"),
 		}},
-		{"30-bar-nodeport-service", withTopology(dir, services, netpols, hepVerbatim, nodePort), []flow{
+		{"30-bar-nodeport-service", withTopology(dir, services, netpols, hepVerbatim, nodePort), []Flow{
 			allow(host1, node1IP, "30010/TCP", "forwarded to bar's pods: no AOF policy on the endpoint (§6 rule 3); bar accepts anyone"),
 			allow(host2, node1IP, "30010/TCP"),
 			allow(host1, controlIP, "30010/TCP", "the NodePort is open on every node"),
 		}},
-		{"40-prednat-policies-verbatim-labels", withTopology(dir, services, netpols, hepVerbatim, nodePort, prednat), []flow{
+		{"40-prednat-policies-verbatim-labels", withTopology(dir, services, netpols, hepVerbatim, nodePort, prednat), []Flow{
 			allow(host1, node1IP, "30010/TCP", "with the seed's labels (role: ingress) has(host-endpoint) selects nothing: host1 is not stopped"),
 			allow(host2, node1IP, "30010/TCP", "nothing selected"),
 			deny(host2, node1IP, "21/TCP", "still a profile-less endpoint without policy (§6 rule 1)"),
 		}},
-		{"41-prednat-policies-corrected-hep", withTopology(dir, services, netpols, hep, nodePort, prednat), []flow{
+		{"41-prednat-policies-corrected-hep", withTopology(dir, services, netpols, hep, nodePort, prednat), []Flow{
 			allow(host2, node1IP, "30010/TCP", "bar-external-consumer: host2 is in the intranet (198.19.15.252/31 for 10.0.0.0/8)"),
 			deny(host1, node1IP, "30010/TCP", "drop-other-ingress: host1 is outside the intranet"),
 			deny(host1, controlIP, "30010/TCP", "control has no host endpoint, but kube-proxy may send the connection to bar-1 on node1, entering by node1's eth0 where drop-other-ingress drops it (source host1, or control if masqueraded: neither is in the intranet); a flow is allowed only if every backend is"),

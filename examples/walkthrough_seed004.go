@@ -1,7 +1,4 @@
-// Code copied from examples/seed004_test.go; TestScenariosMatchExamples keeps
-// the two identical. Edit the examples first, then copy the change here.
-
-package lab
+package examples
 
 // Seed 004: a collection of articles on network policy. Its policies conflict
 // when applied together (several deny-alls, one name used three times), so the
@@ -12,9 +9,9 @@ package lab
 // busybox2, redis, php, web on node2; coredns on control; cs1/app-1 on node1,
 // cs1/app-2 and cs2/app-1 on node2; staging frontend/backend/db on
 // control/node1/node2.
-func seed004Steps() []step {
-	var steps []step
-	for _, set := range [][]step{
+func seed004Steps() []Step {
+	var steps []Step
+	for _, set := range [][]Step{
 		seed004GlobalDeny(), seed004KubernetesExamples(), seed004Redis(), seed004Metrics(),
 		seed004ICMP(), seed004VPN(), seed004Basics(), seed004Busybox(), seed004Staging(),
 	} {
@@ -25,12 +22,12 @@ func seed004Steps() []step {
 
 // "Network Policy Enforcement": a global default deny, and a namespace opening
 // port 80 for itself.
-func seed004GlobalDeny() []step {
+func seed004GlobalDeny() []Step {
 	const dir = "seed004/10-global-deny"
 	gdeny := "10-global-deny-all.yaml"
 	team := "20-team-netpol.yaml"
-	return []step{
-		{"global-deny/10-global-deny-all", withTopology(dir, gdeny), []flow{
+	return []Step{
+		{"global-deny/10-global-deny-all", withTopology(dir, gdeny), []Flow{
 			deny("default/busybox1", "default/busybox2", "80/TCP", "global-deny-all: end-of-tier deny in both directions"),
 			allow("default/busybox1", "kube-system/coredns", "53/UDP", "egress rule 2 (DNS) and ingress rule 1 (kube-system accepts all)"),
 			deny("default/busybox1", "kube-system/coredns", "53/TCP", "only UDP 53 may leave"),
@@ -43,7 +40,7 @@ func seed004GlobalDeny() []step {
 			allow("node:node1", "default/busybox1", "80/TCP", "a host's processes always reach its own pods (§4 path 8, §13.6)"),
 			deny("node:node2", "default/busybox1", "80/TCP", "from another node the pod's ingress policy applies"),
 		}},
-		{"global-deny/20-team-netpol", withTopology(dir, gdeny, team), []flow{
+		{"global-deny/20-team-netpol", withTopology(dir, gdeny, team), []Flow{
 			allow(host1, "org-1/web", "80/TCP", "team-netpol: TCP 80 from anywhere"),
 			allow("kube-system/coredns", "org-1/web", "80/TCP", "team-netpol; kube-system may send"),
 			deny(host1, "org-1/web", "443/TCP", "only port 80 is opened"),
@@ -58,27 +55,27 @@ func seed004GlobalDeny() []step {
 // The Kubernetes NetworkPolicy examples 1 to 7 and the "Allow/Deny everything"
 // fragments. Every example is a step of its own (3 and 4 share the name
 // deny-all, 5 to 7 the name namespace-allow).
-func seed004KubernetesExamples() []step {
+func seed004KubernetesExamples() []Step {
 	const dir = "seed004/20-k8s-examples"
-	return []step{
-		{"k8s-examples/1-reject-all", withTopology(dir, "01-deny-all-cs1.yaml"), []flow{
+	return []Step{
+		{"k8s-examples/1-reject-all", withTopology(dir, "01-deny-all-cs1.yaml"), []Flow{
 			deny("cs1/app-1", "cs1/app-2", "80/TCP", "both directions isolated in cs1"),
 			deny("default/busybox1", "cs1/app-1", "80/TCP", "cs1 accepts nothing"),
 			deny("cs1/app-1", "default/busybox1", "80/TCP", "cs1 sends nothing"),
 			deny("cs1/app-1", "kube-system/coredns", "53/UDP", "cs1 sends nothing, DNS included"),
 			allow("default/busybox1", "default/busybox2", "80/TCP", "other namespaces are not affected"),
 		}},
-		{"k8s-examples/2-allow-all", withTopology(dir, "01-deny-all-cs1.yaml", "02-allow-all-cs1.yaml"), []flow{
+		{"k8s-examples/2-allow-all", withTopology(dir, "01-deny-all-cs1.yaml", "02-allow-all-cs1.yaml"), []Flow{
 			allow("cs1/app-1", "cs1/app-2", "80/TCP", "allow-all-egress allows both directions; allows add up (§7.4)"),
 			allow("default/busybox1", "cs1/app-1", "80/TCP"),
 			allow("cs1/app-1", host1, "443/TCP"),
 		}},
-		{"k8s-examples/3-scope-of-action", withTopology(dir, "03-deny-all-access.yaml"), []flow{
+		{"k8s-examples/3-scope-of-action", withTopology(dir, "03-deny-all-access.yaml"), []Flow{
 			deny("default/busybox1", "default/trusted", "80/TCP", "trusted carries access=true: isolated"),
 			deny("default/trusted", "default/busybox1", "80/TCP", "trusted's egress is isolated too"),
 			allow("default/busybox1", "default/busybox2", "80/TCP", "pods without access=true are not selected"),
 		}},
-		{"k8s-examples/4-restrict-ip", withTopology(dir, "04-restrict-ip.yaml"), []flow{
+		{"k8s-examples/4-restrict-ip", withTopology(dir, "04-restrict-ip.yaml"), []Flow{
 			allow("default/busybox1", "cs1/app-1", "80/TCP", "198.18.1.70 is in the allowed block (the seed's 192.168.0.0/16); cs1 has no policy"),
 			deny("default/busybox1", "cs1/app-2", "0/ICMP", "seed: ping to the excepted address fails (198.18.2.70 for 192.168.94.134)"),
 			deny("default/busybox1", "cs1/app-2", "80/TCP", "the excepted address, any protocol"),
@@ -87,36 +84,36 @@ func seed004KubernetesExamples() []step {
 			deny("default/busybox1", host1, "80/TCP", "outside the allowed block"),
 			deny("cs1/app-1", "default/busybox1", "80/TCP", "default accepts nothing"),
 		}},
-		{"k8s-examples/5-namespace-allow-cs1", withTopology(dir, "05-namespace-allow-cs1.yaml"), []flow{
+		{"k8s-examples/5-namespace-allow-cs1", withTopology(dir, "05-namespace-allow-cs1.yaml"), []Flow{
 			allow("cs1/app-1", "default/busybox1", "80/TCP", "namespace cs1 carries name=cs1"),
 			deny("cs2/app-1", "default/busybox1", "80/TCP", "cs2 is not name=cs1"),
 			deny("default/busybox2", "default/busybox1", "80/TCP", "namespace default has no name=cs1 label"),
 			allow("default/busybox1", "cs2/app-1", "80/TCP", "egress is not restricted"),
 		}},
-		{"k8s-examples/6-namespace-allow-cs1-cs2", withTopology(dir, "06-namespace-allow-cs1-cs2.yaml"), []flow{
+		{"k8s-examples/6-namespace-allow-cs1-cs2", withTopology(dir, "06-namespace-allow-cs1-cs2.yaml"), []Flow{
 			allow("cs1/app-1", "default/busybox1", "80/TCP", "name in (cs1, cs2)"),
 			allow("cs2/app-1", "default/busybox1", "80/TCP", "name in (cs1, cs2)"),
 			deny("yaobank/customer", "default/busybox1", "80/TCP", "yaobank has no name label"),
 			deny("default/busybox1", "cs1/app-1", "80/TCP", "Egress is listed without egress rules: default sends nothing"),
 			deny("default/busybox1", "kube-system/coredns", "53/UDP", "no egress at all, DNS included"),
 		}},
-		{"k8s-examples/7-pod-label", withTopology(dir, "07-namespace-allow-access.yaml"), []flow{
+		{"k8s-examples/7-pod-label", withTopology(dir, "07-namespace-allow-access.yaml"), []Flow{
 			allow("default/trusted", "default/busybox1", "80/TCP", "trusted carries access=true"),
 			deny("default/busybox2", "default/busybox1", "80/TCP", "busybox2 has no access label"),
 			deny("cs2/app-1", "default/busybox1", "80/TCP", "access=true but in cs2: a podSelector alone means the policy's own namespace (api.md §6.3)"),
 		}},
-		{"k8s-examples/fragment-deny-ingress", withTopology(dir, "11-fragment-deny-ingress.yaml"), []flow{
+		{"k8s-examples/fragment-deny-ingress", withTopology(dir, "11-fragment-deny-ingress.yaml"), []Flow{
 			deny("default/busybox2", "default/busybox1", "80/TCP", "ingress: [] blocks all incoming traffic"),
 			allow("default/busybox1", "yaobank/customer", "80/TCP", "egress untouched"),
 		}},
-		{"k8s-examples/fragment-allow-ingress", withTopology(dir, "11-fragment-deny-ingress.yaml", "12-fragment-allow-ingress.yaml"), []flow{
+		{"k8s-examples/fragment-allow-ingress", withTopology(dir, "11-fragment-deny-ingress.yaml", "12-fragment-allow-ingress.yaml"), []Flow{
 			allow("default/busybox2", "default/busybox1", "80/TCP", "ingress: [{}] allows everything; allows add up"),
 		}},
-		{"k8s-examples/fragment-deny-egress", withTopology(dir, "13-fragment-deny-egress.yaml"), []flow{
+		{"k8s-examples/fragment-deny-egress", withTopology(dir, "13-fragment-deny-egress.yaml"), []Flow{
 			deny("default/busybox1", "yaobank/customer", "80/TCP", "Egress without rules blocks all outgoing traffic"),
 			allow("yaobank/customer", "default/busybox1", "80/TCP", "ingress untouched"),
 		}},
-		{"k8s-examples/fragment-allow-egress", withTopology(dir, "13-fragment-deny-egress.yaml", "14-fragment-allow-egress.yaml"), []flow{
+		{"k8s-examples/fragment-allow-egress", withTopology(dir, "13-fragment-deny-egress.yaml", "14-fragment-allow-egress.yaml"), []Flow{
 			allow("default/busybox1", "yaobank/customer", "80/TCP", "egress: [{}] allows everything"),
 		}},
 	}
@@ -124,16 +121,16 @@ func seed004KubernetesExamples() []step {
 
 // "Isolation inside the environment": Redis reachable from Node.js only, as a
 // Kubernetes and as a Calico policy (alternatives with one name).
-func seed004Redis() []step {
+func seed004Redis() []Step {
 	const dir = "seed004/30-redis"
-	flows := []flow{
+	flows := []Flow{
 		allow("default/nodejs", "default/redis", "6379/TCP", "the one allowed client"),
 		deny("default/php", "default/redis", "6379/TCP", "PHP is cut off from Redis"),
 		deny("default/nodejs", "default/redis", "80/TCP", "only TCP 6379"),
 		allow("default/php", "default/nodejs", "80/TCP", "Node.js is not selected: no isolation"),
 		allow("default/redis", "default/php", "80/TCP", "Redis's egress is not restricted (Ingress only; for the Calico policy types is inferred, decision 7)"),
 	}
-	return []step{
+	return []Step{
 		{"redis/kubernetes-policy", withTopology(dir, "10-allow-redis-nodejs-k8s.yaml"), flows},
 		{"redis/calico-policy", withTopology(dir, "20-allow-redis-nodejs-calico.yaml"), flows},
 	}
@@ -141,9 +138,9 @@ func seed004Redis() []step {
 
 // "Isolation through environments": metrics on TCP 9100 only from namespaces
 // labelled module=prometheus, as a Kubernetes and as a Calico policy.
-func seed004Metrics() []step {
+func seed004Metrics() []Step {
 	const dir = "seed004/40-metrics"
-	flows := []flow{
+	flows := []Flow{
 		allow("kube-prometheus/prometheus", "default/busybox1", "9100/TCP", "namespace kube-prometheus carries module=prometheus"),
 		allow("kube-prometheus/prometheus", "default/redis", "9100/TCP", "every pod of default is selected"),
 		deny("kube-prometheus/prometheus", "default/busybox1", "80/TCP", "only TCP 9100"),
@@ -152,7 +149,7 @@ func seed004Metrics() []step {
 		allow("default/busybox1", "yaobank/customer", "80/TCP", "egress not restricted (for the Calico policy types is inferred as [Ingress], decision 7)"),
 		allow("yaobank/customer", "yaobank/summary", "80/TCP", "other namespaces untouched"),
 	}
-	return []step{
+	return []Step{
 		{"metrics/kubernetes-policy", withTopology(dir, "00-kube-prometheus-namespace.yaml", "10-allow-metrics-prom-k8s.yaml"), flows},
 		{"metrics/calico-policy", withTopology(dir, "00-kube-prometheus-namespace.yaml", "20-allow-metrics-prom-calico.yaml"), flows},
 	}
@@ -160,13 +157,13 @@ func seed004Metrics() []step {
 
 // "Using Calico's extended set of objects": block ICMP, then the host endpoint
 // exception for kube-02 (node2).
-func seed004ICMP() []step {
+func seed004ICMP() []Step {
 	const dir = "seed004/50-icmp"
 	block := "10-block-icmp.yaml"
 	exception := "20-icmp-exception-kube-02.yaml"
 	allowRest := "30-allow-non-icmp.yaml"
-	return []step{
-		{"icmp/10-block-icmp", withTopology(dir, block), []flow{
+	return []Step{
+		{"icmp/10-block-icmp", withTopology(dir, block), []Flow{
 			deny("default/busybox1", "default/busybox2", "0/ICMP", "block-icmp"),
 			deny("default/busybox1", "default/busybox2", "80/TCP", "block-icmp selects every endpoint in both directions with only Deny rules: what it does not deny is denied at the end of the tier (§3.1 step 6c, §7.4), not only ICMP as the seed expects"),
 			allow("node:node1", node2IP, "0/ICMP", "seed: nodes still reach each other over ICMP; no host endpoints, nodes are not policed"),
@@ -175,7 +172,7 @@ func seed004ICMP() []step {
 			deny("default/busybox1", node2IP, "0/ICMP", "pod to node: the pod's egress"),
 			deny(host1, "default/busybox2", "0/ICMP"),
 		}},
-		{"icmp/20-icmp-exception-kube-02", withTopology(dir, block, exception), []flow{
+		{"icmp/20-icmp-exception-kube-02", withTopology(dir, block, exception), []Flow{
 			allow(host1, node2IP, "0/ICMP", "deny-icmp-kube-02 (order 0) allows ICMP into node2's eth0, before block-icmp (order 200)"),
 			allow("node:node1", node2IP, "0/ICMP", "the exception"),
 			allow("node:node2", node1IP, "0/ICMP", "the exception's egress rule; node1 has no host endpoint"),
@@ -186,7 +183,7 @@ func seed004ICMP() []step {
 			allow(host1, node1IP, "80/TCP", "node1 has no host endpoint"),
 			deny("default/busybox1", "default/busybox2", "0/ICMP", "pods are still blocked"),
 		}},
-		{"icmp/30-allow-non-icmp", withTopology(dir, block, allowRest), []flow{
+		{"icmp/30-allow-non-icmp", withTopology(dir, block, allowRest), []Flow{
 			deny("default/busybox1", "default/busybox2", "0/ICMP", "block-icmp (order 200) comes first"),
 			allow("default/busybox1", "default/busybox2", "80/TCP", "allow-non-icmp (order 300)"),
 			allow(host1, "yaobank/customer", "80/TCP", "allow-non-icmp"),
@@ -197,9 +194,9 @@ func seed004ICMP() []step {
 // "The case with VPN": a wildcard host endpoint on kube-02 (node2) without
 // profiles and a preDNAT policy. host2 plays the VPN client; Redis runs on
 // node2 (as does php), Node.js on node1.
-func seed004VPN() []step {
-	return []step{
-		{"vpn/10-vpn", withTopology("seed004/60-vpn", "10-vpn.yaml"), []flow{
+func seed004VPN() []Step {
+	return []Step{
+		{"vpn/10-vpn", withTopology("seed004/60-vpn", "10-vpn.yaml"), []Flow{
 			deny(host2, node2IP, "6379/TCP", "vpn-rules rule 1 (preDNAT)"),
 			deny(host2, "default/redis", "6379/TCP", "preDNAT sees traffic to the pods behind node2 too (§12 rule 3)"),
 			deny("default/nodejs", "default/redis", "6379/TCP", "from node1, the packet enters node2 through its wildcard endpoint (§3.2)"),
@@ -220,26 +217,26 @@ func seed004VPN() []step {
 
 // "Network policies" article: deny all, allow all, namespace isolation, and
 // the db-connection anatomy example, all in namespace default.
-func seed004Basics() []step {
+func seed004Basics() []Step {
 	const dir = "seed004/70-basics"
-	return []step{
-		{"basics/10-deny-all", withTopology(dir, "10-deny-all.yaml"), []flow{
+	return []Step{
+		{"basics/10-deny-all", withTopology(dir, "10-deny-all.yaml"), []Flow{
 			deny("default/busybox1", "default/busybox2", "80/TCP", "both directions isolated"),
 			deny("default/busybox1", "yaobank/customer", "80/TCP"),
 			deny("yaobank/customer", "default/busybox1", "80/TCP"),
 		}},
-		{"basics/21-allow-all", withTopology(dir, "10-deny-all.yaml", "21-allow-all.yaml"), []flow{
+		{"basics/21-allow-all", withTopology(dir, "10-deny-all.yaml", "21-allow-all.yaml"), []Flow{
 			allow("default/busybox1", "default/busybox2", "80/TCP", "allow-all overrides deny-all: allows add up (§7.4)"),
 			allow("yaobank/customer", "default/busybox1", "80/TCP"),
 		}},
-		{"basics/30-isolate-namespace", withTopology(dir, "30-isolate-namespace.yaml"), []flow{
+		{"basics/30-isolate-namespace", withTopology(dir, "30-isolate-namespace.yaml"), []Flow{
 			allow("default/busybox1", "default/busybox2", "80/TCP", "namespace default carries nsname=default"),
 			deny("default/busybox1", "yaobank/customer", "80/TCP", "yaobank is not nsname=default"),
 			deny("yaobank/customer", "default/busybox1", "80/TCP"),
 			deny("default/busybox1", "kube-system/coredns", "53/UDP", "DNS is cut too"),
 			deny(host1, "default/busybox1", "80/TCP", "only pods of nsname=default namespaces"),
 		}},
-		{"basics/40-db-connection", withTopology(dir, "40-db-connection.yaml"), []flow{
+		{"basics/40-db-connection", withTopology(dir, "40-db-connection.yaml"), []Flow{
 			allow("default/web", "default/mysql", "3360/TCP", "peer 3: role=frontend in default"),
 			deny("default/web", "default/mysql", "3306/TCP", "the manifest opens 3360; the text's 3306 is not opened"),
 			allow("allowedns/client", "default/mysql", "3360/TCP", "peer 2: namespace labelled nsname=allowedns"),
@@ -256,14 +253,14 @@ func seed004Basics() []step {
 }
 
 // "Demo time": busybox1 and busybox2 with deny-all, then allow-out-to-in.
-func seed004Busybox() []step {
+func seed004Busybox() []Step {
 	const dir = "seed004/80-busybox"
-	return []step{
-		{"busybox/10-deny-all", withTopology(dir, "10-deny-all.yaml"), []flow{
+	return []Step{
+		{"busybox/10-deny-all", withTopology(dir, "10-deny-all.yaml"), []Flow{
 			deny("default/busybox2", "default/busybox1", "0/ICMP", "seed: 100% packet loss"),
 			deny("default/busybox1", "default/busybox2", "0/ICMP"),
 		}},
-		{"busybox/30-allow-out-to-in", withTopology(dir, "10-deny-all.yaml", "20-pod-labels.yaml", "30-allow-out-to-in.yaml"), []flow{
+		{"busybox/30-allow-out-to-in", withTopology(dir, "10-deny-all.yaml", "20-pod-labels.yaml", "30-allow-out-to-in.yaml"), []Flow{
 			allow("default/busybox2", "default/busybox1", "0/ICMP", "seed: busybox2 (test=out) pings busybox1 (test=in)"),
 			deny("default/busybox1", "default/busybox2", "0/ICMP", "busybox1 may only send to test=in; busybox2 accepts only test=out"),
 			allow("default/busybox2", "default/busybox1", "80/TCP", "no ports listed: every port and protocol"),
@@ -274,9 +271,9 @@ func seed004Busybox() []step {
 }
 
 // "A more realistic example": the staging truth table.
-func seed004Staging() []step {
-	return []step{
-		{"staging/10-staging-policies", withTopology("seed004/90-staging", "10-staging-policies.yaml"), []flow{
+func seed004Staging() []Step {
+	return []Step{
+		{"staging/10-staging-policies", withTopology("seed004/90-staging", "10-staging-policies.yaml"), []Flow{
 			allow("staging/curl", "staging/frontend", "80/TCP", "seed: frontend is reachable from any pod of staging"),
 			deny("staging/curl", "staging/backend", "80/TCP", "seed: curl to backend times out"),
 			deny("staging/curl", "staging/db", "5432/TCP"),

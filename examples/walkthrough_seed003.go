@@ -1,7 +1,4 @@
-// Code copied from examples/seed003_test.go; TestScenariosMatchExamples keeps
-// the two identical. Edit the examples first, then copy the change here.
-
-package lab
+package examples
 
 import "fmt"
 
@@ -9,13 +6,13 @@ import "fmt"
 // expectedIPs, failsafe ports, DefaultEndpointToHostAction). The seed's host
 // my-host (10.0.0.1) is node1 (198.19.0.2); yaobank/customer runs on node1 and
 // yaobank/summary on node2.
-func seed003Steps() []step {
+func seed003Steps() []Step {
 	const dir = "seed003"
 	policy := "10-k8s-worker-policy.yaml"
 	hep := "20-hostendpoint.yaml"
 	felix := "30-felixconfiguration.yaml"
 
-	withHEP := []flow{
+	withHEP := []Flow{
 		allow(host1, node1IP, "22/TCP", "rule 1: SSH from the management range (198.19.15.254/32)"),
 		allow(host2, node1IP, "22/TCP", "host2 is outside the management range, but tcp:22 is a failsafe inbound port, accepted before any policy (§5.1, §5.4)"),
 		allow(host2, node1IP, "0/ICMP", "rule 2: ICMP"),
@@ -45,14 +42,14 @@ func seed003Steps() []step {
 		withHEP = append(withHEP, allow("node:node1", host1, p, fmt.Sprintf("failsafe outbound %s (§5.1)", p)))
 	}
 
-	return []step{
-		{"10-k8s-worker-policy", withTopology(dir, policy), []flow{
+	return []Step{
+		{"10-k8s-worker-policy", withTopology(dir, policy), []Flow{
 			allow(host1, node1IP, "80/TCP", "no host endpoint yet: the policy selects nothing"),
 			deny("yaobank/customer", "node:node1", "10250/TCP", "seed: Calico blocks workload to local host by default (DefaultEndpointToHostAction Drop, §10)"),
 			allow("yaobank/summary", "node:node1", "10250/TCP", "a pod on another node: node1 is not policed"),
 		}},
 		{"20-hostendpoint", withTopology(dir, policy, hep), withHEP},
-		{"30-felixconfiguration", withTopology(dir, policy, hep, felix), []flow{
+		{"30-felixconfiguration", withTopology(dir, policy, hep, felix), []Flow{
 			allow("yaobank/customer", "node:node1", "10250/TCP", "defaultEndpointToHostAction: Accept (§10)"),
 			allow("yaobank/customer", "node:node1", "80/TCP", "pod to own host ignores host endpoint policy (§13.5): Accept lets it in although k8s-worker would not"),
 			deny(host1, node1IP, "80/TCP", "host endpoint policy unchanged"),

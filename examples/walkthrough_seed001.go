@@ -1,11 +1,8 @@
-// Code copied from examples/seed001_test.go; TestScenariosMatchExamples keeps
-// the two identical. Edit the examples first, then copy the change here.
-
-package lab
+package examples
 
 // Seed 001: "Protect Kubernetes nodes" (automatic host endpoints, masters and
 // workers ingress policies).
-func seed001Steps() []step {
+func seed001Steps() []Step {
 	const dir = "seed001"
 	kcc := "10-kubecontrollersconfiguration.yaml"
 	labels := "20-node-labels.yaml"
@@ -13,16 +10,16 @@ func seed001Steps() []step {
 	workerLabels := "40-worker-labels.yaml"
 	workers := "50-ingress-k8s-workers.yaml"
 	failsafes := "60-felixconfiguration-failsafes.yaml"
-	return []step{
-		{"10-auto-host-endpoints", withTopology(dir, kcc), []flow{
+	return []Step{
+		{"10-auto-host-endpoints", withTopology(dir, kcc), []Flow{
 			allow(host1, controlIP, "21/TCP", "auto host endpoints carry projectcalico-default-allow and no policy selects them (§6 rule 6)"),
 			allow(host1, node1IP, "10250/TCP"),
 			allow("node:node1", host1, "80/TCP"),
 		}},
-		{"20-node-labels", withTopology(dir, kcc, labels), []flow{
+		{"20-node-labels", withTopology(dir, kcc, labels), []Flow{
 			allow(host1, controlIP, "21/TCP", "labels alone change no verdict"),
 		}},
-		{"30-ingress-k8s-masters", withTopology(dir, kcc, labels, masters), []flow{
+		{"30-ingress-k8s-masters", withTopology(dir, kcc, labels, masters), []Flow{
 			allow(host1, controlIP, "6443/TCP", "rule 1: the API server from anywhere (also failsafe tcp:6443)"),
 			allow(host2, controlIP, "6443/TCP", "rule 1"),
 			deny(host1, controlIP, "10250/TCP", "rule 3 admits only the masters' addresses"),
@@ -35,10 +32,10 @@ func seed001Steps() []step {
 			allow(host1, node1IP, "10250/TCP", "workers are not selected yet: default-allow profile"),
 			allow("node:control", host1, "443/TCP", "types is [Ingress]: egress still allowed by the profile"),
 		}},
-		{"40-worker-labels", withTopology(dir, kcc, labels, masters, workerLabels), []flow{
+		{"40-worker-labels", withTopology(dir, kcc, labels, masters, workerLabels), []Flow{
 			allow(host1, node1IP, "10250/TCP", "the kubernetes-worker label alone changes nothing"),
 		}},
-		{"50-ingress-k8s-workers", withTopology(dir, kcc, labels, masters, workerLabels, workers), []flow{
+		{"50-ingress-k8s-workers", withTopology(dir, kcc, labels, masters, workerLabels, workers), []Flow{
 			deny(host1, node1IP, "10250/TCP", "only the masters may reach the workers' kubelet"),
 			deny(host1, node2IP, "10250/TCP"),
 			allow("node:control", node1IP, "10250/TCP", "rule 2: source 198.19.0.1 matches has(node-role.kubernetes.io/master) through control-auto-hep's expectedIPs (§8.5)"),
@@ -50,7 +47,7 @@ func seed001Steps() []step {
 			allow(host1, controlIP, "6443/TCP", "masters' rule 1"),
 			allow(host1, node1IP, "30180/TCP", "a NodePort is forwarded: non-AOF policy does not touch it (§13.7)"),
 		}},
-		{"60-felixconfiguration-failsafes", withTopology(dir, kcc, labels, masters, workerLabels, workers, failsafes), []flow{
+		{"60-felixconfiguration-failsafes", withTopology(dir, kcc, labels, masters, workerLabels, workers, failsafes), []Flow{
 			deny(host1, controlIP, "2380/TCP", "tcp:2380 is no longer failsafe; rule 3 admits only masters"),
 			deny("node:node1", controlIP, "2380/TCP", "node1 is not a master"),
 			allow("node:control", controlIP, "2380/TCP", "rule 3: the master's own address"),

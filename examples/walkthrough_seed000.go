@@ -1,25 +1,22 @@
-// Code copied from examples/seed000_test.go; TestScenariosMatchExamples keeps
-// the two identical. Edit the examples first, then copy the change here.
-
-package lab
+package examples
 
 // Seed 000: "Network Policy for Hosts and NodePorts" (yaobank lab).
-func seed000Steps() []step {
+func seed000Steps() []Step {
 	const dir = "seed000"
 	policy := "10-default-node-policy.yaml"
 	kcc := "20-kubecontrollersconfiguration.yaml"
 	npDeny := "30-nodeport-policy-deny.yaml"
 	npHost1 := "31-nodeport-policy-host1.yaml"
-	return []step{
-		{"00-unprotected", withTopology(dir), []flow{
+	return []Step{
+		{"00-unprotected", withTopology(dir), []Flow{
 			allow(host1, controlIP, "21/TCP", "seed: `nc -w 3 198.19.0.1 21` succeeds; no host endpoint, nothing is policed (§1.1 item 3)"),
 			allow(host1, controlIP, "30180/TCP", "NodePort to yaobank/customer, which no policy selects"),
 			allow(host2, node1IP, "30180/TCP"),
 		}},
-		{"10-default-node-policy", withTopology(dir, policy), []flow{
+		{"10-default-node-policy", withTopology(dir, policy), []Flow{
 			allow(host1, controlIP, "21/TCP", "the policy selects host endpoints and none exist yet"),
 		}},
-		{"20-auto-host-endpoints", withTopology(dir, policy, kcc), []flow{
+		{"20-auto-host-endpoints", withTopology(dir, policy, kcc), []Flow{
 			deny(host1, controlIP, "21/TCP", "seed: nc now times out; default-node-policy selects control-auto-hep: end-of-tier deny (§12.1)"),
 			allow(host1, controlIP, "22/TCP", "failsafe tcp:22 (§5.1)"),
 			allow(host1, controlIP, "2379/TCP", "failsafe tcp:2379 (§5.1)"),
@@ -35,7 +32,7 @@ func seed000Steps() []step {
 			allow(host1, controlIP, "30180/TCP", "NodePort traffic DNAT'd to a pod is forwarded: the non-AOF policy does not touch it (§12.1, §13.7)"),
 			allow("yaobank/summary", "yaobank/customer", "80/TCP", "pod to pod: no pod policy, no AOF or preDNAT policy on the wildcard endpoints (§4 paths 5, 4)"),
 		}},
-		{"30-nodeport-policy-deny", withTopology(dir, policy, kcc, npDeny), []flow{
+		{"30-nodeport-policy-deny", withTopology(dir, policy, kcc, npDeny), []Flow{
 			deny(host1, controlIP, "30180/TCP", "seed: curl 198.19.0.1:30180 fails; preDNAT Deny TCP 30000:32767 (§12)"),
 			deny(host2, controlIP, "30180/TCP"),
 			deny(host1, node1IP, "30180/TCP", "every node; customer itself runs on node1"),
@@ -46,7 +43,7 @@ func seed000Steps() []step {
 			allow(host1, "yaobank/customer", "80/TCP", "straight to the pod's address and port: not a NodePort, preDNAT has no default deny (§12 rule 6)"),
 			deny("yaobank/summary", "yaobank/customer", "30500/TCP", "pod to pod on a port in 30000-32767: the wildcard endpoint's preDNAT policy sees pod traffic and the real port (§12.1, §13.4)"),
 		}},
-		{"31-nodeport-policy-host1", withTopology(dir, policy, kcc, npDeny, npHost1), []flow{
+		{"31-nodeport-policy-host1", withTopology(dir, policy, kcc, npDeny, npHost1), []Flow{
 			allow(host1, controlIP, "30180/TCP", "seed: curl 198.19.0.1:30180 succeeds from host1; rule 1 (§12.1)"),
 			allow(host1, node1IP, "30180/TCP", "every node"),
 			allow(host1, node2IP, "30180/TCP", "every node"),
