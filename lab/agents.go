@@ -67,7 +67,7 @@ func (l *Lab) agentReady(ctx context.Context, node string) error {
 	tr := &http.Transport{DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, netw, addr string) (net.Conn, error) {
 			var c net.Conn
-			err := n.do(func() (err error) {
+			err := n.Do(func() (err error) {
 				c, err = (&net.Dialer{Timeout: time.Second}).DialContext(ctx, netw, addr)
 				return err
 			})

@@ -31,7 +31,7 @@ func normalise(listing string) string {
 
 // listTable returns palisade's table in a namespace, or "" when absent.
 func listTable(ctx context.Context, n *ns) string {
-	out, err := n.run(ctx, nil, "nft", "list", "table", render.TableFamily, render.TableName)
+	out, err := n.Run(ctx, nil, "nft", "list", "table", render.TableFamily, render.TableName)
 	if err != nil {
 		return ""
 	}
@@ -43,7 +43,7 @@ func listTable(ctx context.Context, n *ns) string {
 func (l *Lab) canonical(ctx context.Context, text string) (string, error) {
 	sc := l.nss[ScratchNS]
 	script, _ := nft.Script(text)
-	if _, err := sc.run(ctx, strings.NewReader(script), "nft", "-f", "-"); err != nil {
+	if _, err := sc.Run(ctx, strings.NewReader(script), "nft", "-f", "-"); err != nil {
 		return "", fmt.Errorf("lab: loading the rendered ruleset into %s: %w", ScratchNS, err)
 	}
 	return listTable(ctx, sc), nil

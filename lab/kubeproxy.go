@@ -146,7 +146,7 @@ func (l *Lab) syncKubeProxy(ctx context.Context, m *policy.Model) error {
 			continue
 		}
 		script := fmt.Sprintf("add table ip %s\ndelete table ip %s\n%s", kubeProxyTable, kubeProxyTable, text)
-		if _, err := l.nss[NodeNS(n.Name)].run(ctx, strings.NewReader(script), "nft", "-f", "-"); err != nil {
+		if _, err := l.nss[NodeNS(n.Name)].Run(ctx, strings.NewReader(script), "nft", "-f", "-"); err != nil {
 			return fmt.Errorf("lab: kube-proxy stand-in on %s: %w\n%s", n.Name, err, text)
 		}
 		l.kubeProxy[n.Name] = text

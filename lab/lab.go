@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -169,7 +170,7 @@ func Open(cfg Config) (*Lab, error) {
 	}
 	l.cfg.Enforcer = s.Enforcer
 	for _, name := range l.topo.Namespaces() {
-		n, err := openNS(name)
+		n, err := netlab.OpenNamed(name)
 		if err != nil {
 			l.Close()
 			return nil, fmt.Errorf("the lab in %s is broken (%v): run `palisade lab down` and `palisade lab up`", l.dir, err)
@@ -188,7 +189,7 @@ func (l *Lab) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, n := range l.nss {
-		n.close()
+		n.Close()
 	}
 	l.nss = map[string]*ns{}
 	if l.st != nil {
@@ -244,10 +245,10 @@ func Down(cfg Config) error {
 	sort.Strings(sorted)
 	removed := 0
 	for _, n := range sorted {
-		if !nsExists(n) {
+		if !netlab.Exists(n) {
 			continue
 		}
-		if err := deleteNS(n); err != nil {
+		if err := netlab.DeleteNamed(n); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -294,7 +295,7 @@ func removeStateDir(dir string) error {
 func labNamespacesUp(t *Topology) []string {
 	var out []string
 	for _, n := range t.Namespaces() {
-		if nsExists(n) {
+		if netlab.Exists(n) {
 			out = append(out, n)
 		}
 	}

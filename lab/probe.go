@@ -99,7 +99,7 @@ func (l *Lab) probeTCP(ctx context.Context, p probe) error {
 	d := net.Dialer{Timeout: probeTimeout, Control: reuseAddr,
 		LocalAddr: &net.TCPAddr{Port: int(l.nextSrcPort())}}
 	var c net.Conn
-	err := p.from.do(func() (err error) {
+	err := p.from.Do(func() (err error) {
 		c, err = d.DialContext(ctx, "tcp4", netip.AddrPortFrom(p.dst, p.port).String())
 		return err
 	})
@@ -117,7 +117,7 @@ func (l *Lab) probeUDP(p probe) error {
 	la := &net.UDPAddr{Port: int(l.nextSrcPort())}
 	ra := net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.dst, p.port))
 	var c *net.UDPConn
-	err := p.from.do(func() (err error) {
+	err := p.from.Do(func() (err error) {
 		c, err = net.DialUDP("udp4", la, ra)
 		return err
 	})
@@ -130,7 +130,7 @@ func (l *Lab) probeUDP(p probe) error {
 
 func (l *Lab) probeICMP(p probe) error {
 	var c *icmp.PacketConn
-	err := p.from.do(func() (err error) {
+	err := p.from.Do(func() (err error) {
 		c, err = icmp.ListenPacket("ip4:icmp", "0.0.0.0")
 		return err
 	})

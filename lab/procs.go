@@ -36,7 +36,7 @@ type proc struct {
 // outlives the command that ran `lab up`), its output in a log file, and
 // records it in the state directory before returning.
 func (l *Lab) startProc(n *ns, role string, args ...string) (*proc, error) {
-	logPath := filepath.Join(l.dir, "logs", n.name+"-"+role+".log")
+	logPath := filepath.Join(l.dir, "logs", n.Name+"-"+role+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -47,11 +47,11 @@ func (l *Lab) startProc(n *ns, role string, args ...string) (*proc, error) {
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Dir = l.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := n.do(cmd.Start); err != nil {
-		return nil, fmt.Errorf("lab: %s: start %s: %w", n.name, role, err)
+	if err := n.Do(cmd.Start); err != nil {
+		return nil, fmt.Errorf("lab: %s: start %s: %w", n.Name, role, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it while this process lives
-	p := &proc{Role: role, NS: n.name, PID: cmd.Process.Pid, Log: logPath}
+	p := &proc{Role: role, NS: n.Name, PID: cmd.Process.Pid, Log: logPath}
 	p.Start, _ = procStart(p.PID)
 	return p, l.recordProc(p)
 }

@@ -53,7 +53,7 @@ func (l *Lab) printFailures(ctx context.Context, res []FlowResult) {
 		l.printIndented(r.explainText)
 		for _, node := range r.Nodes {
 			l.printf("$ ip netns exec %s nft list ruleset\n", NodeNS(node))
-			out, err := l.nss[NodeNS(node)].run(ctx, nil, "nft", "list", "ruleset")
+			out, err := l.nss[NodeNS(node)].Run(ctx, nil, "nft", "list", "ruleset")
 			if err != nil {
 				l.printf("  (%v)\n", err)
 			}

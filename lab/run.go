@@ -210,7 +210,7 @@ func (l *Lab) unprotect(ctx context.Context) error {
 		return err
 	}
 	for _, name := range l.topo.Namespaces() {
-		if err := l.nss[name].flushConntrack(); err != nil {
+		if err := l.nss[name].FlushConntrack(); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -51,7 +52,7 @@ func Status(ctx context.Context, cfg Config) error {
 	var problems []string
 	missing := 0
 	for _, n := range s.Namespaces {
-		if !nsExists(n) {
+		if !netlab.Exists(n) {
 			missing++
 			problems = append(problems, "namespace "+n+" is missing")
 		}

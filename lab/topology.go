@@ -9,11 +9,11 @@ import (
 	"path"
 	"sort"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/examples"
+	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/policy"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Names and addresses of the lab network. Everything lives in 198.18.0.0/15:
@@ -224,7 +224,7 @@ func (t *Topology) members() []member {
 // forwarding.
 func (t *Topology) wire(nss map[string]*ns) error {
 	sw := nss[SwitchNS]
-	if err := sw.bridge(bridgeName); err != nil {
+	if err := sw.AddBridge(bridgeName); err != nil {
 		return err
 	}
 	for _, m := range t.members() {
@@ -242,7 +242,7 @@ func (t *Topology) wire(nss map[string]*ns) error {
 	}
 	for _, h := range t.Hosts {
 		for _, n := range t.Nodes {
-			if err := nss[NodeNS(h.Name)].addRoute(n.PodCIDR, n.IP, uplink, false); err != nil {
+			if err := nss[NodeNS(h.Name)].AddRoute(netlab.Route{Dst: n.PodCIDR, Via: n.IP, Dev: uplink}); err != nil {
 				return err
 			}
 		}
@@ -257,13 +257,13 @@ func (t *Topology) wire(nss map[string]*ns) error {
 
 // wireMember connects a node or host to the switch by its eth0.
 func wireMember(sw, n *ns, m member) error {
-	if err := sw.veth(m.name, n, uplink); err != nil {
+	if err := sw.VethTo(m.name, n, uplink); err != nil {
 		return err
 	}
-	if err := sw.enslave(m.name, bridgeName); err != nil {
+	if err := sw.Enslave(m.name, bridgeName); err != nil {
 		return err
 	}
-	return n.addAddr(uplink, netip.PrefixFrom(m.ip, labBits))
+	return n.AddAddr(uplink, netip.PrefixFrom(m.ip, labBits))
 }
 
 // neighbours gives every member a permanent ARP entry for every other, so
@@ -272,7 +272,7 @@ func wireMember(sw, n *ns, m member) error {
 func (t *Topology) neighbours(nss map[string]*ns) error {
 	ms := t.members()
 	for _, a := range ms {
-		mac, err := nss[NodeNS(a.name)].mac(uplink)
+		mac, err := nss[NodeNS(a.name)].MAC(uplink)
 		if err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func (t *Topology) neighbours(nss map[string]*ns) error {
 			if a.name == b.name {
 				continue
 			}
-			if err := nss[NodeNS(b.name)].addNeighbor(uplink, a.ip, mac); err != nil {
+			if err := nss[NodeNS(b.name)].AddNeighbor(uplink, a.ip, mac); err != nil {
 				return err
 			}
 		}
@@ -296,7 +296,7 @@ func (t *Topology) wireNode(nss map[string]*ns, n Node) error {
 		if k != "net.ipv4.ip_forward" {
 			v = "0"
 		}
-		if err := nn.sysctl(k, v); err != nil {
+		if err := nn.Sysctl(k, v); err != nil {
 			return err
 		}
 	}
@@ -304,7 +304,7 @@ func (t *Topology) wireNode(nss map[string]*ns, n Node) error {
 		if o.Name == n.Name {
 			continue
 		}
-		if err := nn.addRoute(o.PodCIDR, o.IP, uplink, false); err != nil {
+		if err := nn.AddRoute(netlab.Route{Dst: o.PodCIDR, Via: o.IP, Dev: uplink}); err != nil {
 			return err
 		}
 	}
@@ -316,29 +316,29 @@ func (t *Topology) wireNode(nss map[string]*ns, n Node) error {
 // gateway, and a /32 route to the pod on the node.
 func wirePod(node, pod *ns, p Pod) error {
 	ifc := policy.PodInterfaceName(p.Namespace, p.Name)
-	if err := node.veth(ifc, pod, uplink); err != nil {
+	if err := node.VethTo(ifc, pod, uplink); err != nil {
 		return err
 	}
-	if err := pod.addAddr(uplink, netip.PrefixFrom(p.IP, 32)); err != nil {
+	if err := pod.AddAddr(uplink, netip.PrefixFrom(p.IP, 32)); err != nil {
 		return err
 	}
-	hostMAC, err := node.mac(ifc)
+	hostMAC, err := node.MAC(ifc)
 	if err != nil {
 		return err
 	}
-	podMAC, err := pod.mac(uplink)
+	podMAC, err := pod.MAC(uplink)
 	if err != nil {
 		return err
 	}
 	gw := netip.MustParseAddr(podGateway)
-	if err := pod.addNeighbor(uplink, gw, hostMAC); err != nil {
+	if err := pod.AddNeighbor(uplink, gw, hostMAC); err != nil {
 		return err
 	}
-	if err := pod.addRoute(netip.MustParsePrefix("0.0.0.0/0"), gw, uplink, true); err != nil {
+	if err := pod.AddRoute(netlab.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Via: gw, Dev: uplink, OnLink: true}); err != nil {
 		return err
 	}
-	if err := node.addRoute(netip.PrefixFrom(p.IP, 32), netip.Addr{}, ifc, false); err != nil {
+	if err := node.AddRoute(netlab.Route{Dst: netip.PrefixFrom(p.IP, 32), Dev: ifc}); err != nil {
 		return err
 	}
-	return node.addNeighbor(ifc, p.IP, podMAC)
+	return node.AddNeighbor(ifc, p.IP, podMAC)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/examples"
+	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -102,13 +103,13 @@ func (l *Lab) up(ctx context.Context) error {
 // are IPv4; no router solicitations or DAD in the captures).
 func (l *Lab) createNamespaces() error {
 	for _, name := range l.topo.Namespaces() {
-		n, err := createNS(name)
+		n, err := netlab.CreateNamed(name)
 		if err != nil {
 			return err
 		}
 		l.nss[name] = n
 		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"} {
-			if err := n.sysctl(k, "1"); err != nil {
+			if err := n.Sysctl(k, "1"); err != nil {
 				return err
 			}
 		}

@@ -76,12 +76,8 @@ func (l *Lab) NewNS(name string) (*NS, error) {
 	if n.nl, err = netlink.NewHandleAt(h); err != nil {
 		return nil, fmt.Errorf("netlab: netlink handle in %s: %w", full, err)
 	}
-	lo, err := n.nl.LinkByName("lo")
-	if err == nil {
-		err = n.nl.LinkSetUp(lo)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("netlab: %s: bring lo up: %w", full, err)
+	if err := n.Up("lo"); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

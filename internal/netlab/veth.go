@@ -32,12 +32,8 @@ func (l *Lab) Veth(a, b End) error {
 				return err
 			}
 		}
-		lk, err := e.NS.Link(e.Name)
-		if err != nil {
+		if err := e.NS.Up(e.Name); err != nil {
 			return err
-		}
-		if err := e.NS.nl.LinkSetUp(lk); err != nil {
-			return fmt.Errorf("netlab: %s: up %s: %w", e.NS.Name, e.Name, err)
 		}
 	}
 	if err := staticNeighbors(a, b); err != nil {
