@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
-	"golang.org/x/sys/unix"
 
 	"github.com/palisade-net/palisade/internal/netlab"
 )
@@ -84,19 +83,8 @@ func classify(err error) Outcome {
 	return OutFailed
 }
 
-func reuseAddr(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-	})
-	if err != nil {
-		return err
-	}
-	return serr
-}
-
 func (l *Lab) probeTCP(ctx context.Context, p probe) error {
-	d := net.Dialer{Timeout: probeTimeout, Control: reuseAddr,
+	d := net.Dialer{Timeout: probeTimeout, Control: netlab.ReuseAddr,
 		LocalAddr: &net.TCPAddr{Port: int(l.nextSrcPort())}}
 	var c net.Conn
 	err := p.from.Do(func() (err error) {

@@ -176,3 +176,18 @@ func addrOfFamily(as []netip.Addr, v4 bool) (netip.Addr, bool) {
 	}
 	return netip.Addr{}, false
 }
+
+// IsLocal reports whether a is one of the node's addresses, or loopback.
+func (n *Node) IsLocal(a netip.Addr) bool { return isLocalAddr(n, a) }
+
+// Uplink is the interface the node sends off-node traffic by.
+func (n *Node) Uplink() string { return uplink(n) }
+
+// ArrivalInterface is the interface a packet for dst arrives by: the one
+// holding dst, else the uplink.
+func (n *Node) ArrivalInterface(dst netip.Addr) string { return arrivalInterface(n, dst) }
+
+// NodePort returns the NodePort service port for proto and port, if any.
+func (m *Model) NodePort(proto uint8, port uint16) (*Service, *ServicePort) {
+	return m.nodePort(proto, port)
+}

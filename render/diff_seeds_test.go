@@ -122,7 +122,7 @@ func judgeMultiNode(m *policy.Model, rulesets map[string]*Ruleset, f policy.Flow
 	}
 	if len(nodes) == 1 {
 		for _, h := range all[0] {
-			if h.DNAT && h.Out == uplinkOf(m.Nodes[nodes[0]]) {
+			if h.DNAT && h.Out == m.Nodes[nodes[0]].Uplink() {
 				return false, "", false // DNAT'd to a pod on another node
 			}
 		}

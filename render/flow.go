@@ -90,9 +90,9 @@ func entry(m *policy.Model, n *policy.Node, f policy.Flow, dst netip.Addr) (stri
 	case f.Src.Kind == policy.PeerHost && f.Src.Node == n:
 		return "", nil
 	case f.Dst.Kind == policy.PeerWorkload && f.Dst.Workload.Node == n.Name:
-		return uplinkOf(n), nil
-	case isLocal(n, dst):
-		return arrivalOf(n, dst), nil
+		return n.Uplink(), nil
+	case n.IsLocal(dst):
+		return n.ArrivalInterface(dst), nil
 	}
 	return "", fmt.Errorf("the flow %s -> %s neither starts nor ends on node %s", f.Src, f.Dst, n.Name)
 }
@@ -124,8 +124,8 @@ func flowPacket(f policy.Flow, src, dst netip.Addr) Packet {
 // when it hits one of n's NodePorts, else routed to its destination.
 func hops(m *policy.Model, n *policy.Node, in string, p Packet) []Hop {
 	h := Hop{In: in, Pre: p, Post: p}
-	if carriesPorts(p.Proto) && isLocal(n, p.Dst) && !p.Dst.IsLoopback() {
-		if svc, sp := nodePort(m, p.Proto, p.Dport); sp != nil {
+	if carriesPorts(p.Proto) && n.IsLocal(p.Dst) && !p.Dst.IsLoopback() {
+		if svc, sp := m.NodePort(p.Proto, p.Dport); sp != nil {
 			var out []Hop
 			for _, b := range sp.Backends {
 				ip, ok := familyAddr(b.Workload.IPs, p.Dst.Is4())
@@ -152,54 +152,9 @@ func hops(m *policy.Model, n *policy.Node, in string, p Packet) []Hop {
 
 func carriesPorts(proto uint8) bool { return proto == 6 || proto == 17 || proto == 132 }
 
-func nodePort(m *policy.Model, proto uint8, port uint16) (*policy.Service, *policy.ServicePort) {
-	for _, s := range m.Services {
-		for i := range s.Ports {
-			if s.Ports[i].Proto == proto && s.Ports[i].NodePort == port {
-				return s, &s.Ports[i]
-			}
-		}
-	}
-	return nil, nil
-}
-
-func isLocal(n *policy.Node, a netip.Addr) bool {
-	if a.IsLoopback() {
-		return true
-	}
-	for _, ifc := range n.Interfaces {
-		for _, x := range ifc.Addrs {
-			if x == a {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func uplinkOf(n *policy.Node) string {
-	for _, ifc := range n.Interfaces {
-		if ifc.Name != "lo" {
-			return ifc.Name
-		}
-	}
-	return "eth0"
-}
-
-func arrivalOf(n *policy.Node, dst netip.Addr) string {
-	for _, ifc := range n.Interfaces {
-		for _, x := range ifc.Addrs {
-			if ifc.Name != "lo" && x == dst {
-				return ifc.Name
-			}
-		}
-	}
-	return uplinkOf(n)
-}
-
 // outOf is the interface a packet for dst leaves n by ("" = local).
 func outOf(m *policy.Model, n *policy.Node, dst netip.Addr) string {
-	if isLocal(n, dst) {
+	if n.IsLocal(dst) {
 		return ""
 	}
 	for _, w := range m.WorkloadsOn(n.Name) {
@@ -209,7 +164,7 @@ func outOf(m *policy.Model, n *policy.Node, dst netip.Addr) string {
 			}
 		}
 	}
-	return uplinkOf(n)
+	return n.Uplink()
 }
 
 func familyAddr(as []netip.Addr, v4 bool) (netip.Addr, bool) {

@@ -100,9 +100,9 @@ func fail(p Probe, stage string, err error) error {
 	return &ProbeError{Probe: p, Stage: stage, Timeout: to, Err: err}
 }
 
-// reuseAddr lets many probes bind the same source port in turn while
+// ReuseAddr (a net.Dialer Control) lets many probes bind the same source port in turn while
 // earlier sockets sit in TIME_WAIT.
-func reuseAddr(_, _ string, c syscall.RawConn) error {
+func ReuseAddr(_, _ string, c syscall.RawConn) error {
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
@@ -116,7 +116,7 @@ func reuseAddr(_, _ string, c syscall.RawConn) error {
 // DialTCP opens a TCP connection from inside the namespace. The connection
 // may be used from any goroutine afterwards; the caller closes it.
 func (n *NS) DialTCP(ctx context.Context, src netip.AddrPort, dst netip.AddrPort, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout, Control: reuseAddr}
+	d := net.Dialer{Timeout: timeout, Control: ReuseAddr}
 	if src.Addr().IsValid() || src.Port() != 0 {
 		d.LocalAddr = &net.TCPAddr{IP: ipOrNil(src.Addr()), Port: int(src.Port())}
 	}
