@@ -156,3 +156,22 @@ func TestGetFormats(t *testing.T) {
 		t.Error("export changed the stored object")
 	}
 }
+
+// TestGetNetpolAlias: issue 3 names `get netpol`; like kubectl, it lists the
+// Kubernetes NetworkPolicies palisade stores (calicoctl's own table has no
+// netpol, and Calico's are `np`, `pol`, `networkpolicy`).
+func TestGetNetpolAlias(t *testing.T) {
+	st := newMemory(t)
+	seedDefaults(t, st)
+	put(t, st, `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: prod}
+spec: {podSelector: {}}`)
+	for _, alias := range []string{"netpol", "netpols", "knp"} {
+		code, out, errOut := run(t, "", "get", alias, "-A")
+		if code != 0 || !strings.Contains(out, "deny-all") {
+			t.Errorf("get %s -A: exit %d\nstdout:\n%s\nstderr:\n%s", alias, code, out, errOut)
+		}
+	}
+}

@@ -25,6 +25,7 @@ var k8sAliases = map[string]store.Kind{
 	"serviceaccount": store.KindK8sServiceAcct, "serviceaccounts": store.KindK8sServiceAcct, "sa": store.KindK8sServiceAcct,
 	"kubernetesnetworkpolicy": store.KindK8sNetworkPolicy, "kubernetesnetworkpolicies": store.KindK8sNetworkPolicy,
 	"knp": store.KindK8sNetworkPolicy, "knps": store.KindK8sNetworkPolicy,
+	"netpol": store.KindK8sNetworkPolicy, "netpols": store.KindK8sNetworkPolicy, // kubectl's short name
 	"kubernetesnode": store.KindK8sNode, "kubernetesnodes": store.KindK8sNode,
 	"k8snode": store.KindK8sNode, "k8snodes": store.KindK8sNode,
 }
