@@ -31,6 +31,28 @@ type converter struct {
 	over   bool
 }
 
+// MaxExpandedSize bounds the JSON a document may expand to once its YAML
+// aliases are followed: aliases that repeat a large scalar would otherwise
+// turn a small file into gigabytes.
+const MaxExpandedSize = 32 << 20
+
+// overBudget reports (once, naming the field) that the document's expansion
+// went past its node or byte budget.
+func (c *converter) overBudget(path string, buf *bytes.Buffer) bool {
+	if c.budget >= 0 && buf.Len() <= MaxExpandedSize {
+		return false
+	}
+	if !c.over {
+		c.over = true
+		rule := "document expands too many aliases"
+		if buf.Len() > MaxExpandedSize {
+			rule = "aliases expand the document beyond the limit of 32 MiB"
+		}
+		c.fail(path, nil, rule)
+	}
+	return true
+}
+
 // newConverter returns a converter for the tree under root. Its work is
 // bounded by the size of the tree as written: aliases may repeat parts of
 // it, but not blow it up (alias bombs).
@@ -91,11 +113,7 @@ func isNull(n *yaml.Node) bool {
 // convert writes the JSON form of n, checked against t, to buf.
 func (c *converter) convert(n *yaml.Node, t reflect.Type, path string, buf *bytes.Buffer) {
 	c.budget--
-	if c.budget < 0 {
-		if !c.over {
-			c.over = true
-			c.fail(path, nil, "document is too large or expands too many aliases")
-		}
+	if c.overBudget(path, buf) {
 		buf.WriteString("null")
 		return
 	}
@@ -400,7 +418,7 @@ func (c *converter) sequence(n *yaml.Node, elem reflect.Type, path string, buf *
 func (c *converter) generic(n *yaml.Node, path string, buf *bytes.Buffer) {
 	c.budget--
 	n = resolve(n)
-	if c.budget < 0 || isNull(n) {
+	if c.overBudget(path, buf) || isNull(n) {
 		buf.WriteString("null")
 		return
 	}

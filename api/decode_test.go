@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -543,4 +544,67 @@ func TestCalicoMessage(t *testing.T) {
 	if got := two.CalicoMessage(); got != "error with the following fields:\n-  a = '1' (x)\n-  b = '2' (y)" {
 		t.Errorf("got %q", got)
 	}
+}
+
+// aliasScalarBomb is a document whose aliases repeat one large scalar:
+// small on disk, gigabytes once expanded.
+func aliasScalarBomb(scalar, aliases int) []byte {
+	var b strings.Builder
+	b.WriteString("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p\n")
+	fmt.Fprintf(&b, "  annotations:\n    a: &a %q\n", strings.Repeat("x", scalar))
+	b.WriteString("spec:\n  selector: all()\n  ingress:\n  - action: Allow\n    metadata:\n      annotations:\n")
+	for i := 0; i < aliases; i++ {
+		fmt.Fprintf(&b, "        k%d: *a\n", i)
+	}
+	return []byte(b.String())
+}
+
+func TestAliasScalarBombIsBoundedByBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		scalar, aliases  int
+		wantField        string
+		wantExpandedOver int
+	}{
+		{"305KB", 100_000, 12_000, "spec.ingress[0].metadata.annotations", 1 << 30},
+		{"5MB", 1_000_000, 250_000, "spec.ingress[0].metadata.annotations", 200 << 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := aliasScalarBomb(tc.scalar, tc.aliases)
+			if tc.scalar*tc.aliases < tc.wantExpandedOver {
+				t.Fatalf("the bomb is too small to test anything")
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, errs := Decode("bomb.yaml", data)
+			runtime.ReadMemStats(&after)
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.wantField) ||
+				!strings.Contains(errs[0].Error(), "aliases expand the document beyond the limit of 32 MiB") {
+				t.Fatalf("errors = %.300v", errs)
+			}
+			// Allocation, not time, is what the budget bounds: the
+			// expansion stops at 32 MiB of JSON.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 512<<20 {
+				t.Errorf("decoding allocated %d MiB", alloc>>20)
+			}
+		})
+	}
+}
+
+// FuzzDecodeMemory checks that no input makes Decode allocate more than a
+// fixed budget beyond a multiple of its own size, however it uses aliases.
+func FuzzDecodeMemory(f *testing.F) {
+	f.Add(aliasScalarBomb(1000, 100))
+	f.Add([]byte("a: &a [*a, *a]\nb: *a\n"))
+	f.Add([]byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: &n x, labels: {a: *n, b: *n}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _ = Decode("fuzz", data)
+		runtime.ReadMemStats(&after)
+		budget := uint64(200*len(data)) + 1<<30
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > budget {
+			t.Fatalf("decoding %d bytes allocated %d MiB (budget %d MiB)", len(data), alloc>>20, budget>>20)
+		}
+	})
 }
