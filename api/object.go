@@ -88,6 +88,8 @@ func KindOf(o Object) string {
 		return KindService
 	case *corev1.ServiceAccount:
 		return KindServiceAccount
+	case *Unreadable:
+		return o.(*Unreadable).BaseKind()
 	}
 	return o.GetObjectKind().GroupVersionKind().Kind
 }

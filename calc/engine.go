@@ -68,6 +68,10 @@ type Engine struct {
 	portRefs  map[string]int             // active named ports
 	portOwn   map[string]map[string]bool // port name -> owners with a port of that name
 	members   map[string][]netip.Prefix  // SelectorMembers of one selector, cached
+	// quarantine holds the addresses of unresolved endpoints by id;
+	// quarantined is their sorted union, nil until asked for.
+	quarantine  map[string][]netip.Prefix
+	quarantined []netip.Prefix
 	fallbacks int                        // queries answered by scanning (tests)
 
 	localWL   map[*policy.Workload]*endpoint
@@ -115,6 +119,7 @@ func NewEngine(node string) *Engine {
 		portRefs:    map[string]int{},
 		portOwn:     map[string]map[string]bool{},
 		members:     map[string][]netip.Prefix{},
+		quarantine:  map[string][]netip.Prefix{},
 		localWL:     map[*policy.Workload]*endpoint{},
 		localHEP:    map[*policy.HostEndpoint]*endpoint{},
 		problems:    map[string]error{},

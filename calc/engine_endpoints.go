@@ -59,7 +59,12 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	}
 	valid := d != nil && ep.err == nil
 	e.updateOwner(ep, valid)
-	e.updateLocal(ep, valid)
+	e.updateLocal(ep, d != nil) // an unresolved endpoint is local too: it fails closed
+	var q []netip.Prefix
+	if d != nil && ep.err != nil {
+		q = d.Prefixes()
+	}
+	e.setQuarantine(id, q)
 	for _, p := range oldParents {
 		if !slices.Contains(parents, p) {
 			e.removeDep(p, id)
@@ -190,19 +195,21 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 // copied out, since re-resolving profiles updates a workload in place.
 type face struct {
 	ns, name, node, iface string
+	unresolved            string
 	ips                   []netip.Addr
 	profiles              []*policy.Profile
 }
 
 func faceOf(wl *policy.Workload, hep *policy.HostEndpoint) face {
 	if wl != nil {
-		return face{ns: wl.Namespace, name: wl.Name, iface: wl.Interface, profiles: wl.Profiles}
+		return face{ns: wl.Namespace, name: wl.Name, iface: wl.Interface, profiles: wl.Profiles, unresolved: wl.Unresolved}
 	}
-	return face{name: hep.Name, node: hep.Node, iface: hep.Interface, ips: hep.ExpectedIPs, profiles: hep.Profiles}
+	return face{name: hep.Name, node: hep.Node, iface: hep.Interface, ips: hep.ExpectedIPs, profiles: hep.Profiles,
+		unresolved: hep.Unresolved}
 }
 
 func (f face) equal(g face) bool {
-	return f.ns == g.ns && f.name == g.name && f.node == g.node && f.iface == g.iface &&
+	return f.ns == g.ns && f.name == g.name && f.node == g.node && f.iface == g.iface && f.unresolved == g.unresolved &&
 		slices.Equal(f.ips, g.ips) && slices.EqualFunc(f.profiles, g.profiles, sameRules)
 }
 
@@ -265,4 +272,20 @@ func compareStrings(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// setQuarantine records the addresses of endpoint id while it is
+// unresolved (nil: it is not).
+func (e *Engine) setQuarantine(id string, q []netip.Prefix) {
+	old, had := e.quarantine[id]
+	if len(q) == 0 && !had || slices.Equal(old, q) {
+		return
+	}
+	if len(q) == 0 {
+		delete(e.quarantine, id)
+	} else {
+		e.quarantine[id] = slices.Clone(q)
+	}
+	e.quarantined = nil
+	e.markDirty("quarantine")
 }

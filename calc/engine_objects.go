@@ -28,6 +28,13 @@ func relevant(k store.Kind) bool {
 // handle applies the new value of the object at key (nil: deleted) to the
 // derived state.
 func (e *Engine) handle(key store.Key, obj api.Object) {
+	if u, ok := obj.(*api.Unreadable); ok && !isPolicyKind(key.Kind) {
+		// Absent, and a problem; a policy becomes its fail-closed stand-in.
+		e.setProblem(unreadableID(key), policy.UnreadableError(u))
+		obj = nil
+	} else {
+		e.setProblem(unreadableID(key), nil)
+	}
 	switch key.Kind {
 	case store.KindK8sNamespace:
 		e.onNamespace(key.Name, obj)
@@ -324,4 +331,12 @@ func (e *Engine) refreshNode() {
 func sameNode(a, b *policy.Node) bool {
 	return b != nil && a.Name == b.Name && reflect.DeepEqual(a.Interfaces, b.Interfaces) &&
 		reflect.DeepEqual(a.Felix, b.Felix)
+}
+
+func isPolicyKind(k store.Kind) bool {
+	return k == api.KindGlobalNetworkPolicy || k == api.KindNetworkPolicy || k == store.KindK8sNetworkPolicy
+}
+
+func unreadableID(key store.Key) string {
+	return "unreadable/" + string(key.Kind) + "/" + key.Namespace + "/" + key.Name
 }

@@ -89,7 +89,7 @@ func (e *Engine) invalidateMatched(id string) {
 // syncLive puts the policy's selector in the local index when it is live
 // and takes it out when it is not.
 func (e *Engine) syncLive(id string, rec *polRec) {
-	live := rec.p != nil && e.tiers[rec.p.Tier] != nil
+	live := rec.p != nil // a policy whose tier is missing is enforced by its stand-in
 	switch {
 	case live:
 		e.local.UpdateSelector(id, rec.p.Selector)
@@ -239,11 +239,16 @@ func (e *Engine) tierList(ep *endpoint, k policy.StageKind, d policy.Direction) 
 			if !p.AppliesIn(k, d, ep.hep != nil) {
 				continue
 			}
-			i, ok := byTier[p.Tier]
+			p, t := policy.Enforced(p, e.tiers[p.Tier])
+			key := t.Name
+			if t != e.tiers[t.Name] {
+				key = "\x00" + key // a fail-closed tier, apart from any real one
+			}
+			i, ok := byTier[key]
 			if !ok {
 				i = len(out)
-				byTier[p.Tier] = i
-				out = append(out, policy.TierPolicies{Tier: e.tiers[p.Tier]})
+				byTier[key] = i
+				out = append(out, policy.TierPolicies{Tier: t})
 			}
 			out[i].Policies = append(out[i].Policies, p)
 		}

@@ -37,7 +37,7 @@ func (e *Engine) Problems() []error {
 	out := slices.Collect(maps.Values(e.problems))
 	out = append(out, e.nodeProblems...)
 	for _, rec := range e.policies {
-		if rec.p != nil && e.tiers[rec.p.Tier] == nil {
+		if rec.p != nil && e.tiers[rec.p.Tier] == nil && rec.p.Unenforceable == "" {
 			out = append(out, fmt.Errorf("%s: spec.tier: tier %q does not exist", api.ID(rec.obj), rec.p.Tier))
 		}
 	}

@@ -212,3 +212,16 @@ func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy
 	})
 	return out
 }
+
+// Quarantined is policy.Model.Quarantined from the unresolved endpoints.
+func (v *view) Quarantined() []netip.Prefix {
+	e := v.engine()
+	if e.quarantined == nil {
+		var out []netip.Prefix
+		for _, q := range e.quarantine {
+			out = append(out, q...)
+		}
+		e.quarantined = policy.SortQuarantine(out)
+	}
+	return e.quarantined
+}

@@ -89,6 +89,8 @@ func (b *builder) sort(o api.Object) {
 		b.gnsets = append(b.gnsets, x)
 	case *api.NetworkSet:
 		b.nsets = append(b.nsets, x)
+	case *api.Unreadable:
+		b.unreadable(x)
 	}
 	// Staged policies are stored and validated, never enforced (§7.6).
 }
@@ -280,8 +282,7 @@ func (b *builder) buildWorkloads(global FelixSettings) {
 	for _, x := range b.weps {
 		w, err := b.wepWorkload(x)
 		if err != nil {
-			b.problem(x, err)
-			continue
+			b.problem(x, err) // kept, unresolved: it fails closed
 		}
 		b.node(w.Node, global)
 		b.m.Workloads = append(b.m.Workloads, w)
@@ -354,16 +355,12 @@ func (b *builder) wepWorkload(x *api.WorkloadEndpoint) (*Workload, error) {
 	for k, v := range x.Labels {
 		own[k] = v
 	}
-	var profiles []*Profile
-	for _, pn := range s.Profiles {
-		p, ok := b.m.Profiles[pn]
-		if !ok {
-			return nil, fmt.Errorf("spec.profiles: profile %q does not exist", pn)
-		}
-		profiles = append(profiles, p)
-	}
+	profiles, err := b.requiredProfiles(s.Profiles)
 	w := &Workload{Namespace: x.Namespace, Name: name, Node: s.Node, Interface: s.InterfaceName,
 		Labels: inherit(own, profiles), Profiles: profiles}
+	if err != nil {
+		w.Unresolved = err.Error()
+	}
 	for _, n := range s.IPNetworks {
 		w.IPs = appendAddr(w.IPs, n)
 	}
@@ -372,7 +369,7 @@ func (b *builder) wepWorkload(x *api.WorkloadEndpoint) (*Workload, error) {
 			w.Ports = append(w.Ports, NamedPort{Name: p.Name, Proto: uint8(p.Protocol.Number()), Port: p.Port})
 		}
 	}
-	return w, nil
+	return w, err
 }
 
 func (b *builder) buildHostEndpoints(global FelixSettings) {
@@ -387,8 +384,7 @@ func (b *builder) buildHostEndpoints(global FelixSettings) {
 		seen[x.Name] = true
 		h, err := b.hostEndpoint(x)
 		if err != nil {
-			b.problem(x, err)
-			continue
+			b.problem(x, err) // kept, unresolved: it fails closed
 		}
 		b.node(h.Node, global)
 		b.m.HostEndpoints = append(b.m.HostEndpoints, h)
@@ -396,23 +392,19 @@ func (b *builder) buildHostEndpoints(global FelixSettings) {
 }
 
 func (b *builder) hostEndpoint(x *api.HostEndpoint) (*HostEndpoint, error) {
-	var profiles []*Profile
-	for _, pn := range x.Spec.Profiles {
-		p, ok := b.m.Profiles[pn]
-		if !ok {
-			return nil, fmt.Errorf("spec.profiles: profile %q does not exist", pn)
-		}
-		profiles = append(profiles, p)
-	}
+	profiles, err := b.requiredProfiles(x.Spec.Profiles)
 	h := &HostEndpoint{Name: x.Name, Node: x.Spec.Node, Interface: x.Spec.InterfaceName,
 		Labels: inherit(x.Labels, profiles), Profiles: profiles}
+	if err != nil {
+		h.Unresolved = err.Error()
+	}
 	for _, ip := range x.Spec.ExpectedIPs {
 		h.ExpectedIPs = appendAddr(h.ExpectedIPs, ip)
 	}
 	for _, p := range x.Spec.Ports {
 		h.Ports = append(h.Ports, NamedPort{Name: p.Name, Proto: uint8(p.Protocol.Number()), Port: p.Port})
 	}
-	return h, nil
+	return h, err
 }
 
 // autoHostEndpoints derives the endpoints the controller would create when
@@ -487,12 +479,22 @@ func (b *builder) buildPolicies() {
 		p, err := compilePolicy(o)
 		if err != nil {
 			b.problem(o, err)
-			continue
+			if p == nil {
+				continue
+			}
 		}
-		t, ok := tiers[p.Tier]
-		if !ok {
+		t := tiers[p.Tier]
+		if t == nil && p.Unenforceable == "" {
 			b.problem(o, fmt.Errorf("spec.tier: tier %q does not exist", p.Tier))
-			continue
+		}
+		if ep, et := Enforced(p, t); et != t {
+			// A fail-closed stand-in, in its tier before every real one.
+			t = tiers[failClosedKey(et.Name)]
+			if t == nil {
+				t = et
+				tiers[failClosedKey(et.Name)] = t
+			}
+			p = ep
 		}
 		t.Policies = append(t.Policies, p)
 	}
@@ -513,6 +515,10 @@ func compilePolicy(o api.Object) (*Policy, error) {
 			return nil, err
 		}
 		return compileNP(np, k8sconv.KindKubernetesNetworkPolicy)
+	case *api.Unreadable:
+		if p, ok := compileUnreadable(x); ok {
+			return p, fmt.Errorf("stored value cannot be read (%s): enforced as deny-all", x.Err)
+		}
 	}
 	return nil, fmt.Errorf("not a policy")
 }
@@ -520,11 +526,19 @@ func compilePolicy(o api.Object) (*Policy, error) {
 func (b *builder) buildOwners() {
 	m := b.m
 	for _, w := range m.Workloads {
+		if w.Unresolved != "" {
+			m.Quarantine = appendHosts(m.Quarantine, w.IPs)
+			continue
+		}
 		for _, ip := range w.IPs {
 			m.owners = append(m.owners, ipOwner{prefix: netip.PrefixFrom(ip, ip.BitLen()), labels: w.Labels, ports: w.Ports, what: "pod " + w.Key()})
 		}
 	}
 	for _, h := range m.HostEndpoints {
+		if h.Unresolved != "" {
+			m.Quarantine = appendHosts(m.Quarantine, h.ExpectedIPs)
+			continue
+		}
 		for _, ip := range h.ExpectedIPs {
 			m.owners = append(m.owners, ipOwner{prefix: netip.PrefixFrom(ip, ip.BitLen()), labels: h.Labels, ports: h.Ports, what: "host endpoint " + h.Name})
 		}
@@ -534,4 +548,5 @@ func (b *builder) buildOwners() {
 			m.owners = append(m.owners, ipOwner{prefix: n, labels: s.Labels, what: "network set " + s.Name})
 		}
 	}
+	m.Quarantine = SortQuarantine(m.Quarantine)
 }

@@ -125,27 +125,35 @@ func DeriveNetworkSet(o api.Object) (*Derived, error) {
 // (profile returns nil for a profile that does not exist), setting its
 // Profiles and its effective Labels. For workload endpoints and host
 // endpoints a missing profile is the error NewModel reports, and the object
-// is left out of the model; for pods and network sets a missing profile
-// just has no labels.
+// is unresolved (it fails closed, and is no address owner); for pods and
+// network sets a missing profile just has no labels.
 func (d *Derived) Resolve(profile func(name string) *Profile) error {
 	var ps []*Profile
+	var err error
 	for _, n := range d.Parents {
 		p := profile(n)
 		if p == nil && d.required {
-			return fmt.Errorf("spec.profiles: profile %q does not exist", n)
+			if err == nil {
+				err = fmt.Errorf("spec.profiles: profile %q does not exist", n)
+			}
+			continue
 		}
 		ps = append(ps, p)
 	}
 	labels := inherit(d.Own, ps)
+	unresolved := ""
+	if err != nil {
+		unresolved = err.Error()
+	}
 	switch {
 	case d.Workload != nil:
-		d.Workload.Profiles, d.Workload.Labels = ps, labels
+		d.Workload.Profiles, d.Workload.Labels, d.Workload.Unresolved = ps, labels, unresolved
 	case d.HostEndpoint != nil:
-		d.HostEndpoint.Profiles, d.HostEndpoint.Labels = ps, labels
+		d.HostEndpoint.Profiles, d.HostEndpoint.Labels, d.HostEndpoint.Unresolved = ps, labels, unresolved
 	case len(ps) > 0:
 		d.NetworkSet.Labels = labels
 	}
-	return nil
+	return err
 }
 
 // Prefixes are the addresses the object owns for selectors (§8.5 item 4),

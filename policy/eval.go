@@ -32,6 +32,13 @@ func (e endpoint) labels() labelMap {
 	return e.hep.Labels
 }
 
+func (e endpoint) unresolved() string {
+	if e.wl != nil {
+		return e.wl.Unresolved
+	}
+	return e.hep.Unresolved
+}
+
 func (e endpoint) profiles() []*Profile {
 	if e.wl != nil {
 		return e.wl.Profiles
@@ -107,10 +114,37 @@ func (e *evaluator) evalEndpoint(ep endpoint, d Direction, k StageKind, pkt pack
 	if ep.wl != nil && d == Egress && (pkt.proto == 4 || pkt.proto == protoUDP && pkt.dport == 4789) {
 		return e.emit(base, ResultDeny, "IPIP or VXLAN from a workload is dropped (§3.1 step 5)")
 	}
+	if o, done := e.failClosed(ep, d, k, pkt, base); done {
+		return o
+	}
 	if o, done := e.evalTiers(ep, d, k, pkt, base); done {
 		return o
 	}
 	return e.afterTiers(ep, d, k, pkt, base)
+}
+
+// failClosed denies for an unresolved endpoint and for a quarantined peer
+// (failclosed.go), in normal and forward policy; an unresolved endpoint's
+// preDNAT and untracked policies give no verdict.
+func (e *evaluator) failClosed(ep endpoint, d Direction, k StageKind, pkt packet, base Step) (outcome, bool) {
+	normal := k == StageNormal || k == StageForward
+	if u := ep.unresolved(); u != "" {
+		if !normal {
+			return e.emit(base, ResultNone, "the endpoint cannot be resolved ("+u+"): its "+k.String()+" policy gives no verdict"), true
+		}
+		return e.emit(base, ResultDeny, "the endpoint cannot be resolved ("+u+"): denied, failing closed"), true
+	}
+	if !normal {
+		return outcome{}, false
+	}
+	if r := QuarantineRule(e.m.Quarantine, d); r != nil && e.m.matchRule(r, pkt) {
+		peer := pkt.src
+		if d == Egress {
+			peer = pkt.dst
+		}
+		return e.emit(base, ResultDeny, "the peer "+peer.String()+" belongs to an endpoint that cannot be resolved: denied, failing closed"), true
+	}
+	return outcome{}, false
 }
 
 // evalTiers runs the applicable tiers in order (§3.1 step 6, §7).

@@ -21,6 +21,9 @@ type Model struct {
 	Profiles      map[string]*Profile
 	Services      []*Service
 	NetworkSets   []*NetworkSet
+	// Quarantine holds the addresses of unresolved workloads and host
+	// endpoints, sorted (failclosed.go).
+	Quarantine []netip.Prefix
 
 	owners []ipOwner
 	idx    index
@@ -58,6 +61,10 @@ type Workload struct {
 	Labels    labelMap
 	Profiles  []*Profile
 	Ports     []NamedPort
+	// Unresolved says why the workload's labels or profiles cannot be
+	// resolved (a profile it names does not exist); such a workload fails
+	// closed (failclosed.go).
+	Unresolved string
 }
 
 // Key is "namespace/name".
@@ -72,6 +79,8 @@ type HostEndpoint struct {
 	Labels      labelMap
 	Profiles    []*Profile
 	Ports       []NamedPort
+	// Unresolved: see Workload.Unresolved.
+	Unresolved string
 }
 
 // IsWildcard reports whether the endpoint covers all interfaces.

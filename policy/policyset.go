@@ -35,6 +35,10 @@ type Policy struct {
 	Class          Class
 	ApplyOnForward bool
 	global         bool
+	// Unenforceable is set on a fail-closed stand-in (failclosed.go): why
+	// the policy cannot be enforced as written.
+	Unenforceable string
+	standIn       *Policy // the stand-in Enforced uses when the tier is missing
 }
 
 // Key identifies a policy in explanations: name, or namespace/name.

@@ -31,10 +31,36 @@ func (b *builder) hostChain(h *policy.HostEndpoint, k policy.StageKind, d policy
 		}
 	}
 	c.Rules = append(c.Rules, Rule{Statements: []Statement{clearMarks(MarkBits)}})
+	fc, done := b.failClosedRules(h.Unresolved, k, d)
+	c.Rules = append(c.Rules, fc...)
+	if done {
+		return name
+	}
 	tiers := b.src.HostEndpointPolicies(h, k, d)
 	c.Rules = append(c.Rules, b.tierRules(tiers, k, d)...)
 	c.Rules = append(c.Rules, b.afterTiers(h.Profiles, k, d)...)
 	return name
+}
+
+// failClosedRules are the evaluator's failClosed: for an unresolved
+// endpoint a drop (normal, forward) or a return without verdict (preDNAT,
+// untracked), and done; else, in normal and forward chains, the drop of
+// quarantined peers.
+func (b *builder) failClosedRules(unresolved string, k policy.StageKind, d policy.Direction) ([]Rule, bool) {
+	normal := k == policy.StageNormal || k == policy.StageForward
+	if unresolved != "" {
+		if !normal {
+			return []Rule{rule(Return, "unresolved endpoint: no verdict")}, true
+		}
+		return []Rule{rule(Drop, "unresolved endpoint, failing closed: "+unresolved)}, true
+	}
+	if !normal {
+		return nil, false
+	}
+	if r := policy.QuarantineRule(b.src.Quarantined(), d); r != nil {
+		return b.renderRule(r, d, false, "peer of an unresolved endpoint, failing closed"), false
+	}
+	return nil, false
 }
 
 // workloadChain returns the normal-policy chain of a workload for a
@@ -52,6 +78,11 @@ func (b *builder) workloadChain(w *policy.Workload, d policy.Direction) string {
 		c.Rules = append(c.Rules,
 			rule(Drop, "IPIP from a workload", MatchL4Proto{Protos: []uint8{4}}),
 			rule(Drop, "VXLAN from a workload", MatchL4Proto{Protos: []uint8{17}}, MatchPort{Field: FieldDport, Ranges: []PortRange{{4789, 4789}}}))
+	}
+	fc, done := b.failClosedRules(w.Unresolved, policy.StageNormal, d)
+	c.Rules = append(c.Rules, fc...)
+	if done {
+		return name
 	}
 	tiers := b.src.WorkloadPolicies(w, d)
 	c.Rules = append(c.Rules, b.tierRules(tiers, policy.StageNormal, d)...)

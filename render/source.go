@@ -33,6 +33,9 @@ type Source interface {
 	// §8.5), sorted as policy.Model sorts them.
 	SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix
 	NamedPortMembers(sel *selector.Selector, names []string) []policy.NamedPortMember
+	// Quarantined lists the addresses of unresolved workloads and host
+	// endpoints anywhere in the cluster, sorted (policy.SortQuarantine).
+	Quarantined() []netip.Prefix
 }
 
 var _ Source = (*policy.Model)(nil)

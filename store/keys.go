@@ -51,6 +51,8 @@ func KindOf(o api.Object) Kind {
 		return KindK8sService
 	case *corev1.ServiceAccount:
 		return KindK8sServiceAcct
+	case *api.Unreadable:
+		return Kind(o.(*api.Unreadable).Of)
 	}
 	return Kind(api.KindOf(o))
 }
