@@ -64,15 +64,15 @@ type Engine struct {
 	local  *LabelIndex // policy selectors x this node's endpoints
 	owners *LabelIndex // active rule selectors x every address owner
 
-	selRefs   map[string]*ruleSel        // active rule selectors by canonical text
-	portRefs  map[string]int             // active named ports
-	portOwn   map[string]map[string]bool // port name -> owners with a port of that name
-	members   map[string][]netip.Prefix  // SelectorMembers of one selector, cached
+	selRefs  map[string]*ruleSel        // active rule selectors by canonical text
+	portRefs map[string]int             // active named ports
+	portOwn  map[string]map[string]bool // port name -> owners with a port of that name
+	members  map[string][]netip.Prefix  // SelectorMembers of one selector, cached
 	// quarantine holds the addresses of unresolved endpoints by id;
 	// quarantined is their sorted union, nil until asked for.
 	quarantine  map[string][]netip.Prefix
 	quarantined []netip.Prefix
-	fallbacks int                        // queries answered by scanning (tests)
+	fallbacks   int // queries answered by scanning (tests)
 
 	localWL   map[*policy.Workload]*endpoint
 	localHEP  map[*policy.HostEndpoint]*endpoint
