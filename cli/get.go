@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"errors"
 	"strconv"
 	"strings"
@@ -91,6 +92,7 @@ func runGet(s *streams, o *getOpts, args []string) error {
 			errs = append(errs, err.Error())
 			continue
 		}
+		r.objs, errs = dropUnreadable(r.objs, errs)
 		if o.export && len(args) > 1 {
 			exportStrip(r.objs)
 		}
@@ -243,4 +245,20 @@ func printResults(s *streams, f outputFormat, results []getResult, printNS bool)
 		writeTable(s.out, r.kind, hs, r.objs)
 	}
 	return nil
+}
+
+// dropUnreadable takes the stand-ins for undecodable stored values out of a
+// listing and reports each by its key: the rest is still printed.
+func dropUnreadable(objs []api.Object, errs []string) ([]api.Object, []string) {
+	out := objs[:0]
+	for _, o := range objs {
+		if u, ok := o.(*api.Unreadable); ok {
+			k := store.KeyOf(u)
+			errs = append(errs, fmt.Sprintf("cannot read %s (key %s): %s; "+
+				"replace it with 'palisade apply' or remove it with 'palisade delete'", k, k.Path(), u.Err))
+			continue
+		}
+		out = append(out, o)
+	}
+	return out, errs
 }

@@ -271,6 +271,9 @@ func (s *session) updateObject(o api.Object, op string) (api.Object, error) {
 			time.Sleep(retryPause())
 		}
 		cur, err := s.get(key)
+		if store.IsUnreadable(err) {
+			return s.update(o) // the stored value is unreadable: replace it whole
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -96,6 +96,38 @@ func decodeStored(kind Kind, value []byte, modRev int64) (api.Object, error) {
 	return o, nil
 }
 
+// readStored decodes the value at key k, or returns an *api.Unreadable
+// standing for it: one bad value never hides the rest of a list or stops a
+// watch, and consumers see it (the policy model fails closed on it).
+func readStored(k Key, value []byte, modRev int64) api.Object {
+	o, err := decodeStored(k.Kind, value, modRev)
+	if err == nil {
+		return o
+	}
+	u := api.NewUnreadable(string(k.Kind), k.Namespace, k.Name, err.Error())
+	u.SetResourceVersion(strconv.FormatInt(modRev, 10))
+	return u
+}
+
+// getStored is readStored for Get: an unreadable value is an
+// *UnreadableError.
+func getStored(k Key, value []byte, modRev int64) (api.Object, error) {
+	o, err := decodeStored(k.Kind, value, modRev)
+	if err != nil {
+		return nil, &UnreadableError{Key: k, Err: err}
+	}
+	return o, nil
+}
+
+// stampStored keeps uid and creationTimestamp from the stored value, or
+// stamps afresh when that value cannot be read (an update repairs it).
+func stampStored(k Key, value []byte, modRev int64) func(api.Object) {
+	if stored, err := decodeStored(k.Kind, value, modRev); err == nil {
+		return stampFrom(stored)
+	}
+	return stampNew
+}
+
 // stampNew sets what Create fills in: a fresh uid and the creation time.
 func stampNew(o api.Object) {
 	o.SetUID(uuid.NewUUID())
@@ -130,4 +162,17 @@ func checkObject(o api.Object) (Key, error) {
 	}
 	k := KeyOf(o)
 	return k, checkKey(k)
+}
+
+// readList decodes listed values (readStored), in order.
+func readList(kvs []rawKV) []api.Object {
+	out := make([]api.Object, 0, len(kvs))
+	for _, kv := range kvs {
+		k, ok := ParsePath(kv.Key)
+		if !ok {
+			continue
+		}
+		out = append(out, readStored(k, kv.Value, kv.ModRev))
+	}
+	return out
 }

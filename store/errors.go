@@ -44,6 +44,23 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
+// UnreadableError: the value stored at Key cannot be decoded. List and
+// Watch return an *api.Unreadable for it instead; Get returns this error;
+// Update replaces the value and Delete removes it.
+type UnreadableError struct {
+	Key Key
+	Err error
+}
+
+func (e *UnreadableError) Error() string {
+	return fmt.Sprintf("stored value of %s cannot be read: %v", e.Key, e.Err)
+}
+
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// IsUnreadable reports whether err is or wraps an *UnreadableError.
+func IsUnreadable(err error) bool { var e *UnreadableError; return errors.As(err, &e) }
+
 // IsNotFound reports whether err is or wraps a *NotFoundError.
 func IsNotFound(err error) bool { var e *NotFoundError; return errors.As(err, &e) }
 

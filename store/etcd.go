@@ -283,7 +283,7 @@ func (e *Etcd) Get(ctx context.Context, k Key) (api.Object, error) {
 		if len(resp.Kvs) == 0 {
 			return &NotFoundError{Key: k}
 		}
-		out, err = decodeStored(k.Kind, resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+		out, err = getStored(k, resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
 		return err
 	})
 	return out, err
@@ -298,15 +298,7 @@ func (e *Etcd) List(ctx context.Context, kind Kind, namespace string) ([]api.Obj
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]api.Object, 0, len(kvs))
-	for _, kv := range kvs {
-		o, err := decodeStored(kind, kv.Value, kv.ModRev)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list %s: %s: %w", kind, kv.Key, err)
-		}
-		out = append(out, o)
-	}
-	return out, rev, nil
+	return readList(kvs), rev, nil
 }
 
 // listPage is the number of keys fetched per range request.

@@ -88,11 +88,7 @@ func (e *Etcd) updateOnce(ctx context.Context, k Key, o api.Object, want int64) 
 	if want != 0 && kv.ModRevision != want {
 		return nil, false, staleError(k, want, kv.ModRevision)
 	}
-	stored, err := decodeStored(k.Kind, kv.Value, kv.ModRevision)
-	if err != nil {
-		return nil, false, err
-	}
-	value, err := encodeStored(o, stampFrom(stored))
+	value, err := encodeStored(o, stampStored(k, kv.Value, kv.ModRevision))
 	if err != nil {
 		return nil, false, err
 	}
@@ -152,8 +148,8 @@ func (e *Etcd) Delete(ctx context.Context, k Key, resourceVersion string) (api.O
 		if dr == nil || len(dr.PrevKvs) == 0 {
 			return &NotFoundError{Key: k}
 		}
-		out, err = decodeStored(k.Kind, dr.PrevKvs[0].Value, dr.PrevKvs[0].ModRevision)
-		return err
+		out = readStored(k, dr.PrevKvs[0].Value, dr.PrevKvs[0].ModRevision)
+		return nil
 	})
 	return out, err
 }
@@ -218,4 +214,15 @@ func convertEvent(ev *clientv3.Event) rawEvent {
 		r.Prev = &rawKV{Key: string(ev.PrevKv.Key), Value: ev.PrevKv.Value, ModRev: ev.PrevKv.ModRevision}
 	}
 	return r
+}
+
+// PutRaw stores value at k as it is, undecoded (RawPutter).
+func (e *Etcd) PutRaw(ctx context.Context, k Key, value []byte) error {
+	if err := checkKey(k); err != nil {
+		return err
+	}
+	return e.call(ctx, "put "+k.String(), func(ctx context.Context) error {
+		_, err := e.cli.Put(ctx, k.Path(), string(value))
+		return err
+	})
 }

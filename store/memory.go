@@ -113,6 +113,21 @@ func (m *Memory) begin(op string) error {
 }
 
 // wake tells watch streams that something changed. Callers hold mu.
+// PutRaw stores value at k as it is, undecoded (RawPutter).
+func (m *Memory) PutRaw(_ context.Context, k Key, value []byte) error {
+	if err := checkKey(k); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	typ := Added
+	if _, ok := m.kvs[k.Path()]; ok {
+		typ = Modified
+	}
+	m.write(typ, k.Path(), value)
+	return nil
+}
+
 func (m *Memory) wake() {
 	close(m.notify)
 	m.notify = make(chan struct{})
@@ -149,7 +164,7 @@ func (m *Memory) Get(ctx context.Context, k Key) (api.Object, error) {
 	if !ok {
 		return nil, &NotFoundError{Key: k}
 	}
-	return decodeStored(k.Kind, kv.value, kv.modRev)
+	return getStored(k, kv.value, kv.modRev)
 }
 
 // List implements Store.
@@ -161,15 +176,7 @@ func (m *Memory) List(ctx context.Context, kind Kind, namespace string) ([]api.O
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", kind, err)
 	}
-	out := make([]api.Object, 0, len(kvs))
-	for _, kv := range kvs {
-		o, err := decodeStored(kind, kv.Value, kv.ModRev)
-		if err != nil {
-			return nil, 0, fmt.Errorf("list %s: %s: %w", kind, kv.Key, err)
-		}
-		out = append(out, o)
-	}
-	return out, rev, nil
+	return readList(kvs), rev, nil
 }
 
 // listRaw returns the keys under prefix at rev (0: current), rebuilding a
@@ -259,11 +266,7 @@ func (m *Memory) Update(ctx context.Context, o api.Object) (api.Object, error) {
 	if want != 0 && cur.modRev != want {
 		return nil, staleError(k, want, cur.modRev)
 	}
-	stored, err := decodeStored(k.Kind, cur.value, cur.modRev)
-	if err != nil {
-		return nil, fmt.Errorf("update %s: %w", k, err)
-	}
-	value, err := encodeStored(o, stampFrom(stored))
+	value, err := encodeStored(o, stampStored(k, cur.value, cur.modRev))
 	if err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
@@ -293,7 +296,7 @@ func (m *Memory) Delete(ctx context.Context, k Key, resourceVersion string) (api
 		return nil, staleError(k, want, cur.modRev)
 	}
 	m.write(Deleted, k.Path(), nil)
-	return decodeStored(k.Kind, cur.value, cur.modRev)
+	return readStored(k, cur.value, cur.modRev), nil
 }
 
 // Watch implements Store.

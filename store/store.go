@@ -78,3 +78,10 @@ type Event struct {
 	Old      api.Object
 	Revision int64
 }
+
+// RawPutter writes a value at a key as it is, without encoding or
+// checking it: for repairs and for tests that corrupt stored data. The
+// etcd and memory stores implement it.
+type RawPutter interface {
+	PutRaw(ctx context.Context, k Key, value []byte) error
+}

@@ -213,16 +213,14 @@ func (w *watcher) forward(ctx context.Context, ev rawEvent) bool {
 	}
 	out := Event{Type: ev.Type, Key: k, Revision: ev.KV.ModRev}
 	if prev != nil && ev.Type != Added {
-		out.Old, _ = decodeStored(k.Kind, prev.Value, prev.ModRev)
+		out.Old = readStored(k, prev.Value, prev.ModRev)
 	}
 	if ev.Type == Deleted {
 		delete(w.sent, ev.KV.Key)
 	} else {
-		obj, err := decodeStored(k.Kind, ev.KV.Value, ev.KV.ModRev)
-		if err != nil {
-			return true // an undecodable value is skipped, as List would fail on it
-		}
-		out.Object = obj
+		// An undecodable value is sent as an *api.Unreadable, so that a
+		// running consumer and one that starts later see the same thing.
+		out.Object = readStored(k, ev.KV.Value, ev.KV.ModRev)
 		w.sent[ev.KV.Key] = sentKV{value: ev.KV.Value, modRev: ev.KV.ModRev}
 	}
 	return w.send(ctx, out)

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"WatchEndsWithContext", testWatchEndsWithContext},
 		{"ConcurrentUpdaters", testConcurrentUpdaters},
 		{"CloseEndsWatch", testCloseEndsWatch},
+		{"Unreadable", testUnreadable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newStore(t)) })
