@@ -1,8 +1,8 @@
 package cli
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
