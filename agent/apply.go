@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/palisade-net/palisade/policy"
 	"time"
 )
 
@@ -42,12 +43,13 @@ func (l *loop) compute() bool {
 	}
 	if len(res.Problems) != l.problems {
 		for _, p := range res.Problems {
-			l.a.log.Warn("left out of the model", "problem", p)
+			l.a.log.Warn("model problem (the object is left out, or failed closed)", "problem", p)
 		}
 		l.problems = len(res.Problems)
 	}
 	l.a.m.problems.Set(float64(len(res.Problems)))
 	l.a.state.setRender(nil, len(res.Problems))
+	l.reportFailClosed(res.Problems)
 	l.res, l.text, l.haveRes = res, res.Ruleset.Text(), true
 	return true
 }
@@ -104,4 +106,20 @@ func (l *loop) stopRetry() {
 		l.retry.Stop()
 	}
 	l.retryC = nil
+}
+
+// reportFailClosed publishes the problems the node fails closed on: in
+// readiness (not ready while any exists) and as palisade_agent_fail_closed.
+func (l *loop) reportFailClosed(problems []error) {
+	var fc []string
+	for _, p := range problems {
+		if policy.IsFailClosed(p) {
+			fc = append(fc, p.Error())
+		}
+	}
+	l.a.m.failClosed.Reset()
+	for _, p := range fc {
+		l.a.m.failClosed.WithLabelValues(p).Set(1)
+	}
+	l.a.state.setFailClosed(fc)
 }

@@ -37,6 +37,7 @@ type status struct {
 	registerErr error
 	beat        time.Time
 	problems    int
+	failClosed  []string // problems the node fails closed on
 }
 
 func newStatus() *status {
@@ -61,6 +62,8 @@ func (s *status) setSynced() {
 func (s *status) setRender(err error, problems int) {
 	s.lock(func(s *status) { s.renderErr, s.problems = err, problems })
 }
+
+func (s *status) setFailClosed(fc []string) { s.lock(func(s *status) { s.failClosed = fc }) }
 
 func (s *status) setApplied() {
 	s.lock(func(s *status) { s.applied, s.applyErr, s.failures, s.retryIn = true, nil, 0, 0 })
@@ -100,6 +103,9 @@ func (a *Agent) Ready() error {
 	}
 	if s.registerErr != nil {
 		r = append(r, "registering the node: "+s.registerErr.Error())
+	}
+	for _, p := range s.failClosed {
+		r = append(r, "failing closed (the traffic it governs is denied until it is fixed): "+p)
 	}
 	if len(r) > 0 {
 		return &NotReadyError{Reasons: r}

@@ -21,6 +21,7 @@ type metrics struct {
 	elements    prometheus.Gauge
 	synced      prometheus.Gauge
 	problems    prometheus.Gauge
+	failClosed  *prometheus.GaugeVec
 	resyncs     prometheus.Counter
 	lastApplied prometheus.Gauge
 }
@@ -54,7 +55,10 @@ func newMetrics() *metrics {
 		elements: gauge("palisade_nft_set_elements", "Set and map elements in palisade's table as last applied."),
 		synced:   gauge("palisade_agent_datastore_synced", "1 once the datastore watch has delivered a full list."),
 		problems: gauge("palisade_agent_model_problems", "Objects left out of the model because they could not be used."),
-		resyncs:  counter("palisade_agent_resyncs_total", "Full lists received from the datastore (the first and every re-list)."),
+		failClosed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "palisade_agent_fail_closed",
+			Help: "1 for each object this node fails closed on (a missing profile or tier, an unreadable stored value), by problem."},
+			[]string{"problem"}),
+		resyncs: counter("palisade_agent_resyncs_total", "Full lists received from the datastore (the first and every re-list)."),
 		lastApplied: gauge("palisade_agent_last_apply_timestamp_seconds",
 			"Unix time of the last successful nftables transaction."),
 	}
@@ -63,7 +67,7 @@ func newMetrics() *metrics {
 func (m *metrics) register(r *prometheus.Registry) {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpoints, m.policies, m.calcTime, m.applyTime, m.failures, m.applies, m.chains, m.rules, m.sets, m.maps,
-		m.elements, m.synced, m.problems, m.resyncs, m.lastApplied)
+		m.elements, m.synced, m.problems, m.failClosed, m.resyncs, m.lastApplied)
 }
 
 // applied records the ruleset now in the kernel.

@@ -485,7 +485,7 @@ func (b *builder) buildPolicies() {
 		}
 		t := tiers[p.Tier]
 		if t == nil && p.Unenforceable == "" {
-			b.problem(o, fmt.Errorf("spec.tier: tier %q does not exist", p.Tier))
+			b.problem(o, MissingTierError(p.Tier))
 		}
 		if ep, et := Enforced(p, t); et != t {
 			// A fail-closed stand-in, in its tier before every real one.
@@ -517,7 +517,7 @@ func compilePolicy(o api.Object) (*Policy, error) {
 		return compileNP(np, k8sconv.KindKubernetesNetworkPolicy)
 	case *api.Unreadable:
 		if p, ok := compileUnreadable(x); ok {
-			return p, fmt.Errorf("stored value cannot be read (%s): enforced as deny-all", x.Err)
+			return p, &FailClosedError{Msg: fmt.Sprintf("stored value cannot be read (%s): enforced as deny-all", x.Err)}
 		}
 	}
 	return nil, fmt.Errorf("not a policy")

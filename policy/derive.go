@@ -134,7 +134,7 @@ func (d *Derived) Resolve(profile func(name string) *Profile) error {
 		p := profile(n)
 		if p == nil && d.required {
 			if err == nil {
-				err = fmt.Errorf("spec.profiles: profile %q does not exist", n)
+				err = missingProfile(n)
 			}
 			continue
 		}

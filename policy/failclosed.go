@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -123,7 +124,7 @@ func (b *builder) requiredProfiles(names []string) ([]*Profile, error) {
 		p, ok := b.m.Profiles[pn]
 		if !ok {
 			if err == nil {
-				err = fmt.Errorf("spec.profiles: profile %q does not exist", pn)
+				err = missingProfile(pn)
 			}
 			continue
 		}
@@ -178,3 +179,21 @@ func QuarantineRule(q []netip.Prefix, d Direction) *Rule {
 
 // Quarantined returns the sorted quarantine (render.Source).
 func (m *Model) Quarantined() []netip.Prefix { return m.Quarantine }
+
+// FailClosedError is a problem the model fails closed on: traffic that the
+// broken object might have allowed or denied is denied instead.
+type FailClosedError struct{ Msg string }
+
+func (e *FailClosedError) Error() string { return e.Msg }
+
+// IsFailClosed reports whether a problem is or wraps a *FailClosedError.
+func IsFailClosed(err error) bool { var e *FailClosedError; return errors.As(err, &e) }
+
+// MissingTierError is the problem of a policy whose tier does not exist.
+func MissingTierError(tier string) error {
+	return &FailClosedError{Msg: fmt.Sprintf("spec.tier: tier %q does not exist", tier)}
+}
+
+func missingProfile(name string) error {
+	return &FailClosedError{Msg: fmt.Sprintf("spec.profiles: profile %q does not exist", name)}
+}
