@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"github.com/palisade-net/palisade/policy"
+	"regexp"
 	"time"
 )
 
@@ -76,6 +77,7 @@ func (l *loop) apply(ctx context.Context) {
 	}
 	first := !l.hasApplied
 	l.applied, l.hasApplied = l.text, true
+	l.kernelText = l.readBack(ctx)
 	l.failures, l.retryDelay = 0, l.a.cfg.RetryDelay
 	l.stopRetry()
 	l.a.state.setApplied()
@@ -122,4 +124,40 @@ func (l *loop) reportFailClosed(problems []error) {
 		l.a.m.failClosed.WithLabelValues(p).Set(1)
 	}
 	l.a.state.setFailClosed(fc)
+}
+
+// counterValues matches the values nft prints after a counter, which change
+// with traffic and are not drift.
+var counterValues = regexp.MustCompile(`counter packets \d+ bytes \d+`)
+
+// readBack lists palisade's table as the kernel holds it, normalised for
+// comparison; "" when it cannot be read.
+func (l *loop) readBack(ctx context.Context) string {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.a.cfg.ApplyTimeout)
+	defer cancel()
+	text, err := l.a.nft.Show(rctx)
+	if err != nil {
+		return ""
+	}
+	return counterValues.ReplaceAllString(text, "counter")
+}
+
+// checkDrift reads the table back and, when something outside the agent
+// removed or changed it, applies the ruleset again at once (counted in
+// palisade_agent_drift_repairs_total and logged).
+func (l *loop) checkDrift(ctx context.Context) {
+	if !l.hasApplied || !l.haveRes || l.retryC != nil {
+		return
+	}
+	now := l.readBack(ctx)
+	if now == l.kernelText && now != "" {
+		return
+	}
+	what := "changed"
+	if now == "" {
+		what = "removed"
+	}
+	l.a.m.drift.Inc()
+	l.a.log.Warn("palisade's table was "+what+" outside the agent; restoring it", "table", "inet palisade")
+	l.apply(ctx)
 }

@@ -20,6 +20,7 @@ const (
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultApplyTimeout    = 30 * time.Second
 	DefaultProbeInterval   = 5 * time.Second
+	DefaultDriftInterval   = 500 * time.Millisecond
 	DefaultLivenessTimeout = 90 * time.Second
 	DefaultShutdownTimeout = 10 * time.Second
 	// HostnameLabel is the label every registered node carries.
@@ -53,6 +54,10 @@ type Config struct {
 	// ProbeInterval is the period of the datastore read behind readiness
 	// (default 5s).
 	ProbeInterval time.Duration
+	// DriftInterval is the period at which the agent reads its table back
+	// from the kernel and restores it when anything else changed or
+	// removed it (default 500ms).
+	DriftInterval time.Duration
 	// LivenessTimeout: /liveness fails when the main loop has not turned
 	// for this long (default 90s, above ApplyTimeout).
 	LivenessTimeout time.Duration
@@ -94,6 +99,7 @@ func (c Config) Defaults() Config {
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.ApplyTimeout, DefaultApplyTimeout)
 	def(&c.ProbeInterval, DefaultProbeInterval)
+	def(&c.DriftInterval, DefaultDriftInterval)
 	def(&c.LivenessTimeout, DefaultLivenessTimeout)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	c.MaxBatchDelay = max(c.MaxBatchDelay, c.BatchDelay)

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,8 +144,9 @@ spec: {failsafeInboundHostPorts: [{protocol: TCP, port: 2222}], defaultEndpointT
 	}
 }
 
-// TestProblemsAreReported: an object the model cannot use is left out,
-// logged and counted, and the rest is enforced.
+// TestProblemsAreReported: an object the model cannot use is logged and
+// counted (a policy in a missing tier fails closed, and readiness says
+// so), and the rest is enforced.
 func TestProblemsAreReported(t *testing.T) {
 	for _, kind := range []string{EngineRebuild, EngineIncremental} {
 		t.Run(kind, func(t *testing.T) {
@@ -162,7 +164,12 @@ spec: {tier: nowhere, selector: all(), ingress: [{action: Allow}]}
 			cfg := testConfig(t)
 			cfg.Engine = kind
 			a := startAgent(t, cfg, st, f, NewStaticInterfaces(testIfaces()...))
-			eventually(t, 2*time.Second, a.Ready)
+			eventually(t, 2*time.Second, func() error {
+				if err := a.Ready(); err == nil || !strings.Contains(err.Error(), `failing closed (the traffic it governs is denied until it is fixed): GlobalNetworkPolicy(nowhere.p): spec.tier: tier "nowhere" does not exist`) {
+					return fmt.Errorf("Ready = %v", err)
+				}
+				return nil
+			})
 			if got := value(a.m.problems); got != 1 {
 				t.Errorf("palisade_agent_model_problems = %v, want 1", got)
 			}

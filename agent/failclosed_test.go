@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/nft"
+	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -53,4 +54,51 @@ metadata: {name: projectcalico-default-alow}
 spec: {ingress: [{action: Allow}], egress: [{action: Allow}]}
 `)...)
 	eventually(t, 3*time.Second, a.Ready)
+}
+
+// Anything that removes or replaces palisade's table is undone within a
+// drift interval, and counted.
+func TestAgentRestoresTamperedTable(t *testing.T) {
+	st := store.NewMemory()
+	put(t, st, objects(t, hepYAML+"---"+policyYAML("p80", 80))...)
+	f := nft.NewFake()
+	cfg := testConfig(t)
+	cfg.DriftInterval = 20 * time.Millisecond
+	a := startAgent(t, cfg, st, f, NewStaticInterfaces(testIfaces()...))
+	eventually(t, 3*time.Second, func() error { return textHas(f, policyChain("p80")) })
+	eventually(t, 3*time.Second, a.Ready)
+	want := f.Text()
+	drift := func() float64 { return value(a.m.drift) }
+	// nft flush ruleset, or palisade agent --cleanup by mistake.
+	if err := f.Delete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, func() error {
+		if f.Text() != want {
+			return fmt.Errorf("table not restored")
+		}
+		return nil
+	})
+	if drift() != 1 {
+		t.Errorf("drift repairs = %v, want 1", drift())
+	}
+	// Another tool replaces the table with its own.
+	if err := f.Apply(context.Background(), &render.Ruleset{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, func() error {
+		if f.Text() != want {
+			return fmt.Errorf("table not restored")
+		}
+		return nil
+	})
+	if drift() != 2 {
+		t.Errorf("drift repairs = %v, want 2", drift())
+	}
+	// An unchanged table is never rewritten.
+	_, calls, _ := f.Counts()
+	time.Sleep(200 * time.Millisecond)
+	if _, again, _ := f.Counts(); again != calls {
+		t.Errorf("%d writes to an untouched table", again-calls)
+	}
 }

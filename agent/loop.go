@@ -54,6 +54,7 @@ type loop struct {
 	failures   int
 	applied    string // the text this agent last applied
 	hasApplied bool
+	kernelText string // the table as the kernel listed it after the last apply (normalised)
 	problems   int
 }
 
@@ -65,6 +66,8 @@ func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface) {
 	hb := time.NewTicker(heartbeatEvery)
 	defer hb.Stop()
+	drift := time.NewTicker(l.a.cfg.DriftInterval)
+	defer drift.Stop()
 	defer l.stopTimers()
 	for {
 		select {
@@ -82,6 +85,8 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 			l.retryC = nil
 			l.flush(ctx)
 		case <-hb.C:
+		case <-drift.C:
+			l.checkDrift(ctx)
 		}
 		l.a.state.heartbeat()
 	}

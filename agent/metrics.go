@@ -22,6 +22,7 @@ type metrics struct {
 	synced      prometheus.Gauge
 	problems    prometheus.Gauge
 	failClosed  *prometheus.GaugeVec
+	drift       prometheus.Counter
 	resyncs     prometheus.Counter
 	lastApplied prometheus.Gauge
 }
@@ -58,6 +59,8 @@ func newMetrics() *metrics {
 		failClosed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "palisade_agent_fail_closed",
 			Help: "1 for each object this node fails closed on (a missing profile or tier, an unreadable stored value), by problem."},
 			[]string{"problem"}),
+		drift: counter("palisade_agent_drift_repairs_total",
+			"Times palisade's table was found removed or changed outside the agent and restored."),
 		resyncs: counter("palisade_agent_resyncs_total", "Full lists received from the datastore (the first and every re-list)."),
 		lastApplied: gauge("palisade_agent_last_apply_timestamp_seconds",
 			"Unix time of the last successful nftables transaction."),
@@ -67,7 +70,7 @@ func newMetrics() *metrics {
 func (m *metrics) register(r *prometheus.Registry) {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpoints, m.policies, m.calcTime, m.applyTime, m.failures, m.applies, m.chains, m.rules, m.sets, m.maps,
-		m.elements, m.synced, m.problems, m.failClosed, m.resyncs, m.lastApplied)
+		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.resyncs, m.lastApplied)
 }
 
 // applied records the ruleset now in the kernel.
