@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,6 +26,7 @@ type agentFlags struct {
 	nodeLabels string
 	logLevel   string
 	cleanup    bool
+	force      bool
 	nftBinary  string
 	ds         datastoreOpts
 }
@@ -53,6 +55,7 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.HealthListen, "health-listen", agent.DefaultHealthListen, "address of /liveness, /readiness and /metrics (- disables them)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.cleanup, "cleanup", false, "remove table inet palisade (and nothing else) from this network namespace, then exit")
+	fl.BoolVar(&f.force, "force", false, "with --cleanup: remove the table even while an agent runs in this network namespace")
 	fl.DurationVar(&cfg.BatchDelay, "batch-delay", agent.DefaultBatchDelay, "quiet period that ends a burst of changes before they are applied")
 	fl.DurationVar(&cfg.MaxBatchDelay, "max-batch-delay", agent.DefaultMaxBatchDelay, "longest a change waits for its burst to end")
 	fl.DurationVar(&cfg.ProbeInterval, "probe-interval", agent.DefaultProbeInterval, "period of the datastore read behind /readiness")
@@ -88,6 +91,11 @@ func runAgent(s *streams, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
+	release, err := agent.LockNamespace()
+	if err != nil {
+		return err
+	}
+	defer release()
 	st, err := newStore(dcfg)
 	if err != nil {
 		return err
@@ -106,6 +114,16 @@ func runAgent(s *streams, f *agentFlags) error {
 func runCleanup(ctx context.Context, s *streams, f *agentFlags) error {
 	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary})
 	if err != nil {
+		return err
+	}
+	release, err := agent.LockNamespace()
+	switch {
+	case errors.Is(err, agent.ErrAgentRunning) && !f.force:
+		return fmt.Errorf("refusing --cleanup: %w; removing its table would leave this node unprotected "+
+			"(and the agent would restore it within a second); stop the agent first, or add --force", err)
+	case err == nil:
+		defer release()
+	case !errors.Is(err, agent.ErrAgentRunning):
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

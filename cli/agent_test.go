@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/palisade-net/palisade/agent"
 	"os"
 	"strings"
 	"testing"
@@ -55,4 +56,18 @@ func TestAgentRejectsBadLabels(t *testing.T) {
 	if code == 0 || !strings.Contains(errb.String(), "--node-labels") {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
+}
+
+// --cleanup refuses while an agent holds this network namespace's lock
+// (it never reaches the kernel then).
+func TestCleanupRefusedWhileAgentRuns(t *testing.T) {
+	old := agent.LockDir
+	agent.LockDir = t.TempDir()
+	t.Cleanup(func() { agent.LockDir = old })
+	release, err := agent.LockNamespace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	wantContains(t, "", 1, "", "refusing --cleanup: an agent is running in this network namespace (pid ", "agent", "--cleanup")
 }
