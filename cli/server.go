@@ -65,6 +65,8 @@ func newServerCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.EtcdCAFile, "etcd-ca-cert-file", "", "CA of the etcd the server connects to (default $ETCD_CA_CERT_FILE)")
 	fl.StringVar(&cfg.EtcdCertFile, "etcd-cert-file", "", "client certificate for etcd (default $ETCD_CERT_FILE)")
 	fl.StringVar(&cfg.EtcdKeyFile, "etcd-key-file", "", "client key for etcd (default $ETCD_KEY_FILE)")
+	fl.BoolVar(&cfg.InsecureListen, "insecure-listen", false,
+		"allow plaintext etcd (no TLS, no authentication) on a non-loopback --listen or --peer-listen address")
 	fl.StringVar(&cfg.HealthListen, "health-listen", server.DefaultHealthListen, "address of /liveness, /readiness and /metrics")
 	fl.DurationVar(&cfg.ResyncPeriod, "resync-period", 0, "period of the automatic host endpoint full reconcile (default 5m)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")

@@ -153,7 +153,9 @@ func (l *Lab) startServer() error {
 	c := l.controlNode()
 	_, err := l.startProc(l.nss[NodeNS(c.Name)], "server", "server",
 		"--data-dir", filepath.Join(l.dir, "etcd"),
-		"--listen", l.etcdURL()+","+l.Endpoint(),
+		// The lab network lives in namespaces on this machine, so its
+		// plaintext listener on 198.19.0.1 is allowed explicitly.
+		"--listen", l.etcdURL()+","+l.Endpoint(), "--insecure-listen",
 		"--peer-listen", etcdPeerListen,
 		"--health-listen", serverHealth,
 		"--resync-period", "10s")

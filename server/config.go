@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -37,6 +39,10 @@ type Config struct {
 	InitialCluster, InitialClusterState string
 	// ClientTLS and PeerTLS are the embedded member's certificates.
 	ClientTLS, PeerTLS store.TLSFiles
+	// InsecureListen allows plaintext listeners on non-loopback addresses;
+	// without it the server refuses them (anyone who reaches the port
+	// could rewrite the policy).
+	InsecureListen bool
 	// UnsafeNoFsync skips fsync in the embedded member (tests only).
 	UnsafeNoFsync bool
 
@@ -126,6 +132,9 @@ func (c Config) Validate() error {
 	if (c.EtcdCertFile == "") != (c.EtcdKeyFile == "") {
 		return &ConfigError{Field: "etcd-cert-file", Err: fmt.Errorf("the etcd client certificate and key must be given together")}
 	}
+	if err := c.checkPlaintext(); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {
 		return &ConfigError{Field: "health-listen", Err: err}
 	}
@@ -173,4 +182,54 @@ func toURLs(addrs []string, tls bool) []string {
 		}
 	}
 	return out
+}
+
+// checkPlaintext refuses an embedded member's plaintext listener on an
+// address other hosts can reach, unless InsecureListen.
+func (c Config) checkPlaintext() error {
+	if !c.Embedded() || c.InsecureListen {
+		return nil
+	}
+	for _, l := range []struct {
+		field string
+		addrs []string
+		tls   bool
+	}{{"listen", c.Listen, c.ClientTLS.CertFile != ""}, {"peer-listen", c.PeerListen, c.PeerTLS.CertFile != ""}} {
+		for _, a := range l.addrs {
+			if plaintext(a, l.tls) && !loopbackHost(a) {
+				return &ConfigError{Field: l.field, Err: fmt.Errorf("%s would serve the datastore in plaintext, without "+
+					"authentication, to every host that can reach it; give --cert-file and --key-file "+
+					"(with --trusted-ca-file and --client-cert-auth), listen on loopback or a unix:// socket, "+
+					"or pass --insecure-listen", a)}
+			}
+		}
+	}
+	return nil
+}
+
+// plaintext reports whether a listen address serves without TLS.
+func plaintext(addr string, tls bool) bool {
+	switch {
+	case strings.HasPrefix(addr, "unix://"), strings.HasPrefix(addr, "unixs://"), strings.HasPrefix(addr, "https://"):
+		return false
+	case strings.HasPrefix(addr, "http://"):
+		return true
+	}
+	return !tls
+}
+
+// loopbackHost reports whether a listen address's host is a loopback one.
+func loopbackHost(addr string) bool {
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
