@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/integrity"
 	"github.com/palisade-net/palisade/store"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -191,7 +192,8 @@ func openSession(o *datastoreOpts) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{st: st, endpoints: cfg.Endpoints}, nil
+	// Writes that would leave a dangling reference are refused.
+	return &session{st: integrity.Wrap(st), endpoints: cfg.Endpoints}, nil
 }
 
 func (s *session) close() { _ = s.st.Close() }
