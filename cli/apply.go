@@ -106,6 +106,7 @@ type tally struct {
 	resources, handled int
 	errs               []error
 	kind               string // single kind, or ""
+	unknown            bool   // the last write's outcome is unknown (the datastore went away)
 }
 
 // readForWrite reads -f and places every resource in its namespace; it
@@ -154,7 +155,11 @@ func runWrite(s *streams, o *crudOpts, v writeVerb) error {
 			err = v.do(ss, it.obj)
 		}
 		if store.IsUnavailable(err) {
-			return failErr(s, err)
+			// The datastore went away during this write: it may have been
+			// stored. Say so, with what did succeed, and stop.
+			t.errs = append(t.errs, &OutcomeUnknownError{ID: api.ID(it.obj), Err: errors.New(unreachable(err))})
+			t.unknown = true
+			break
 		}
 		if err != nil {
 			t.errs = append(t.errs, cliError(err))
@@ -164,6 +169,20 @@ func runWrite(s *streams, o *crudOpts, v writeVerb) error {
 	}
 	return reportWrite(s, v, t)
 }
+
+// OutcomeUnknownError: the datastore became unreachable during a write, so
+// the object may or may not have been stored.
+type OutcomeUnknownError struct {
+	ID  string
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s: the datastore became unreachable during the write, so it may or may not have been stored "+
+		"(check with 'palisade get' when the datastore is back; later resources were not attempted): %v", e.ID, e.Err)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 func anyValid(items []inputItem) bool {
 	for _, it := range items {
@@ -181,6 +200,8 @@ func reportWrite(s *streams, v writeVerb, t tally) error {
 		kind = "'" + t.kind + "' "
 	}
 	switch {
+	case t.unknown && t.handled == 0:
+		return fail(s, "could not confirm that the %s of %sresources succeeded: %v", v.name, kind, errList(t.errs))
 	case t.handled == 0 && t.resources == 1:
 		return fail(s, "failed to %s %sresource: %v", v.name, kind, errList(t.errs))
 	case t.handled == 0:

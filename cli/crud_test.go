@@ -232,3 +232,39 @@ func TestInvalidInputNeedsNoDatastore(t *testing.T) {
 		"failed to apply 'GlobalNetworkPolicy' resource: [<stdin>: document 1 (line 1): GlobalNetworkPolicy \"x\": "+
 			"field in document is not recognized or is in the wrong location: spec.bogus]", "apply", "-f", "-")
 }
+
+// lostReply stores the n-th Create and then reports the datastore
+// unreachable, as a server that crashes after committing does.
+type lostReply struct {
+	store.Store
+	n, calls int
+}
+
+func (l *lostReply) Create(ctx context.Context, o api.Object) (api.Object, error) {
+	l.calls++
+	out, err := l.Store.Create(ctx, o)
+	if l.calls == l.n && err == nil {
+		return nil, &store.UnavailableError{Endpoints: []string{"http://127.0.0.1:1"}, Err: errors.New("connection reset")}
+	}
+	return out, err
+}
+
+// A server crash mid-apply: what succeeded is reported as a partial
+// success, the document in flight is "may or may not have been stored"
+// (never "failed": here it was stored), and later ones are not attempted.
+func TestApplyOutcomeUnknownMidway(t *testing.T) {
+	mem := store.NewMemory()
+	t.Cleanup(func() { mem.Close() })
+	seedDefaults(t, mem)
+	withStore(t, &lostReply{Store: mem, n: 2})
+	three := gnp("a", "") + "---\n" + gnp("b", "") + "---\n" + gnp("c", "")
+	want(t, three, 1, "Partial success: applied the first 1 out of 3 'GlobalNetworkPolicy' resources:\n",
+		"hit error: [GlobalNetworkPolicy(b): the datastore became unreachable during the write, so it may or may not have been stored "+
+			"(check with 'palisade get' when the datastore is back; later resources were not attempted): "+
+			"datastore unreachable at [http://127.0.0.1:1]: connection reset\n"+
+			"(set the endpoints with --etcd-endpoints, $ETCD_ENDPOINTS or the config file /etc/palisade/palisade.cfg; is `palisade server` running?)]\n",
+		"apply", "-f", "-")
+	if !exists(t, mem, api.KindGlobalNetworkPolicy, "", "b") || exists(t, mem, api.KindGlobalNetworkPolicy, "", "c") {
+		t.Error("b should be stored (its reply was lost) and c not attempted")
+	}
+}
