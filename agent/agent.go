@@ -225,7 +225,7 @@ func send(ctx context.Context, out chan<- update, u update) bool {
 // datastore answered (for /readiness).
 func (a *Agent) probe(ctx context.Context) {
 	for {
-		pctx, cancel := context.WithTimeout(ctx, a.cfg.WriteTimeout)
+		pctx, cancel := context.WithTimeout(ctx, a.cfg.ProbeTimeout)
 		_, err := a.st.Get(pctx, nodeKey(a.cfg.Node))
 		cancel()
 		if ctx.Err() != nil {

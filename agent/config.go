@@ -19,7 +19,8 @@ const (
 	DefaultMaxRetryDelay   = 10 * time.Second
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultApplyTimeout    = 30 * time.Second
-	DefaultProbeInterval   = 5 * time.Second
+	DefaultProbeInterval   = time.Second
+	DefaultProbeTimeout    = 1500 * time.Millisecond
 	DefaultDriftInterval   = 500 * time.Millisecond
 	DefaultLivenessTimeout = 90 * time.Second
 	DefaultShutdownTimeout = 10 * time.Second
@@ -52,8 +53,9 @@ type Config struct {
 	// ApplyTimeout bounds one kernel transaction (default 30s).
 	ApplyTimeout time.Duration
 	// ProbeInterval is the period of the datastore read behind readiness
-	// (default 5s).
-	ProbeInterval time.Duration
+	// (default 1s), and ProbeTimeout bounds that read (default 1.5s): a
+	// lost datastore makes the agent unready within their sum.
+	ProbeInterval, ProbeTimeout time.Duration
 	// DriftInterval is the period at which the agent reads its table back
 	// from the kernel and restores it when anything else changed or
 	// removed it (default 500ms).
@@ -99,6 +101,7 @@ func (c Config) Defaults() Config {
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.ApplyTimeout, DefaultApplyTimeout)
 	def(&c.ProbeInterval, DefaultProbeInterval)
+	def(&c.ProbeTimeout, DefaultProbeTimeout)
 	def(&c.DriftInterval, DefaultDriftInterval)
 	def(&c.LivenessTimeout, DefaultLivenessTimeout)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)

@@ -102,3 +102,26 @@ func TestAgentRestoresTamperedTable(t *testing.T) {
 		t.Errorf("%d writes to an untouched table", again-calls)
 	}
 }
+
+// With the default probe settings, losing the datastore makes the agent
+// unready within ProbeInterval + ProbeTimeout (2.5 s), not the ~7 s it
+// took with a 5 s interval.
+func TestDefaultProbeNoticesLostDatastoreSoon(t *testing.T) {
+	mem := store.NewMemory()
+	st := &flakyStore{Memory: mem}
+	put(t, mem, objects(t, hepYAML)...)
+	cfg := testConfig(t)
+	cfg.ProbeInterval = 0 // the default
+	if d := cfg.Defaults(); d.ProbeInterval+d.ProbeTimeout > 2500*time.Millisecond {
+		t.Fatalf("default probe interval %v + timeout %v", d.ProbeInterval, d.ProbeTimeout)
+	}
+	a := startAgent(t, cfg, st, nft.NewFake(), NewStaticInterfaces(testIfaces()...))
+	eventually(t, 3*time.Second, a.Ready)
+	st.setDown(true)
+	eventually(t, 3*time.Second, func() error {
+		if err := a.Ready(); err == nil || !strings.Contains(err.Error(), "datastore unreachable") {
+			return fmt.Errorf("Ready = %v", err)
+		}
+		return nil
+	})
+}
