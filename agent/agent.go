@@ -84,7 +84,8 @@ func (a *Agent) Start(ctx context.Context) error {
 		a.goRun(func() { reg.run(bg) })
 	}
 	a.goRun(func() { a.probe(bg) })
-	a.goRun(func() { l.run(bg, updates, ifaces) })
+	changes := a.watchKernel(bg)
+	a.goRun(func() { l.run(bg, updates, ifaces, changes) })
 	a.log.Info("agent started", "health", a.HealthAddr())
 	return nil
 }
@@ -239,4 +240,22 @@ func (a *Agent) probe(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// watchKernel starts the applier's change monitor, when it has one: a
+// signal means someone changed palisade's table (the loop then compares
+// it with what it applied). nil when there is no monitor; the loop then
+// polls every DriftInterval.
+func (a *Agent) watchKernel(ctx context.Context) <-chan struct{} {
+	w, ok := a.nft.(nft.Watcher)
+	if !ok {
+		return nil
+	}
+	ch, err := w.Changes(ctx)
+	if err != nil {
+		a.log.Warn("cannot monitor the kernel's nftables changes; polling for drift instead", "error", err,
+			"every", a.cfg.DriftInterval)
+		return nil
+	}
+	return ch
 }

@@ -22,6 +22,7 @@ const (
 	DefaultProbeInterval   = time.Second
 	DefaultProbeTimeout    = 1500 * time.Millisecond
 	DefaultDriftInterval   = 500 * time.Millisecond
+	DefaultDriftResync     = 10 * time.Second
 	DefaultLivenessTimeout = 90 * time.Second
 	DefaultShutdownTimeout = 10 * time.Second
 	// HostnameLabel is the label every registered node carries.
@@ -58,8 +59,11 @@ type Config struct {
 	ProbeInterval, ProbeTimeout time.Duration
 	// DriftInterval is the period at which the agent reads its table back
 	// from the kernel and restores it when anything else changed or
-	// removed it (default 500ms).
-	DriftInterval time.Duration
+	// removed it (default 500ms), when the applier cannot monitor changes;
+	// with a monitor (the kernel applier has one) every reported change is
+	// checked at once, and the table is read back every DriftResync
+	// (default 10s) as a safety net.
+	DriftInterval, DriftResync time.Duration
 	// LivenessTimeout: /liveness fails when the main loop has not turned
 	// for this long (default 90s, above ApplyTimeout).
 	LivenessTimeout time.Duration
@@ -103,6 +107,7 @@ func (c Config) Defaults() Config {
 	def(&c.ProbeInterval, DefaultProbeInterval)
 	def(&c.ProbeTimeout, DefaultProbeTimeout)
 	def(&c.DriftInterval, DefaultDriftInterval)
+	def(&c.DriftResync, DefaultDriftResync)
 	def(&c.LivenessTimeout, DefaultLivenessTimeout)
 	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	c.MaxBatchDelay = max(c.MaxBatchDelay, c.BatchDelay)

@@ -63,10 +63,14 @@ func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
 
-func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface) {
+func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface, changes <-chan struct{}) {
 	hb := time.NewTicker(heartbeatEvery)
 	defer hb.Stop()
-	drift := time.NewTicker(l.a.cfg.DriftInterval)
+	every := l.a.cfg.DriftInterval
+	if changes != nil {
+		every = l.a.cfg.DriftResync // the monitor reports changes at once; this is a safety net
+	}
+	drift := time.NewTicker(every)
 	defer drift.Stop()
 	defer l.stopTimers()
 	for {
@@ -86,6 +90,13 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 			l.flush(ctx)
 		case <-hb.C:
 		case <-drift.C:
+			l.checkDrift(ctx)
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // the monitor stopped: poll
+				drift.Reset(l.a.cfg.DriftInterval)
+				continue
+			}
 			l.checkDrift(ctx)
 		}
 		l.a.state.heartbeat()
