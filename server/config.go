@@ -96,6 +96,14 @@ func (c Config) Defaults() Config {
 	if c.HealthListen == "" {
 		c.HealthListen = DefaultHealthListen
 	}
+	// TLS means client certificates: a listener that encrypts but lets
+	// anyone in would still let anyone rewrite the policy.
+	if c.ClientTLS.CertFile != "" {
+		c.ClientTLS.ClientCertAuth = true
+	}
+	if c.PeerTLS.CertFile != "" {
+		c.PeerTLS.ClientCertAuth = true
+	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
@@ -134,6 +142,13 @@ func (c Config) Validate() error {
 	}
 	if err := c.checkPlaintext(); err != nil {
 		return err
+	}
+	if c.Embedded() && c.ClientTLS.CertFile != "" && c.ClientTLS.TrustedCAFile == "" {
+		return &ConfigError{Field: "trusted-ca-file", Err: fmt.Errorf("required with --cert-file: the server, the " +
+			"command line and every agent authenticate with certificates signed by it (see `palisade certs init`)")}
+	}
+	if c.Embedded() && c.PeerTLS.CertFile != "" && c.PeerTLS.TrustedCAFile == "" {
+		return &ConfigError{Field: "peer-trusted-ca-file", Err: fmt.Errorf("required with --peer-cert-file")}
 	}
 	if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {
 		return &ConfigError{Field: "health-listen", Err: err}

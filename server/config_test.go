@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/palisade-net/palisade/store"
 	"strings"
 	"testing"
 )
@@ -9,9 +10,9 @@ import (
 // InsecureListen; loopback, unix sockets and TLS listeners are fine.
 func TestPlaintextListenerRefused(t *testing.T) {
 	for _, tc := range []struct {
-		listen, peer string
+		listen, peer  string
 		tls, insecure bool
-		wantErr      string
+		wantErr       string
 	}{
 		{"127.0.0.1:2379", "127.0.0.1:2380", false, false, ""},
 		{"unix:///run/p.sock", "[::1]:2380", false, false, ""},
@@ -25,7 +26,7 @@ func TestPlaintextListenerRefused(t *testing.T) {
 	} {
 		c := Config{Listen: []string{tc.listen}, PeerListen: []string{tc.peer}, InsecureListen: tc.insecure}
 		if tc.tls {
-			c.ClientTLS.CertFile, c.ClientTLS.KeyFile = "c.pem", "k.pem"
+			c.ClientTLS.CertFile, c.ClientTLS.KeyFile, c.ClientTLS.TrustedCAFile = "c.pem", "k.pem", "ca.pem"
 		}
 		err := c.Defaults().Validate()
 		switch {
@@ -34,5 +35,16 @@ func TestPlaintextListenerRefused(t *testing.T) {
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%+v: err = %v, want %q", tc, err, tc.wantErr)
 		}
+	}
+}
+
+// TLS always comes with client certificates and a CA to check them.
+func TestTLSNeedsClientCertificates(t *testing.T) {
+	c := Config{ClientTLS: store.TLSFiles{CertFile: "s.pem", KeyFile: "s-key.pem"}}.Defaults()
+	if !c.ClientTLS.ClientCertAuth {
+		t.Error("--cert-file without --client-cert-auth leaves client certificates optional")
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "trusted-ca-file: required with --cert-file") {
+		t.Errorf("Validate = %v", err)
 	}
 }

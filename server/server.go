@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -101,6 +104,30 @@ func (s *Server) openDatastore(ctx context.Context) error {
 		return fmt.Errorf("connecting to the datastore: %w", err)
 	}
 	s.st = st
+	if cfg.Embedded() && cfg.ClientTLS.ClientCertAuth {
+		if err := s.enableAuth(ctx); err != nil {
+			s.closeDatastore()
+			return err
+		}
+	}
+	return nil
+}
+
+// enableAuth turns on etcd authentication with palisade's users and
+// roles (store.EnableAuth); the common name of the server's own client
+// certificate is made an administrator too, so the server keeps access.
+func (s *Server) enableAuth(ctx context.Context) error {
+	cn, err := certCommonName(s.cfg.EtcdCertFile)
+	if err != nil {
+		return fmt.Errorf("the server's client certificate: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.st.EnableAuth(ctx, cn); err != nil {
+		return fmt.Errorf("setting up datastore authentication: %w", err)
+	}
+	s.log.Info("datastore authentication on: clients are known by their certificates' common names",
+		"admin", store.AdminUser, "server", cn, "nodes", store.NodeUser("<name>"))
 	return nil
 }
 
@@ -226,4 +253,21 @@ func (s *Server) setFatal(err error) {
 	s.mu.Lock()
 	s.fatal = err
 	s.mu.Unlock()
+}
+
+// certCommonName reads the common name of a PEM certificate file.
+func certCommonName(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return "", fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return c.Subject.CommonName, nil
 }

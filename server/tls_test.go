@@ -104,7 +104,7 @@ func TestTLSClientCertificates(t *testing.T) {
 	binary(t)
 	ca := newPKI(t)
 	srvCert, srvKey := ca.issue("server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
-	cliCert, cliKey := ca.issue("client", x509.ExtKeyUsageClientAuth)
+	cliCert, cliKey := ca.issue(store.AdminUser, x509.ExtKeyUsageClientAuth) // the administrator (etcd auth is on)
 	ports := freePorts(t, 4)
 	p := startServer(t, addr(ports[2]), nil,
 		"--data-dir", filepath.Join(t.TempDir(), "data"), "--listen", addr(ports[0]), "--peer-listen", addr(ports[1]),
