@@ -3,6 +3,7 @@ package render
 import (
 	"flag"
 	"fmt"
+	"github.com/palisade-net/palisade/internal/netlab"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,46 +86,29 @@ func firstDiff(a, b string) string {
 }
 
 // TestGoldenNftCheck runs `nft -c -f` on every golden file inside a scratch
-// network namespace (never the host's ruleset). It needs root, ip and nft;
+// network namespace (never the host's ruleset). It needs root and nft;
 // without them it skips, except in CI (CI=true), where it fails.
 func TestGoldenNftCheck(t *testing.T) {
-	ns, err := scratchNetns(t)
-	if err != nil {
+	if _, err := exec.LookPath("nft"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("cannot check the golden files with nft in CI: %v", err)
 		}
-		t.Skipf("cannot run nft in a scratch network namespace: %v", err)
+		t.Skipf("no nft: %v", err)
+	}
+	// netlab, not `ip netns add`: iproute2 bind-mounts /run/netns over
+	// itself the first time, which hides namespaces other tests hold.
+	ns, err := netlab.ForTest(t, "pal-render").NewNS("check")
+	if err != nil {
+		t.Fatal(err)
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "*.nft"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden files in testdata (%v)", err)
 	}
 	for _, f := range files {
-		out, err := exec.Command("ip", "netns", "exec", ns, "nft", "-c", "-f", f).CombinedOutput()
+		out, err := exec.Command("ip", "netns", "exec", ns.Name, "nft", "-c", "-f", f).CombinedOutput()
 		if err != nil {
 			t.Errorf("nft -c -f %s: %v\n%s", f, err, out)
 		}
 	}
-}
-
-// scratchNetns creates a network namespace deleted when the test ends.
-func scratchNetns(t *testing.T) (string, error) {
-	if os.Geteuid() != 0 {
-		return "", fmt.Errorf("not root")
-	}
-	for _, tool := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return "", err
-		}
-	}
-	ns := fmt.Sprintf("render-check-%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("ip netns add %s: %v: %s", ns, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	return ns, nil
 }
