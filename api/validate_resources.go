@@ -12,6 +12,10 @@ import (
 // may not be set by hand on network sets (api.md §1.3).
 const LabelNamespace = "projectcalico.org/namespace"
 
+// LabelOrchestrator is the label a WorkloadEndpoint carries with its
+// spec.orchestrator.
+const LabelOrchestrator = "projectcalico.org/orchestrator"
+
 func (v *validator) tier(o *Tier) {
 	if a := o.Spec.DefaultAction; a != nil && *a != Deny && *a != Pass {
 		v.add("spec.defaultAction", string(*a), "defaultAction must be Deny or Pass")

@@ -35,6 +35,11 @@ func (g *gen) model() string {
 			"metadata": obj{"name": "security"},
 			"spec":     obj{"order": 100, "defaultAction": pickOne(g, "Deny", "Pass")}})
 	}
+	if g.chance(0.5) {
+		// Service account labels, seen by selectors as pcsa.* (issue 14).
+		docs = append(docs, obj{"apiVersion": "v1", "kind": "ServiceAccount",
+			"metadata": obj{"name": "default", "namespace": pickOne(g, "app", "other"), "labels": obj{"role": "svc"}}})
+	}
 	for i, n := 0, 1+g.r.IntN(4); i < n; i++ {
 		docs = append(docs, g.policy(i))
 	}
@@ -119,7 +124,16 @@ func (g *gen) globalPolicy(i int) obj {
 	if spec["tier"] != nil {
 		name = "security." + name
 	}
-	switch g.r.IntN(7) {
+	x := g.r.IntN(7)
+	if x <= 2 && g.chance(0.3) {
+		// all() in the combined selector becomes has(namespace or
+		// service account), the policy's own selector included.
+		if g.chance(0.5) {
+			spec["namespaceSelector"] = pickOne(g, "all()", "team == 'a'", "!has(team)")
+		}
+		spec["serviceAccountSelector"] = pickOne(g, "all()", "role == 'svc'", "!has(role)")
+	}
+	switch x {
 	case 0, 1:
 		g.rules(spec, true)
 	case 2:
@@ -142,6 +156,9 @@ func (g *gen) globalPolicy(i int) obj {
 func (g *gen) namespacedPolicy(i int) obj {
 	ns := pickOne(g, "app", "other")
 	spec := obj{"selector": pickOne(g, "all()", "app == 'web'", "app == 'db'", "app == 'client'", "has(app)")}
+	if g.chance(0.25) {
+		spec["serviceAccountSelector"] = pickOne(g, "all()", "role == 'svc'", "!has(role)")
+	}
 	g.common(spec)
 	g.rules(spec, false)
 	name := fmt.Sprintf("np-%d", i)
@@ -255,6 +272,12 @@ func (g *gen) entity(global bool, fam int, proto string, source bool) obj {
 		if !global && g.chance(0.4) {
 			e["namespaceSelector"] = pickOne(g, "all()", "team == 'a'", "team == 'b'")
 		}
+	}
+	if g.chance(0.15) {
+		// A service account selector is one more label selector (pcsa.
+		// keys, all() kept): it matches network sets and host endpoints too.
+		e["serviceAccounts"] = pickOne(g, obj{"selector": "all()"}, obj{"selector": "role == 'svc'"},
+			obj{"names": []string{"default"}}, obj{"selector": "!has(role)"})
 	}
 	if proto == "TCP" || proto == "UDP" {
 		if source {

@@ -151,12 +151,14 @@ func (b *builder) buildProfiles() {
 }
 
 func namespaceProfileLabels(ns string, labels map[string]string) map[string]string {
-	out := map[string]string{PrefixNamespace + LabelName: ns}
-	// The API server labels every namespace with its name.
-	out[PrefixNamespace+"kubernetes.io/metadata.name"] = ns
+	out := map[string]string{}
 	for k, v := range labels {
 		out[PrefixNamespace+k] = v
 	}
+	// The name wins over a label of that name; the API server labels every
+	// namespace with its name.
+	out[PrefixNamespace+LabelName] = ns
+	out[PrefixNamespace+"kubernetes.io/metadata.name"] = ns
 	return out
 }
 
@@ -165,10 +167,11 @@ func (b *builder) saProfile(ns, sa string) *Profile {
 	if p, ok := b.m.Profiles[name]; ok {
 		return p
 	}
-	labels := map[string]string{PrefixServiceAccount + LabelName: sa}
+	labels := map[string]string{}
 	for k, v := range b.sas[ns+"/"+sa] {
 		labels[PrefixServiceAccount+k] = v
 	}
+	labels[PrefixServiceAccount+LabelName] = sa // the name wins over a label of that name
 	p := &Profile{Name: name, Labels: labels}
 	b.m.Profiles[name] = p
 	return p
@@ -296,15 +299,12 @@ func (b *builder) podWorkload(p *corev1.Pod) *Workload {
 	if sa == "" {
 		sa = "default"
 	}
-	own := map[string]string{}
-	for k, v := range p.Labels {
-		own[k] = v
-	}
+	own := endpointLabels(p.Labels)
 	own[LabelNamespace] = p.Namespace
 	own[LabelOrchestrator] = OrchestratorK8s
-	if len(sa) < 63 {
-		own[LabelServiceAccount] = sa
-	}
+	// The Kubernetes conversion leaves names of 63 characters or more
+	// out; the syncer adds the label from the spec whatever its length.
+	own[LabelServiceAccount] = sa
 	profiles := []*Profile{b.m.Profiles["kns."+p.Namespace], b.saProfile(p.Namespace, sa)}
 	w := &Workload{
 		Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName,
@@ -345,15 +345,12 @@ func (b *builder) wepWorkload(x *api.WorkloadEndpoint) (*Workload, error) {
 	if name == "" {
 		name = x.Name
 	}
-	own := map[string]string{LabelNamespace: x.Namespace}
-	if s.Orchestrator != "" {
-		own[LabelOrchestrator] = s.Orchestrator
-	}
-	if s.ServiceAccountName != "" && len(s.ServiceAccountName) < 63 {
-		own[LabelServiceAccount] = s.ServiceAccountName
-	}
-	for k, v := range x.Labels {
-		own[k] = v
+	own := endpointLabels(x.Labels)
+	// Set on storage from the metadata and spec, over what the user wrote.
+	own[LabelNamespace] = x.Namespace
+	own[LabelOrchestrator] = s.Orchestrator
+	if s.ServiceAccountName != "" {
+		own[LabelServiceAccount] = s.ServiceAccountName // whatever its length
 	}
 	profiles, err := b.requiredProfiles(s.Profiles)
 	w := &Workload{Namespace: x.Namespace, Name: name, Node: s.Node, Interface: s.InterfaceName,
@@ -549,4 +546,19 @@ func (b *builder) buildOwners() {
 		}
 	}
 	m.Quarantine = SortQuarantine(m.Quarantine)
+}
+
+// endpointLabels copies a workload's own labels without the pcns. and
+// pcsa. ones: namespace and service account labels come only from their
+// profiles, so no workload can pretend to be in another namespace or
+// service account.
+func endpointLabels(in map[string]string) map[string]string {
+	out := make(map[string]string, len(in)+3)
+	for k, v := range in {
+		if strings.HasPrefix(k, PrefixNamespace) || strings.HasPrefix(k, PrefixServiceAccount) {
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }

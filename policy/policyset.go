@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/selector"
@@ -171,19 +172,33 @@ func globalPolicySelector(sel, nsSel, saSel string) (*selector.Selector, error) 
 	if err != nil {
 		return nil, fmt.Errorf("spec.selector: %w", err)
 	}
-	if nsSel != "" {
-		n, err := selector.Parse(nsSel)
+	empty := strings.TrimSpace(sel) == ""
+	// As Calico's global policy processor: append the prefixed selector
+	// (alone when the policy's own is empty), then rewrite every all() in
+	// the result, the policy's own selector included.
+	appendRewritten := func(field, text, prefix, allLabel string) error {
+		n, err := selector.Parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("spec.namespaceSelector: %w", err)
+			return fmt.Errorf("%s: %w", field, err)
 		}
-		s = selector.And(s, prefixed(n, PrefixNamespace, LabelNamespace))
+		n = withPrefix(n, prefix)
+		if empty {
+			s, empty = n, false
+		} else {
+			s = selector.And(s, n)
+		}
+		s = selector.ReplaceAll(s, selector.MustParse("has("+allLabel+")"))
+		return nil
+	}
+	if nsSel != "" {
+		if err := appendRewritten("spec.namespaceSelector", nsSel, PrefixNamespace, LabelNamespace); err != nil {
+			return nil, err
+		}
 	}
 	if saSel != "" {
-		n, err := selector.Parse(saSel)
-		if err != nil {
-			return nil, fmt.Errorf("spec.serviceAccountSelector: %w", err)
+		if err := appendRewritten("spec.serviceAccountSelector", saSel, PrefixServiceAccount, LabelServiceAccount); err != nil {
+			return nil, err
 		}
-		s = selector.And(s, prefixed(n, PrefixServiceAccount, LabelServiceAccount))
 	}
 	return s, nil
 }
@@ -207,7 +222,7 @@ func compileNP(n *api.NetworkPolicy, kind string) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spec.serviceAccountSelector: %w", err)
 		}
-		sel = selector.And(sel, prefixed(sa, PrefixServiceAccount, LabelServiceAccount))
+		sel = selector.And(sel, withPrefix(sa, PrefixServiceAccount)) // appended, nothing rewritten
 	}
 	p := &Policy{
 		Kind: kind, Namespace: n.Namespace, Name: n.Name, Tier: tierName(s.Tier),

@@ -331,10 +331,14 @@ func namespaceScope(text string) (*selector.Selector, error) {
 }
 
 // prefixed renames every label key with prefix and rewrites all() to
-// has(allLabel) (globalnetworkpolicyprocessor / rules.go behaviour).
+// has(allLabel): a rule's namespaceSelector (rules.go behaviour).
 func prefixed(s *selector.Selector, prefix, allLabel string) *selector.Selector {
-	s = selector.Rewrite(s, func(k string) string { return prefix + k })
-	return selector.ReplaceAll(s, selector.MustParse("has("+allLabel+")"))
+	return selector.ReplaceAll(withPrefix(s, prefix), selector.MustParse("has("+allLabel+")"))
+}
+
+// withPrefix renames every label key with prefix.
+func withPrefix(s *selector.Selector, prefix string) *selector.Selector {
+	return selector.Rewrite(s, func(k string) string { return prefix + k })
 }
 
 func serviceAccountSelector(sa *api.ServiceAccountMatch) (*selector.Selector, error) {
@@ -351,7 +355,9 @@ func serviceAccountSelector(sa *api.ServiceAccountMatch) (*selector.Selector, er
 		if err != nil {
 			return nil, fmt.Errorf("selector: %w", err)
 		}
-		out = andOpt(out, prefixed(s, PrefixServiceAccount, LabelServiceAccount))
+		// One more label selector over pcsa.-prefixed keys; all() is not
+		// rewritten, so like any rule selector it matches network sets too.
+		out = andOpt(out, withPrefix(s, PrefixServiceAccount))
 	}
 	return out, nil
 }

@@ -70,6 +70,16 @@ func encodeStored(o api.Object, edit func(api.Object)) ([]byte, error) {
 	cp.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
 	api.SetTypeMeta(cp)
 	cp.SetResourceVersion("")
+	if w, ok := cp.(*api.WorkloadEndpoint); ok {
+		// As Calico stores them: the namespace and orchestrator labels
+		// come from the metadata and the spec, over what the user wrote.
+		labels := make(map[string]string, len(w.Labels)+2)
+		for k, v := range w.Labels {
+			labels[k] = v
+		}
+		labels[api.LabelNamespace], labels[api.LabelOrchestrator] = w.Namespace, w.Spec.Orchestrator
+		w.Labels = labels
+	}
 	if edit != nil {
 		edit(cp)
 	}

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentUpdaters", testConcurrentUpdaters},
 		{"CloseEndsWatch", testCloseEndsWatch},
 		{"Unreadable", testUnreadable},
+		{"WorkloadLabelsOnStorage", testWorkloadLabelsOnStorage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, newStore(t)) })
