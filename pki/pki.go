@@ -164,7 +164,9 @@ func WritePair(dir, base string, certPEM, keyPEM []byte) (certFile, keyFile stri
 	return certFile, keyFile, nil
 }
 
-func pemOf(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
 
 func readPEM(path, typ string) ([]byte, error) {
 	data, err := os.ReadFile(path)
