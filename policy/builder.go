@@ -546,6 +546,8 @@ func (b *builder) buildOwners() {
 		}
 	}
 	m.Quarantine = SortQuarantine(m.Quarantine)
+	m.quarantineRules = map[Direction]*Rule{
+		Ingress: QuarantineRule(m.Quarantine, Ingress), Egress: QuarantineRule(m.Quarantine, Egress)}
 }
 
 // endpointLabels copies a workload's own labels without the pcns. and

@@ -137,7 +137,7 @@ func (e *evaluator) failClosed(ep endpoint, d Direction, k StageKind, pkt packet
 	if !normal {
 		return outcome{}, false
 	}
-	if r := QuarantineRule(e.m.Quarantine, d); r != nil && e.m.matchRule(r, pkt) {
+	if r := e.m.quarantineRules[d]; r != nil && e.m.matchRule(r, pkt) {
 		peer := pkt.src
 		if d == Egress {
 			peer = pkt.dst

@@ -25,8 +25,9 @@ type Model struct {
 	// endpoints, sorted (failclosed.go).
 	Quarantine []netip.Prefix
 
-	owners []ipOwner
-	idx    index
+	quarantineRules map[Direction]*Rule // QuarantineRule of Quarantine, by direction
+	owners          []ipOwner
+	idx             index
 }
 
 // Node is one host: its addresses, interfaces and Felix settings.

@@ -1,99 +1,58 @@
 package server
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/pki"
 	"github.com/palisade-net/palisade/store"
 )
 
-// pki is a CA and the certificates it signed, as PEM files.
-type pki struct {
-	dir     string
-	ca      *x509.Certificate
-	caKey   *ecdsa.PrivateKey
-	serial  int64
-	CAFile  string
-	t       *testing.T
-	expires time.Time
+// testCA is a CA (package pki) writing its certificates as files in a
+// test's directory.
+type testCA struct {
+	t      *testing.T
+	dir    string
+	ca     *pki.CA
+	CAFile string
 }
 
-func newPKI(t *testing.T) *pki {
+func newPKI(t *testing.T) *testCA {
 	t.Helper()
-	p := &pki{t: t, dir: t.TempDir(), expires: time.Now().Add(time.Hour)}
-	key := p.key()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "palisade test CA"},
-		NotBefore:             time.Now().Add(-time.Minute),
-		NotAfter:              p.expires,
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca, err := pki.NewCA("palisade test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.ca, _ = x509.ParseCertificate(der)
-	p.caKey = key
-	p.CAFile = p.write("ca.pem", "CERTIFICATE", der)
-	p.serial = 1
-	return p
+	c := &testCA{t: t, dir: t.TempDir(), ca: ca}
+	cert, key, err := ca.PEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CAFile, _, err = pki.WritePair(c.dir, "ca", cert, key); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
-func (p *pki) key() *ecdsa.PrivateKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// issue signs a certificate for cn with the given usages (for server use
+// valid for 127.0.0.1 and localhost) and returns the cert and key files.
+func (c *testCA) issue(cn string, usages ...x509.ExtKeyUsage) (certFile, keyFile string) {
+	u := pki.Usage{Server: slices.Contains(usages, x509.ExtKeyUsageServerAuth),
+		Client: slices.Contains(usages, x509.ExtKeyUsageClientAuth), Hosts: []string{"127.0.0.1", "localhost"}}
+	cert, key, err := c.ca.Issue(cn, u, time.Hour)
 	if err != nil {
-		p.t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	return k
-}
-
-func (p *pki) write(name, typ string, der []byte) string {
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return path
-}
-
-// issue signs a certificate for cn with the given usages (and, for server
-// use, 127.0.0.1 and localhost as names) and returns the cert and key files.
-func (p *pki) issue(cn string, usages ...x509.ExtKeyUsage) (certFile, keyFile string) {
-	p.serial++
-	key := p.key()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(p.serial),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     p.expires,
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  usages,
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	certFile, keyFile, err = pki.WritePair(c.dir, strings.ReplaceAll(cn, ":", "_"), cert, key)
 	if err != nil {
-		p.t.Fatal(err)
+		c.t.Fatal(err)
 	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return p.write(cn+".pem", "CERTIFICATE", der), p.write(cn+"-key.pem", "EC PRIVATE KEY", kder)
+	return certFile, keyFile
 }
 
 // (d) TLS end to end: a server with client certificate authentication;

@@ -2,22 +2,15 @@ package store_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/pki"
 	"github.com/palisade-net/palisade/store"
 	"github.com/palisade-net/palisade/store/storetest"
 )
@@ -131,69 +124,38 @@ type testPKI struct {
 // newPKI writes a CA, a server certificate (127.0.0.1, localhost and the
 // socket name etcd.sock), a client certificate, and an unrelated CA.
 func newPKI(t *testing.T, dir string) testPKI {
-	ca, caKey := newCert(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "test CA"},
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
-	other, otherKey := newCert(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "other CA"},
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCA := func(name string) (*pki.CA, string) {
+		ca, err := pki.NewCA(name, 24*time.Hour)
+		must(err)
+		cert, key, err := ca.PEM()
+		must(err)
+		f, _, err := pki.WritePair(dir, strings.ReplaceAll(name, " ", "-"), cert, key)
+		must(err)
+		return ca, f
+	}
+	ca, caFile := writeCA("test CA")
+	_, otherFile := writeCA("other CA")
+	issue := func(cn, base string, u pki.Usage) (string, string) {
+		cert, key, err := ca.Issue(cn, u, 24*time.Hour)
+		must(err)
+		c, k, err := pki.WritePair(dir, base, cert, key)
+		must(err)
+		return c, k
+	}
+	p := testPKI{ca: caFile, otherCA: otherFile}
 	// The server certificate also serves as a client certificate: etcd's
 	// gRPC gateway dials the server with it.
-	srv, srvKey := newCert(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "etcd"},
-		DNSNames: []string{"localhost", "etcd.sock"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}})
-	cli, cliKey := newCert(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "palisade"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	p := testPKI{
-		ca: writePEM(t, dir, "ca.pem", "CERTIFICATE", ca.Raw), otherCA: writePEM(t, dir, "other.pem", "CERTIFICATE", other.Raw),
-		serverCert: writePEM(t, dir, "server.pem", "CERTIFICATE", srv.Raw), serverKey: writeKey(t, dir, "server-key.pem", srvKey),
-		clientCert: writePEM(t, dir, "client.pem", "CERTIFICATE", cli.Raw), clientKey: writeKey(t, dir, "client-key.pem", cliKey),
-	}
-	_ = otherKey
+	p.serverCert, p.serverKey = issue("etcd", "server",
+		pki.Usage{Server: true, Client: true, Hosts: []string{"localhost", "etcd.sock", "127.0.0.1"}})
+	p.clientCert, p.clientKey = issue("palisade", "client", pki.Usage{Client: true})
 	return p
-}
-
-func newCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl.SerialNumber = serial
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-	if tmpl.KeyUsage == 0 {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func writeKey(t *testing.T, dir, name string, key *ecdsa.PrivateKey) string {
-	t.Helper()
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writePEM(t, dir, name, "EC PRIVATE KEY", der)
 }
 
 // freePorts reserves n localhost ports (released before use: a tiny race
