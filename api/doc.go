@@ -12,8 +12,8 @@
 // returns names the document, the field path and the rule that was broken.
 //
 // Both projectcalico.org/v3 and crd.projectcalico.org/v1 are accepted on
-// input; objects are always normalised to projectcalico.org/v3 (see
-// shared/docs/api.md §1.1 and decision 1).
+// input; objects are always normalised to projectcalico.org/v3, with plain
+// (unprefixed) policy names, as Calico v3.32 writes them.
 //
 // # Decoding pipeline
 //
