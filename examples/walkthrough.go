@@ -10,7 +10,7 @@ import "strings"
 // runs the same steps with real packets.
 //
 // Every expectation is derived from the seed text and the behavioural spec
-// (shared/docs/semantics.md, cited as §N), never from running palisade. Where
+// of Calico's semantics (cited as §N), never from running palisade. Where
 // the seed says one thing and Calico's semantics another, the step asserts the
 // semantics and the reason says why.
 

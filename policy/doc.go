@@ -7,7 +7,7 @@
 //     tiers and ordered policies, failsafes and Felix settings, NodePort
 //     services;
 //   - the reference evaluator (Model.Evaluate), which decides a flow's fate by
-//     following shared/docs/semantics.md stage by stage and records, for every
+//     following Calico's semantics stage by stage and records, for every
 //     stage it evaluates, what decided it.
 //
 // The evaluator is deliberately simple and slow: it is the single source of

@@ -2,7 +2,7 @@
 // the new-connection rate and per-connection latency through a node
 // namespace with palisade's rendered ruleset, against conntrack only, and
 // the throughput of one established flow (docs/performance.md, targets B5
-// and B6; peer figures A7, A8 and A11 of shared/docs/performance.md).
+// and B6, and the peers' figures recorded there).
 //
 // The topology: an outside host namespace (the client, 198.19.0.254) joined
 // by veth to the node namespace (eth0, 198.19.0.2), and the server pod
