@@ -103,8 +103,9 @@ func runExplain(s *streams, o *explainOpts) error {
 }
 
 // buildModel loads manifests, or without -f every object in the live
-// datastore, and builds the model; every problem is printed and the
-// command fails.
+// datastore, and builds the model. Problems in manifests are printed and
+// the command fails; problems in the live datastore are printed as
+// warnings and the model (which fails closed on them) is used.
 func buildModel(s *streams, files []string, recursive bool) (*policy.Model, error) {
 	return buildModelFrom(s, files, recursive, nil)
 }
@@ -132,6 +133,16 @@ func buildModelFrom(s *streams, files []string, recursive bool, ds *datastoreOpt
 		} else {
 			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 && len(files) == 0 {
+		// The live datastore: one bad object never disables the command.
+		// The model leaves it out or fails closed on it, as the agents do.
+		for _, e := range errs {
+			fmt.Fprintln(s.err, "warning: "+e.Error())
+		}
+		fmt.Fprintf(s.err, "warning: %d problem(s) in the datastore; the rest is judged, failing closed where a "+
+			"policy or profile cannot be resolved\n", len(errs))
+		return m, nil
 	}
 	if len(errs) > 0 {
 		for _, e := range errs {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/palisade-net/palisade/api"
@@ -32,4 +33,21 @@ func TestUnreadableStoredValue(t *testing.T) {
 	}
 	want(t, gnp("b", ""), 0, "Successfully applied 1 'GlobalNetworkPolicy' resource(s)\n", "", "apply", "-f", "-")
 	want(t, "", 0, "NAME   TIER      \na      default   \nb      default   \nc      default   \n\n", "", "get", "gnp")
+}
+
+// Live explain and matrix judge the rest of the datastore when one stored
+// object is unreadable, warn about it, and fail closed where it applies.
+func TestLiveExplainWithAnUnreadableObject(t *testing.T) {
+	st := newMemory(t)
+	put(t, st, cliTopology)
+	if err := st.PutRaw(context.Background(), store.Key{Kind: api.KindNetworkPolicy, Namespace: "x", Name: "broken"},
+		[]byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut := wantContains(t, "", 0, "Verdict: DENY", "warning: NetworkPolicy(x/broken): stored value cannot be read",
+		"explain", "--from", "x/a", "--to", "x/b", "--port", "80/TCP")
+	if !strings.Contains(errOut, "1 problem(s) in the datastore") {
+		t.Errorf("stderr: %s", errOut)
+	}
+	wantContains(t, "", 0, "x/a\tx/b\tTCP/80\tdeny\n", "warning:", "matrix", "--ports", "80/TCP", "-o", "tsv")
 }
