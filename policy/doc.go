@@ -8,7 +8,11 @@
 //     services;
 //   - the reference evaluator (Model.Evaluate), which decides a flow's fate by
 //     following Calico's semantics stage by stage and records, for every
-//     stage it evaluates, what decided it.
+//     stage it evaluates, what decided it;
+//   - failing closed (failclosed.go): endpoints whose profiles cannot be
+//     resolved deny and are quarantined, policies whose tier is missing or
+//     whose stored value cannot be read are enforced as deny-all stand-ins;
+//     the evaluator, calc and render share these rules.
 //
 // The evaluator is deliberately simple and slow: it is the single source of
 // truth that `palisade explain` and `matrix` print and that the nftables
