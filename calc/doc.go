@@ -111,6 +111,15 @@
 // while some endpoint depends on the profile, so a namespace label change
 // reaches its pods' matches through the parent.
 //
+// Failing closed follows the model (policy/failclosed.go): a workload or
+// host endpoint whose profiles do not resolve stays local (its chains
+// deny) but is no address owner, and its addresses are kept by id as the
+// quarantine; a policy is live whether or not its tier exists, and the tier
+// lists put a policy whose tier is missing, or whose stored value is an
+// api.Unreadable, as its deny-all stand-in in a fail-closed tier
+// (policy.Enforced). An api.Unreadable of any other kind is a problem and
+// counts as absent.
+//
 // Per event the work is the object's derivation, its updates in the
 // indexes (see above) and whatever those report; a profile change
 // re-resolves its dependents; a tier change revisits its policies; the
