@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/autohep"
+	"github.com/palisade-net/palisade/kube/convert"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/server"
 	"github.com/palisade-net/palisade/store"
@@ -165,7 +165,11 @@ func (l *Lab) syncWorkloads(ctx context.Context) error {
 	}
 	want := map[store.Key]api.Object{}
 	for _, o := range pods {
-		if w := podEndpoint(o.(*corev1.Pod)); w != nil {
+		p, ok := o.(*corev1.Pod) // an unreadable stored pod has no endpoint
+		if !ok {
+			continue
+		}
+		if w := podEndpoint(p); w != nil {
 			want[store.KeyOf(w)] = w
 		}
 	}
@@ -198,54 +202,12 @@ func (l *Lab) syncWorkloads(ctx context.Context) error {
 }
 
 // podEndpoint is the WorkloadEndpoint Calico's CNI plugin writes for a pod
-// (api.md §2.6), or nil for a pod without a node or an address.
+// (the Kubernetes mirror's conversion), or nil for a pod without a node or
+// an address yet.
 func podEndpoint(p *corev1.Pod) *api.WorkloadEndpoint {
-	ip, err := netip.ParseAddr(p.Status.PodIP)
-	if err != nil || p.Spec.NodeName == "" || p.Spec.HostNetwork {
+	w := convert.Endpoint(p, convert.DefaultInterfacePrefix)
+	if w == nil || len(w.Spec.IPNetworks) == 0 {
 		return nil
 	}
-	sa := p.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	labels := maps.Clone(p.Labels)
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[policy.LabelNamespace] = p.Namespace
-	labels[policy.LabelOrchestrator] = policy.OrchestratorK8s
-	if len(sa) < 63 {
-		labels[policy.LabelServiceAccount] = sa
-	}
-	w := &api.WorkloadEndpoint{Spec: api.WorkloadEndpointSpec{
-		Orchestrator: policy.OrchestratorK8s, Node: p.Spec.NodeName, Pod: p.Name, Endpoint: "eth0",
-		ServiceAccountName: sa, IPNetworks: []string{netip.PrefixFrom(ip, ip.BitLen()).String()},
-		Profiles:      []string{"kns." + p.Namespace, "ksa." + p.Namespace + "." + sa},
-		InterfaceName: policy.PodInterfaceName(p.Namespace, p.Name),
-	}}
-	w.Name = wepName(p.Spec.NodeName, p.Name)
-	w.Namespace = p.Namespace
-	w.Labels = labels
-	for _, c := range p.Spec.Containers {
-		for _, cp := range c.Ports {
-			if cp.Name == "" {
-				continue
-			}
-			proto := string(cp.Protocol)
-			if proto == "" {
-				proto = "TCP"
-			}
-			w.Spec.Ports = append(w.Spec.Ports, api.WorkloadEndpointPort{Name: cp.Name,
-				Protocol: api.ProtocolFromString(proto), Port: uint16(cp.ContainerPort)})
-		}
-	}
-	api.SetTypeMeta(w)
 	return w
-}
-
-// wepName is libcalico-go's name: <node>-k8s-<pod>-eth0 with every '-'
-// inside a component doubled.
-func wepName(node, pod string) string {
-	esc := func(s string) string { return strings.ReplaceAll(s, "-", "--") }
-	return esc(node) + "-k8s-" + esc(pod) + "-eth0"
 }

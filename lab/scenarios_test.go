@@ -194,8 +194,3 @@ func TestQuoteArgs(t *testing.T) {
 	}
 }
 
-func TestWEPName(t *testing.T) {
-	if got := wepName("node-1", "web-1"); got != "node--1-k8s-web--1-eth0" {
-		t.Errorf("wepName = %q", got)
-	}
-}

@@ -268,9 +268,14 @@ func (b *builder) node(name string, global FelixSettings) *Node {
 
 // PodInterfaceName is the host-side veth name Calico's CNI plugin gives a
 // pod: "cali" and the first 11 hex digits of sha1("<namespace>.<pod>").
-func PodInterfaceName(namespace, pod string) string {
+func PodInterfaceName(namespace, pod string) string { return InterfaceName("cali", namespace, pod) }
+
+// InterfaceName is Calico's naming convention for a pod's host-side
+// interface with a given prefix: the prefix and the first 11 hex digits of
+// sha1("<namespace>.<pod>").
+func InterfaceName(prefix, namespace, pod string) string {
 	sum := sha1.Sum([]byte(namespace + "." + pod))
-	return "cali" + hex.EncodeToString(sum[:])[:11]
+	return prefix + hex.EncodeToString(sum[:])[:11]
 }
 
 func (b *builder) buildWorkloads(global FelixSettings) {
