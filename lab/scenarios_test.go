@@ -193,4 +193,3 @@ func TestQuoteArgs(t *testing.T) {
 		t.Errorf("%s\nwant %s", c, want)
 	}
 }
-
