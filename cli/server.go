@@ -65,6 +65,11 @@ func newServerCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.EtcdCAFile, "etcd-ca-cert-file", "", "CA of the etcd the server connects to (default $ETCD_CA_CERT_FILE)")
 	fl.StringVar(&cfg.EtcdCertFile, "etcd-cert-file", "", "client certificate for etcd (default $ETCD_CERT_FILE)")
 	fl.StringVar(&cfg.EtcdKeyFile, "etcd-key-file", "", "client key for etcd (default $ETCD_KEY_FILE)")
+	fl.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "mirror the Kubernetes cluster of this kubeconfig into the datastore")
+	fl.BoolVar(&cfg.InCluster, "in-cluster", false, "mirror the cluster this server runs in (its pod's service account)")
+	fl.DurationVar(&cfg.KubeResync, "kube-resync", 0, "period of the Kubernetes mirror's full reconcile (default 5m)")
+	fl.BoolVar(&cfg.KubeForceDelete, "kube-force-delete", false,
+		"let the Kubernetes mirror delete most mirrored objects of a kind in one pass (the guard refuses otherwise)")
 	fl.BoolVar(&cfg.InsecureListen, "insecure-listen", false,
 		"allow plaintext etcd (no TLS, no authentication) on a non-loopback --listen or --peer-listen address")
 	fl.StringVar(&cfg.HealthListen, "health-listen", server.DefaultHealthListen, "address of /liveness, /readiness and /metrics")

@@ -39,6 +39,14 @@ type Config struct {
 	InitialCluster, InitialClusterState string
 	// ClientTLS and PeerTLS are the embedded member's certificates.
 	ClientTLS, PeerTLS store.TLSFiles
+	// Kubeconfig (a file) or InCluster (the pod's service account) selects
+	// a Kubernetes cluster to mirror into the datastore (kube/mirror).
+	Kubeconfig string
+	InCluster  bool
+	// KubeResync is the mirror's full reconcile period (default 5m);
+	// KubeForceDelete lets it delete most objects of a kind in one pass.
+	KubeResync      time.Duration
+	KubeForceDelete bool
 	// InsecureListen allows plaintext listeners on non-loopback addresses;
 	// without it the server refuses them (anyone who reaches the port
 	// could rewrite the policy).
@@ -95,6 +103,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.HealthListen == "" {
 		c.HealthListen = DefaultHealthListen
+	}
+	if c.KubeResync <= 0 {
+		c.KubeResync = 5 * time.Minute
 	}
 	// TLS means client certificates: a listener that encrypts but lets
 	// anyone in would still let anyone rewrite the policy.

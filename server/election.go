@@ -82,6 +82,17 @@ func (s *Server) leadOnce(ctx context.Context) error {
 		case <-lctx.Done():
 		}
 	}()
+	if s.kube != nil {
+		mctx, stopMirror := context.WithCancel(lctx)
+		mirrorDone := make(chan struct{})
+		go func() {
+			defer close(mirrorDone)
+			if err := s.kube.Run(mctx); err != nil {
+				s.log.Error("kubernetes mirror stopped", "error", err)
+			}
+		}()
+		defer func() { stopMirror(); <-mirrorDone }()
+	}
 	if err := s.ctl.Run(lctx); err != nil {
 		return err
 	}

@@ -107,6 +107,7 @@ func (s *Server) Ready() error {
 		if err := s.ctl.Ready(); err != nil {
 			reasons = append(reasons, err.Error())
 		}
+		reasons = append(reasons, s.mirrorReasons()...)
 	}
 	if len(reasons) > 0 {
 		return &NotReadyError{Reasons: reasons}
@@ -141,4 +142,26 @@ func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// mirrorReasons says why the Kubernetes mirror makes the server unready:
+// not synced yet, or stale (its last successful reconcile is older than
+// twice its resync period), or a kind whose deletions the guard refused.
+func (s *Server) mirrorReasons() []string {
+	if s.kube == nil {
+		return nil
+	}
+	st := s.kube.Status()
+	var out []string
+	switch {
+	case !st.Synced:
+		out = append(out, "kubernetes mirror: not synced yet "+st.LastError)
+	case time.Since(st.LastSync) > 2*s.cfg.KubeResync+time.Minute:
+		out = append(out, fmt.Sprintf("kubernetes mirror: stale (last full sync %v ago): %s",
+			time.Since(st.LastSync).Round(time.Second), st.LastError))
+	}
+	for _, k := range st.GuardRefused {
+		out = append(out, "kubernetes mirror: refused to delete most "+k+" objects in one pass (--kube-force-delete allows it)")
+	}
+	return out
 }

@@ -6,6 +6,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/palisade-net/palisade/kube/mirror"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"log/slog"
 	"net"
 	"net/http"
@@ -29,6 +33,7 @@ type Server struct {
 	emb  *store.Embedded // nil with an external etcd
 	st   *store.Etcd
 	ctl  *controller.AutoHEP
+	kube *mirror.Mirror // nil without a Kubernetes cluster to mirror
 	reg  *prometheus.Registry
 	http *http.Server
 	addr net.Addr
@@ -68,6 +73,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.ctl = controller.NewAutoHEP(s.st, controller.Options{
 		ResyncPeriod: cfg.ResyncPeriod, Logger: s.log, Registerer: s.reg,
 	})
+	if err := s.newMirror(); err != nil {
+		s.closeDatastore()
+		return nil, err
+	}
 	if err := s.serveHealth(); err != nil {
 		s.closeDatastore()
 		return nil, err
@@ -270,4 +279,29 @@ func certCommonName(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return c.Subject.CommonName, nil
+}
+
+// newMirror prepares the Kubernetes mirror when a cluster is configured.
+func (s *Server) newMirror() error {
+	if s.cfg.Kubeconfig == "" && !s.cfg.InCluster {
+		return nil
+	}
+	var rc *rest.Config
+	var err error
+	if s.cfg.InCluster {
+		rc, err = rest.InClusterConfig()
+	} else {
+		rc, err = clientcmd.BuildConfigFromFlags("", s.cfg.Kubeconfig)
+	}
+	if err != nil {
+		return &ConfigError{Field: "kubeconfig", Err: err}
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return &ConfigError{Field: "kubeconfig", Err: err}
+	}
+	s.kube = mirror.New(mirror.Config{Client: client, Store: s.st, Resync: s.cfg.KubeResync,
+		ForceDelete: s.cfg.KubeForceDelete, Logger: s.log.With("component", "kube-mirror")})
+	s.log.Info("mirroring a Kubernetes cluster into the datastore", "apiserver", rc.Host)
+	return nil
 }
