@@ -37,7 +37,10 @@ func run(t *testing.T, c *kubetest.Cluster, st store.Store, mod func(*Config)) *
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
