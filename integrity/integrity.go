@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/kube/convert"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,9 @@ func Wrap(s store.Store) *Store { return &Store{Store: s} }
 
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, o api.Object) (api.Object, error) {
+	if err := s.checkMirror(ctx, "Create", o, store.KeyOf(o)); err != nil {
+		return nil, err
+	}
 	if err := s.checkRefs(ctx, o); err != nil {
 		return nil, err
 	}
@@ -50,6 +54,9 @@ func (s *Store) Create(ctx context.Context, o api.Object) (api.Object, error) {
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, o api.Object) (api.Object, error) {
+	if err := s.checkMirror(ctx, "Update", o, store.KeyOf(o)); err != nil {
+		return nil, err
+	}
 	if err := s.checkRefs(ctx, o); err != nil {
 		return nil, err
 	}
@@ -58,10 +65,55 @@ func (s *Store) Update(ctx context.Context, o api.Object) (api.Object, error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, k store.Key, rv string) (api.Object, error) {
+	if err := s.checkMirror(ctx, "Delete", nil, k); err != nil {
+		return nil, err
+	}
 	if err := s.checkUsers(ctx, k); err != nil {
 		return nil, err
 	}
 	return s.Store.Delete(ctx, k, rv)
+}
+
+// MirroredError: the object is mirrored from Kubernetes (it carries
+// palisade.io/source), so only the mirror writes it.
+type MirroredError struct {
+	Op  string
+	Key store.Key
+	Why string
+}
+
+func (e *MirroredError) Error() string {
+	return fmt.Sprintf("operation %s is not supported on %s: %s", e.Op, e.Key, e.Why)
+}
+
+// mirroredWhy is Calico's message per mirrored kind; Nodes are not listed:
+// users may label them (their labels survive the mirror's).
+var mirroredWhy = map[store.Kind]string{
+	api.KindNetworkPolicy:    "kubernetes network policies must be managed through the kubernetes API",
+	api.KindProfile:          "profiles of kubernetes namespaces and service accounts must be managed through the kubernetes API",
+	api.KindWorkloadEndpoint: "workload endpoints of kubernetes pods must be managed through the kubernetes API",
+	store.KindK8sService:     "kubernetes services must be managed through the kubernetes API",
+}
+
+// checkMirror refuses writes to objects the Kubernetes mirror owns.
+func (s *Store) checkMirror(ctx context.Context, op string, o api.Object, k store.Key) error {
+	why, ok := mirroredWhy[k.Kind]
+	if !ok {
+		return nil
+	}
+	if o != nil && o.GetAnnotations()[convert.SourceAnnotation] != "" {
+		return &MirroredError{Op: op, Key: k, Why: why}
+	}
+	cur, err := s.Get(ctx, k)
+	switch {
+	case store.IsNotFound(err), store.IsUnreadable(err):
+		return nil
+	case err != nil:
+		return err
+	case cur.GetAnnotations()[convert.SourceAnnotation] != "":
+		return &MirroredError{Op: op, Key: k, Why: why}
+	}
+	return nil
 }
 
 // checkRefs finds the first reference of o that does not resolve.

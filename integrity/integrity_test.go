@@ -3,9 +3,11 @@ package integrity
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/kube/convert"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -51,5 +53,41 @@ func mustCreate(t *testing.T, s store.Store, o api.Object) {
 	api.SetTypeMeta(o)
 	if _, err := s.Create(context.Background(), o); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Objects the Kubernetes mirror owns are refused to every other writer,
+// with Calico's message.
+func TestMirroredObjectsRefused(t *testing.T) {
+	ctx := context.Background()
+	mem := store.NewMemory()
+	t.Cleanup(func() { mem.Close() })
+	np := &api.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "knp.default.deny",
+		Annotations: map[string]string{convert.SourceAnnotation: "NetworkPolicy app/deny uid=u rv=1"}}}
+	api.SetTypeMeta(np)
+	if _, err := mem.Create(ctx, np); err != nil { // as the mirror writes it
+		t.Fatal(err)
+	}
+	s := Wrap(mem)
+	var me *MirroredError
+	if _, err := s.Delete(ctx, store.KeyOf(np), ""); !errors.As(err, &me) ||
+		!strings.Contains(err.Error(), "kubernetes network policies must be managed through the kubernetes API") {
+		t.Errorf("delete: %v", err)
+	}
+	edit := &api.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "app", Name: "knp.default.deny"}}
+	api.SetTypeMeta(edit)
+	if _, err := s.Update(ctx, edit); !errors.As(err, &me) {
+		t.Errorf("update: %v", err)
+	}
+	prof := &api.Profile{ObjectMeta: metav1.ObjectMeta{Name: "kns.app",
+		Annotations: map[string]string{convert.SourceAnnotation: "Namespace /app uid=u rv=1"}}}
+	api.SetTypeMeta(prof)
+	if _, err := s.Create(ctx, prof); !errors.As(err, &me) {
+		t.Errorf("create with the mirror's annotation: %v", err)
+	}
+	mine := &api.Profile{ObjectMeta: metav1.ObjectMeta{Name: "mine"}}
+	api.SetTypeMeta(mine)
+	if _, err := s.Create(ctx, mine); err != nil {
+		t.Errorf("a user's profile: %v", err)
 	}
 }
