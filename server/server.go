@@ -302,6 +302,37 @@ func (s *Server) newMirror() error {
 	}
 	s.kube = mirror.New(mirror.Config{Client: client, Store: s.st, Resync: s.cfg.KubeResync,
 		ForceDelete: s.cfg.KubeForceDelete, Logger: s.log.With("component", "kube-mirror")})
+	s.reg.MustRegister(mirrorMetrics(s.kube)...)
 	s.log.Info("mirroring a Kubernetes cluster into the datastore", "apiserver", rc.Host)
 	return nil
+}
+
+// mirrorMetrics are the Kubernetes mirror's gauges, read from its status.
+func mirrorMetrics(m *mirror.Mirror) []prometheus.Collector {
+	gauge := func(name, help string, f func(mirror.Status) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return f(m.Status()) })
+	}
+	return []prometheus.Collector{
+		gauge("palisade_kube_mirror_last_sync_timestamp_seconds", "Unix time of the mirror's last successful full reconcile.",
+			func(s mirror.Status) float64 {
+				if s.LastSync.IsZero() {
+					return 0
+				}
+				return float64(s.LastSync.Unix())
+			}),
+		gauge("palisade_kube_mirror_lag_seconds", "Seconds since the mirror's last successful full reconcile.",
+			func(s mirror.Status) float64 {
+				if s.LastSync.IsZero() {
+					return -1
+				}
+				return time.Since(s.LastSync).Seconds()
+			}),
+		gauge("palisade_kube_mirror_failing_keys", "Objects the last reconcile could not write (retried with backoff).",
+			func(s mirror.Status) float64 { return float64(len(s.FailingKeys)) }),
+		gauge("palisade_kube_mirror_guard_refused_kinds", "Kinds whose mass deletion the guard refused in the last reconcile.",
+			func(s mirror.Status) float64 { return float64(len(s.GuardRefused)) }),
+		gauge("palisade_kube_mirror_writes", "Objects the mirror created, updated or deleted since the server started.",
+			func(s mirror.Status) float64 { return float64(s.Writes) }),
+	}
 }

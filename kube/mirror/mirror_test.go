@@ -44,7 +44,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	eventuallyWithin(t, 15*time.Second, what, check)
+}
+
+func eventuallyWithin(t *testing.T, d time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		err := check()
 		if err == nil {
@@ -264,8 +269,8 @@ func TestMirrorSweepAndGuard(t *testing.T) {
 	_ = forced
 }
 
-// TestMirrorSurvivesAPIServerRestart: the apiserver stopped for a while and
-// restarted; changes made meanwhile reach the datastore.
+// TestMirrorSurvivesAPIServerRestart: the apiserver stopped for 10 s and
+// restarted; a change made after it is back reaches the datastore.
 func TestMirrorSurvivesAPIServerRestart(t *testing.T) {
 	c := kubetest.Start(t)
 	ctx := context.Background()
@@ -274,12 +279,14 @@ func TestMirrorSurvivesAPIServerRestart(t *testing.T) {
 	run(t, c, st, nil)
 	eventually(t, "first sync", has(st, api.KindNetworkPolicy))
 	c.StopAPIServer()
-	time.Sleep(3 * time.Second)
+	time.Sleep(10 * time.Second)
 	c.StartAPIServer(t, kubetest.BinDir(t))
 	_, err := c.Client.NetworkingV1().NetworkPolicies("default").Create(ctx, &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "after"}}, metav1.CreateOptions{})
 	must(t, err)
-	eventually(t, "change after the restart", has(st, api.KindNetworkPolicy, "default/knp.default.after"))
+	// The informers' watches back off while the apiserver is away (up to
+	// 30 s in client-go): no event is lost, but it may take that long.
+	eventuallyWithin(t, time.Minute, "change after the restart", has(st, api.KindNetworkPolicy, "default/knp.default.after"))
 }
 
 func must(t *testing.T, err error) {
@@ -287,4 +294,36 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMirrorSweepsWhatWentAwayWhileDown: a node and a service account
+// deleted while no mirror runs are removed by the next mirror's first pass.
+// (A deleted namespace stays Terminating without a controller manager, and
+// is mirrored while it exists.)
+func TestMirrorSweepsWhatWentAwayWhileDown(t *testing.T) {
+	c := kubetest.Start(t)
+	ctx := context.Background()
+	st := store.NewMemory()
+	defer st.Close()
+	_, err := c.Client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n9"}}, metav1.CreateOptions{})
+	must(t, err)
+	_, err = c.Client.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "temp"}}, metav1.CreateOptions{})
+	must(t, err)
+	first := New(Config{Client: c.Client, Store: st, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	fctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = first.Run(fctx) }()
+	eventually(t, "first mirror", has(st, api.KindNode, "n9"))
+	stop()
+	<-done
+	must(t, c.Client.CoreV1().Nodes().Delete(ctx, "n9", metav1.DeleteOptions{}))
+	must(t, c.Client.CoreV1().ServiceAccounts("default").Delete(ctx, "temp", metav1.DeleteOptions{}))
+	run(t, c, st, nil)
+	eventually(t, "swept node", has(st, api.KindNode))
+	eventually(t, "swept service account profile", func() error {
+		if slices.Contains(stored(st, api.KindProfile), "ksa.default.temp") {
+			return fmt.Errorf("ksa.default.temp still stored")
+		}
+		return nil
+	})
 }
