@@ -67,7 +67,28 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
 		!strings.Contains(body, "palisade_kube_mirror_failing_keys 0") {
 		t.Errorf("/metrics: %v", err)
 	}
+	// explain works on the mirrored datastore as on any other.
+	for _, pod := range []struct{ name, ip string }{{"a", "198.18.0.5"}, {"b", "198.18.0.6"}} {
+		kubectl(`apiVersion: v1
+kind: Pod
+metadata: {name: `+pod.name+`, namespace: shop, labels: {app: `+pod.name+`}}
+spec: {nodeName: n1, containers: [{name: c, image: x}]}
+`, "apply", "-f", "-")
+		kubectl("", "patch", "pod", pod.name, "-n", "shop", "--subresource=status", "--type=merge",
+			"-p", `{"status":{"phase":"Running","podIP":"`+pod.ip+`","podIPs":[{"ip":"`+pod.ip+`"}]}}`)
+	}
+	explain := func(want string) func() error {
+		return func() error {
+			out, err := cliRun(t, env, "explain", "--from", "shop/a", "--to", "shop/b", "--port", "80/TCP")
+			if err != nil || !strings.Contains(out, "Verdict: "+want) {
+				return fmt.Errorf("explain: %v\n%s", err, out)
+			}
+			return nil
+		}
+	}
+	eventually(t, 20*time.Second, explain("DENY"))
 	kubectl("", "delete", "networkpolicy", "deny-all", "-n", "shop")
+	eventually(t, 20*time.Second, explain("ALLOW"))
 	eventually(t, 20*time.Second, func() error {
 		out, err := cliRun(t, env, "get", "networkpolicy", "-A")
 		if err != nil || strings.Contains(out, "deny-all") {

@@ -237,8 +237,20 @@ func (m *Mirror) desired() (map[store.Key]api.Object, error) {
 		return nil, err
 	}
 	for _, p := range pods {
-		if w := convert.Endpoint(p, m.cfg.InterfacePrefix); w != nil {
-			add(w)
+		w := convert.Endpoint(p, m.cfg.InterfacePrefix)
+		if w == nil {
+			continue
+		}
+		add(w)
+		// A pod may run as a service account that has no object (no
+		// controller made it yet): its profile still exists, with the
+		// name label only, as the policy model resolves it for pods.
+		sa := &corev1.ServiceAccount{}
+		sa.Namespace, sa.Name = p.Namespace, w.Spec.ServiceAccountName
+		if k := store.KeyOf(convert.ServiceAccountProfile(sa)); out[k] == nil {
+			if _, err := m.factory.Core().V1().ServiceAccounts().Lister().ServiceAccounts(sa.Namespace).Get(sa.Name); err != nil {
+				add(convert.ServiceAccountProfile(sa))
+			}
 		}
 	}
 	svcs, err := m.factory.Core().V1().Services().Lister().List(labels.Everything())
