@@ -37,7 +37,8 @@ type Config struct {
 	MaxDeleteShare float64
 	MinGuarded     int
 	ForceDelete    bool
-	// InterfacePrefix is the first configured interface prefix (default cali).
+	// InterfacePrefix is the interface prefix when FelixConfiguration
+	// default sets none (default cali).
 	InterfacePrefix string
 	Logger          *slog.Logger
 }
@@ -167,7 +168,7 @@ var mirrored = []store.Kind{api.KindNetworkPolicy, api.KindProfile, api.KindWork
 
 // Reconcile brings the datastore to the cluster's state once.
 func (m *Mirror) Reconcile(ctx context.Context) error {
-	desired, err := m.desired()
+	desired, err := m.desired(m.interfacePrefix(ctx))
 	if err != nil {
 		return m.finish(err, nil, nil)
 	}
@@ -201,7 +202,7 @@ func (m *Mirror) finish(err error, failing, refused []string) error {
 }
 
 // desired converts the informers' objects.
-func (m *Mirror) desired() (map[store.Key]api.Object, error) {
+func (m *Mirror) desired(prefix string) (map[store.Key]api.Object, error) {
 	out := map[store.Key]api.Object{}
 	add := func(o api.Object) { out[store.KeyOf(o)] = o }
 	nps, err := m.factory.Networking().V1().NetworkPolicies().Lister().List(labels.Everything())
@@ -237,7 +238,7 @@ func (m *Mirror) desired() (map[store.Key]api.Object, error) {
 		return nil, err
 	}
 	for _, p := range pods {
-		w := convert.Endpoint(p, m.cfg.InterfacePrefix)
+		w := convert.Endpoint(p, prefix)
 		if w == nil {
 			continue
 		}
@@ -261,6 +262,18 @@ func (m *Mirror) desired() (map[store.Key]api.Object, error) {
 		add(convert.Service(s))
 	}
 	return out, nil
+}
+
+// interfacePrefix is the first prefix of FelixConfiguration default's
+// interfacePrefix (a comma list), else the configured one.
+func (m *Mirror) interfacePrefix(ctx context.Context) string {
+	o, err := m.cfg.Store.Get(ctx, store.Key{Kind: api.KindFelixConfiguration, Name: "default"})
+	if fc, ok := o.(*api.FelixConfiguration); err == nil && ok {
+		if first, _, _ := strings.Cut(fc.Spec.InterfacePrefix, ","); strings.TrimSpace(first) != "" {
+			return strings.TrimSpace(first)
+		}
+	}
+	return m.cfg.InterfacePrefix
 }
 
 // owned reports whether the mirror made a stored object.

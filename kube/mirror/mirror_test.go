@@ -151,6 +151,17 @@ func TestMirrorLifecycle(t *testing.T) {
 		return nil
 	})
 
+	// FelixConfiguration default's interfacePrefix (its first entry) names the interface.
+	fc := &api.FelixConfiguration{}
+	fc.Name, fc.Spec.InterfacePrefix = "default", "eni,cali"
+	api.SetTypeMeta(fc)
+	_, err = st.Create(ctx, fc)
+	must(t, err)
+	must(t, m.Reconcile(ctx))
+	if w := get(t, st, wk).(*api.WorkloadEndpoint); w.Spec.InterfaceName != convert.InterfaceName("eni", "app", "web-1") {
+		t.Errorf("interface %s, want the eni one", w.Spec.InterfaceName)
+	}
+
 	// Nothing changed: a resync writes nothing.
 	writes := m.Status().Writes
 	must(t, m.Reconcile(ctx))
