@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Builds a real kube-apiserver and kubectl from the Go module proxy, once per
-# version, into a cache directory, and prints the directory. The Kubernetes
+# Builds a real kube-apiserver, kubectl and helm from the Go module proxy,
+# once per version, into a cache directory, and prints the directory. The Kubernetes
 # tests use them (PALISADE_KUBE_BIN, set by scripts/test). A cold build takes
 # about 5-10 minutes on 2 cores; later runs reuse the binaries.
 set -euo pipefail
 V=${PALISADE_KUBE_VERSION:-1.37.1}
 SV=0.${V#1.}
 cache=${PALISADE_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/palisade/kube-v$V}
+HELM=${PALISADE_HELM_VERSION:-4.3.2}
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+mkdir -p "$cache"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ ! -x "$cache/helm" ]; then
+  mkdir -p "$work/helm" && (cd "$work/helm" && printf 'module helmbuild\n\ngo 1.26\n' > go.mod &&
+    go get -tool "helm.sh/helm/v4/cmd/helm@v$HELM" >&2 &&
+    go build -trimpath -ldflags "-s -w" -o "$cache/helm.tmp" helm.sh/helm/v4/cmd/helm >&2) &&
+    mv "$cache/helm.tmp" "$cache/helm"
+fi
 if [ -x "$cache/kube-apiserver" ] && [ -x "$cache/kubectl" ]; then
   echo "$cache"
   exit 0
 fi
-mkdir -p "$cache"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 cd "$work"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 go mod download -json "k8s.io/kubernetes@v$V" >/dev/null
 mod=$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$V.mod
 {
