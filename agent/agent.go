@@ -246,7 +246,7 @@ func (a *Agent) probe(ctx context.Context) {
 // signal means someone changed palisade's table (the loop then compares
 // it with what it applied). nil when there is no monitor; the loop then
 // polls every DriftInterval.
-func (a *Agent) watchKernel(ctx context.Context) <-chan struct{} {
+func (a *Agent) watchKernel(ctx context.Context) <-chan nft.Change {
 	w, ok := a.nft.(nft.Watcher)
 	if !ok {
 		return nil

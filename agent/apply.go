@@ -157,6 +157,15 @@ func (l *loop) checkDrift(ctx context.Context) {
 	if now == "" {
 		what = "removed"
 	}
+	l.repairDrift(ctx, what)
+}
+
+// repairDrift applies the ruleset again after someone else changed or
+// removed palisade's table, counting and logging it.
+func (l *loop) repairDrift(ctx context.Context, what string) {
+	if !l.hasApplied || !l.haveRes {
+		return
+	}
 	l.a.m.drift.Inc()
 	l.a.log.Warn("palisade's table was "+what+" outside the agent; restoring it", "table", "inet palisade")
 	l.apply(ctx)

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"github.com/palisade-net/palisade/nft"
 	"maps"
 	"slices"
 	"strings"
@@ -63,7 +64,7 @@ func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
 
-func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface, changes <-chan struct{}) {
+func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface, changes <-chan nft.Change) {
 	hb := time.NewTicker(heartbeatEvery)
 	defer hb.Stop()
 	every := l.a.cfg.DriftInterval
@@ -91,13 +92,17 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 		case <-hb.C:
 		case <-drift.C:
 			l.checkDrift(ctx)
-		case _, ok := <-changes:
+		case ch, ok := <-changes:
 			if !ok {
 				changes = nil // the monitor stopped: poll
 				drift.Reset(l.a.cfg.DriftInterval)
 				continue
 			}
-			l.checkDrift(ctx)
+			if ch.Definite {
+				l.repairDrift(ctx, "changed") // another process wrote to palisade's table
+			} else {
+				l.checkDrift(ctx)
+			}
 		}
 		l.a.state.heartbeat()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,29 @@ func (c Config) Defaults() Config {
 type Kernel struct {
 	cfg Config
 	mu  sync.Mutex
+	// own holds the process ids of the last nft runs, so the change
+	// monitor can tell this applier's transactions from anyone else's.
+	ownMu sync.Mutex
+	own   []int
+}
+
+// ownRuns is how many recent nft process ids a Kernel remembers.
+const ownRuns = 64
+
+func (k *Kernel) noteOwn(pid int) {
+	k.ownMu.Lock()
+	defer k.ownMu.Unlock()
+	k.own = append(k.own, pid)
+	if len(k.own) > ownRuns {
+		k.own = k.own[len(k.own)-ownRuns:]
+	}
+}
+
+// isOwn reports whether a recent nft run of this applier had process id pid.
+func (k *Kernel) isOwn(pid int) bool {
+	k.ownMu.Lock()
+	defer k.ownMu.Unlock()
+	return slices.Contains(k.own, pid)
 }
 
 var _ Applier = (*Kernel)(nil)
@@ -145,6 +169,7 @@ func (k *Kernel) run(ctx context.Context, stdin string, args ...string) (string,
 	if err := startIn(k.cfg.NetNS, cmd); err != nil {
 		return "", "", err
 	}
+	k.noteOwn(cmd.Process.Pid)
 	err := cmd.Wait()
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)

@@ -13,18 +13,26 @@ import (
 // table made by anyone (the agent uses it to notice drift at once).
 type Watcher interface {
 	// Changes signals (without blocking: one pending signal at most) after
-	// every committed netfilter transaction that touched palisade's table,
-	// or set elements of a table the event does not name. The channel is
-	// closed when ctx ends or the monitor fails; the caller then falls back
-	// to polling.
-	Changes(ctx context.Context) (<-chan struct{}, error)
+	// every committed netfilter transaction of another process than the
+	// applier's own that touched palisade's table (Change.Definite), or set
+	// elements of a table the event does not name (not definite: the
+	// caller compares). The channel is closed when ctx ends or the monitor
+	// fails; the caller then falls back to polling.
+	Changes(ctx context.Context) (<-chan Change, error)
+}
+
+// Change is one signal of Watcher.Changes.
+type Change struct {
+	// Definite: palisade's table itself, a chain, rule or set of it was
+	// changed by someone else. Otherwise only set elements of some table.
+	Definite bool
 }
 
 var _ Watcher = (*Kernel)(nil)
 
 // Changes implements Watcher with a netlink monitor of the nftables
 // subsystem in the applier's network namespace.
-func (k *Kernel) Changes(ctx context.Context) (<-chan struct{}, error) {
+func (k *Kernel) Changes(ctx context.Context) (<-chan Change, error) {
 	var opts []nftables.ConnOption
 	if k.cfg.NetNS != "" {
 		h, err := netns.GetFromPath(k.cfg.NetNS)
@@ -43,7 +51,7 @@ func (k *Kernel) Changes(ctx context.Context) (<-chan struct{}, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nft: monitor: %w", err)
 	}
-	out := make(chan struct{}, 1)
+	out := make(chan Change, 1)
 	go func() {
 		defer close(out)
 		defer mon.Close()
@@ -55,10 +63,22 @@ func (k *Kernel) Changes(ctx context.Context) (<-chan struct{}, error) {
 				if !ok {
 					return
 				}
-				if touchesPalisade(batch) {
-					select {
-					case out <- struct{}{}:
-					default:
+				touched, definite := touchesPalisade(batch)
+				if !touched || k.ownBatch(batch) {
+					continue
+				}
+				select {
+				case out <- Change{Definite: definite}:
+				default:
+					if definite { // replace a pending indefinite signal
+						select {
+						case <-out:
+						default:
+						}
+						select {
+						case out <- Change{Definite: true}:
+						default:
+						}
 					}
 				}
 			}
@@ -67,33 +87,35 @@ func (k *Kernel) Changes(ctx context.Context) (<-chan struct{}, error) {
 	return out, nil
 }
 
-// touchesPalisade reports whether a committed batch changed palisade's
-// table. Set element events do not name their table, so they count.
-func touchesPalisade(b *nftables.MonitorEvents) bool {
+// touchesPalisade reports whether a committed batch may have changed
+// palisade's table, and whether it surely did (a table, chain, rule or set
+// event naming it). Set element events do not name their table: they may.
+func touchesPalisade(b *nftables.MonitorEvents) (touched, definite bool) {
 	ours := func(t *nftables.Table) bool {
 		return t == nil || t.Name == render.TableName && t.Family == nftables.TableFamilyINet
 	}
 	for _, ev := range b.Changes {
 		switch d := ev.Data.(type) {
 		case *nftables.Table:
-			if ours(d) {
-				return true
-			}
+			definite = definite || ours(d)
 		case *nftables.Chain:
-			if ours(d.Table) {
-				return true
-			}
+			definite = definite || ours(d.Table)
 		case *nftables.Rule:
-			if ours(d.Table) {
-				return true
-			}
+			definite = definite || ours(d.Table)
 		case *nftables.Set:
-			if ours(d.Table) {
-				return true
-			}
+			definite = definite || ours(d.Table)
 		case []nftables.SetElement:
-			return true
+			touched = true
 		}
 	}
-	return false
+	return touched || definite, definite
+}
+
+// ownBatch reports whether this applier's own nft run committed a batch.
+func (k *Kernel) ownBatch(b *nftables.MonitorEvents) bool {
+	if b.GeneratedBy == nil {
+		return false
+	}
+	gen, ok := b.GeneratedBy.Data.(*nftables.GenMsg)
+	return ok && k.isOwn(int(gen.ProcPID))
 }

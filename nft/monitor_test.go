@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// The monitor signals changes to palisade's table, whoever makes them, and
-// not changes to other tables.
+// The monitor signals changes that others make to palisade's table, and
+// neither the applier's own transactions nor changes to other tables.
 func TestChangesSignalsPalisadeTableOnly(t *testing.T) {
 	k, ns := scratch(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -17,15 +17,20 @@ func TestChangesSignalsPalisadeTableOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expect := func(what string, want bool) {
+	// want: 0 no signal, 1 a signal to compare, 2 a definite change.
+	expect := func(what string, want int) {
 		t.Helper()
 		select {
-		case <-ch:
-			if !want {
-				t.Errorf("%s: signalled", what)
+		case c := <-ch:
+			got := 1
+			if c.Definite {
+				got = 2
+			}
+			if got != want {
+				t.Errorf("%s: signal %+v, want %d", what, c, want)
 			}
 		case <-time.After(500 * time.Millisecond):
-			if want {
+			if want != 0 {
 				t.Errorf("%s: no signal", what)
 			}
 		}
@@ -33,7 +38,7 @@ func TestChangesSignalsPalisadeTableOnly(t *testing.T) {
 	if err := k.ApplyText(ctx, bodyA); err != nil {
 		t.Fatal(err)
 	}
-	expect("apply", true)
+	expect("the applier's own apply", 0)
 	nft := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, "nft"}, args...)...)
@@ -42,11 +47,17 @@ func TestChangesSignalsPalisadeTableOnly(t *testing.T) {
 		}
 	}
 	nft("add", "table", "inet", "other")
-	expect("another table", false)
+	expect("another table", 0)
 	nft("add", "element", "inet", "palisade", "allowed4", "{ 198.18.1.0/24 }")
-	expect("an element added by hand", true)
+	expect("an element added by hand", 1)
 	nft("flush", "ruleset")
-	expect("nft flush ruleset", true)
+	expect("nft flush ruleset", 2)
+	if err := k.ApplyText(ctx, bodyA); err != nil {
+		t.Fatal(err)
+	}
+	expect("the applier's own apply again", 0)
+	nft("flush", "chain", "inet", "palisade", "in-a")
+	expect("a chain flushed by hand", 2)
 	cancel()
 	for range ch {
 	}
