@@ -6,7 +6,7 @@
 set -euo pipefail
 V=${PALISADE_KUBE_VERSION:-1.37.1}
 SV=0.${V#1.}
-cache=${PALISADE_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/palisade/kube-v$V}
+cache=${PALISADE_KUBE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/palisade/kube-v$V}
 HELM=${PALISADE_HELM_VERSION:-4.3.2}
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 mkdir -p "$cache"
