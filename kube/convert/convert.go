@@ -3,6 +3,7 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -212,7 +213,7 @@ func NodeLabels(existing *api.Node, k *corev1.Node) (*api.Node, bool) {
 	if k.Labels == nil {
 		kube = []byte("{}")
 	}
-	changed := existing == nil || !mapsEqual(labels, out.Labels) || out.Annotations[KubeLabelsAnnotation] != string(kube)
+	changed := existing == nil || !maps.Equal(labels, out.Labels) || out.Annotations[KubeLabelsAnnotation] != string(kube)
 	out.Labels = labels
 	if out.Annotations == nil {
 		out.Annotations = map[string]string{}
@@ -220,18 +221,6 @@ func NodeLabels(existing *api.Node, k *corev1.Node) (*api.Node, bool) {
 	out.Annotations[KubeLabelsAnnotation] = string(kube)
 	out.Annotations[SourceAnnotation] = Source("Node", k)
 	return out, changed
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // Service mirrors a Service for explain's NodePort view: its spec, without
