@@ -91,7 +91,8 @@ func Start(t testing.TB) *Cluster {
 	}
 	c.port = freePort(t)
 	c.URL = "https://127.0.0.1:" + strconv.Itoa(c.port)
-	c.Config = &rest.Config{Host: c.URL, BearerToken: Token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+	c.Config = &rest.Config{Host: c.URL, BearerToken: Token, TLSClientConfig: rest.TLSClientConfig{Insecure: true},
+		QPS: 1000, Burst: 2000} // tests make many requests; no client-side throttling
 	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
 		t.Fatal(err)
 	}
