@@ -243,9 +243,9 @@ func (a *Agent) probe(ctx context.Context) {
 }
 
 // watchKernel starts the applier's change monitor, when it has one: a
-// signal means someone changed palisade's table (the loop then compares
-// it with what it applied). nil when there is no monitor; the loop then
-// polls every DriftInterval.
+// signal means another process changed palisade's table (the loop
+// re-applies) or may have (set elements; the loop compares first). nil
+// when there is no monitor; the loop then compares every DriftInterval.
 func (a *Agent) watchKernel(ctx context.Context) <-chan nft.Change {
 	w, ok := a.nft.(nft.Watcher)
 	if !ok {

@@ -2,9 +2,10 @@ package agent
 
 import (
 	"context"
-	"github.com/palisade-net/palisade/policy"
 	"regexp"
 	"time"
+
+	"github.com/palisade-net/palisade/policy"
 )
 
 // flush computes the ruleset when anything changed and applies it when it

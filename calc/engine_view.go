@@ -115,7 +115,7 @@ func (v *view) SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix {
 			out = append(out, e.eps[it.id].prefixes...)
 		}
 	})
-	return sortPrefixes(out)
+	return policy.SortPrefixes(out)
 }
 
 // members1 is the sorted, de-duplicated prefixes of the owners a selector
@@ -127,7 +127,7 @@ func (e *Engine) members1(sel *selector.Selector) []netip.Prefix {
 	}
 	var out []netip.Prefix
 	e.eachMatch(sel, func(it *item) { out = append(out, e.eps[it.id].prefixes...) })
-	out = sortPrefixes(out)
+	out = policy.SortPrefixes(out)
 	if e.owners.sels[id] != nil {
 		e.members[id] = out
 	}
@@ -159,18 +159,6 @@ func (e *Engine) matchesOwner(sel *selector.Selector, it *item) bool {
 	}
 	e.fallbacks++
 	return sel.Matches(it)
-}
-
-// sortPrefixes sorts by address then length and drops repeats, as
-// policy.Model.SelectorMembers does.
-func sortPrefixes(ps []netip.Prefix) []netip.Prefix {
-	slices.SortFunc(ps, func(a, b netip.Prefix) int {
-		if c := a.Addr().Compare(b.Addr()); c != 0 {
-			return c
-		}
-		return a.Bits() - b.Bits()
-	})
-	return slices.Compact(ps)
 }
 
 // NamedPortMembers is policy.Model.NamedPortMembers over the owners with a
@@ -221,7 +209,7 @@ func (v *view) Quarantined() []netip.Prefix {
 		for _, q := range e.quarantine {
 			out = append(out, q...)
 		}
-		e.quarantined = policy.SortQuarantine(out)
+		e.quarantined = policy.SortPrefixes(out)
 	}
 	return e.quarantined
 }

@@ -550,7 +550,7 @@ func (b *builder) buildOwners() {
 			m.owners = append(m.owners, ipOwner{prefix: n, labels: s.Labels, what: "network set " + s.Name})
 		}
 	}
-	m.Quarantine = SortQuarantine(m.Quarantine)
+	m.Quarantine = SortPrefixes(m.Quarantine)
 	m.quarantineRules = map[Direction]*Rule{
 		Ingress: QuarantineRule(m.Quarantine, Ingress), Egress: QuarantineRule(m.Quarantine, Egress)}
 }

@@ -141,9 +141,9 @@ func appendHosts(out []netip.Prefix, ips []netip.Addr) []netip.Prefix {
 	return out
 }
 
-// SortQuarantine sorts and de-duplicates quarantined prefixes, as the
-// model keeps them.
-func SortQuarantine(ps []netip.Prefix) []netip.Prefix {
+// SortPrefixes sorts prefixes by address, then length, and drops repeats
+// (in place): the order of the model's quarantine and selector members.
+func SortPrefixes(ps []netip.Prefix) []netip.Prefix {
 	slices.SortFunc(ps, func(a, b netip.Prefix) int {
 		if c := a.Addr().Compare(b.Addr()); c != 0 {
 			return c

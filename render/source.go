@@ -34,7 +34,7 @@ type Source interface {
 	SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix
 	NamedPortMembers(sel *selector.Selector, names []string) []policy.NamedPortMember
 	// Quarantined lists the addresses of unresolved workloads and host
-	// endpoints anywhere in the cluster, sorted (policy.SortQuarantine).
+	// endpoints anywhere in the cluster, sorted (policy.SortPrefixes).
 	Quarantined() []netip.Prefix
 }
 
