@@ -202,15 +202,8 @@ func (s *Store) exists(ctx context.Context, k store.Key) (bool, error) {
 	}
 	return slices.ContainsFunc(pods, func(o api.Object) bool {
 		p, ok := o.(*corev1.Pod)
-		return ok && policy.ServiceAccountProfileName(p.Namespace, podSA(p)) == k.Name
+		return ok && policy.ServiceAccountProfileName(p.Namespace, policy.PodServiceAccount(p)) == k.Name
 	}), nil
-}
-
-func podSA(p *corev1.Pod) string {
-	if p.Spec.ServiceAccountName != "" {
-		return p.Spec.ServiceAccountName
-	}
-	return "default"
 }
 
 func (s *Store) found(ctx context.Context, k store.Key) (bool, error) {

@@ -300,10 +300,7 @@ func (b *builder) buildWorkloads(global FelixSettings) {
 // podWorkload is the workload endpoint a Kubernetes datastore derives from a
 // pod (§1.4; api.md §2.6).
 func (b *builder) podWorkload(p *corev1.Pod) *Workload {
-	sa := p.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+	sa := PodServiceAccount(p)
 	own := endpointLabels(p.Labels)
 	own[LabelNamespace] = p.Namespace
 	own[LabelOrchestrator] = OrchestratorK8s

@@ -45,9 +45,9 @@ func standins(names ...string) *builder {
 	return b
 }
 
-// podServiceAccount is the service account podWorkload uses (DerivePod
-// checks that the two agree).
-func podServiceAccount(p *corev1.Pod) string {
+// PodServiceAccount is the service account a pod runs as: its
+// serviceAccountName, or "default".
+func PodServiceAccount(p *corev1.Pod) string {
 	if sa := p.Spec.ServiceAccountName; sa != "" {
 		return sa
 	}
@@ -68,7 +68,7 @@ func DerivePod(p *corev1.Pod) (d *Derived, ok bool) {
 		return nil, false
 	}
 	kns := NamespaceProfileName(p.Namespace)
-	ksa := ServiceAccountProfileName(p.Namespace, podServiceAccount(p))
+	ksa := ServiceAccountProfileName(p.Namespace, PodServiceAccount(p))
 	b := standins(kns, ksa)
 	w := b.podWorkload(p)
 	if len(w.Profiles) != 2 || w.Profiles[0] != b.m.Profiles[kns] || w.Profiles[1] != b.m.Profiles[ksa] {

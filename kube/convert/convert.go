@@ -63,13 +63,10 @@ func NetworkPolicy(np *networkingv1.NetworkPolicy) (*api.NetworkPolicy, error) {
 }
 
 // NamespaceProfile mirrors a Namespace as Profile kns.<ns>: allow both ways,
-// labels prefixed pcns., and pcns.projectcalico.org/name.
+// with the labels the policy model gives a namespace's profile (prefixed
+// pcns., and pcns.projectcalico.org/name).
 func NamespaceProfile(ns *corev1.Namespace) *api.Profile {
-	labels := map[string]string{}
-	for k, v := range ns.Labels {
-		labels["pcns."+k] = v
-	}
-	labels["pcns.projectcalico.org/name"] = ns.Name
+	labels := policy.NamespaceProfile(ns.Name, ns.Labels).Labels
 	p := &api.Profile{ObjectMeta: meta("kns."+ns.Name, "", Source("Namespace", ns)),
 		Spec: api.ProfileSpec{Ingress: []api.Rule{{Action: api.Allow}}, Egress: []api.Rule{{Action: api.Allow}},
 			LabelsToApply: labels}}
@@ -78,13 +75,10 @@ func NamespaceProfile(ns *corev1.Namespace) *api.Profile {
 }
 
 // ServiceAccountProfile mirrors a ServiceAccount as Profile ksa.<ns>.<sa>:
-// no rules, labels prefixed pcsa., and pcsa.projectcalico.org/name.
+// no rules, with the labels the policy model gives a service account's
+// profile (prefixed pcsa., and pcsa.projectcalico.org/name).
 func ServiceAccountProfile(sa *corev1.ServiceAccount) *api.Profile {
-	labels := map[string]string{}
-	for k, v := range sa.Labels {
-		labels["pcsa."+k] = v
-	}
-	labels["pcsa.projectcalico.org/name"] = sa.Name
+	labels := policy.ServiceAccountProfile(sa.Namespace, sa.Name, sa.Labels).Labels
 	p := &api.Profile{ObjectMeta: meta("ksa."+sa.Namespace+"."+sa.Name, "", Source("ServiceAccount", sa)),
 		Spec: api.ProfileSpec{LabelsToApply: labels}}
 	api.SetTypeMeta(p)
@@ -122,10 +116,7 @@ func Endpoint(p *corev1.Pod, prefix string) *api.WorkloadEndpoint {
 	if prefix == "" {
 		prefix = DefaultInterfacePrefix
 	}
-	sa := p.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+	sa := policy.PodServiceAccount(p)
 	labels := map[string]string{}
 	for k, v := range p.Labels {
 		labels[k] = v
