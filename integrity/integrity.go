@@ -137,36 +137,20 @@ type reference struct {
 
 // references lists what o names.
 func references(o api.Object) []reference {
-	tier := func(t string) []reference {
-		if t == "" || t == api.DefaultTierName {
+	if t, ok := tierOf(o); ok {
+		if t == api.DefaultTierName {
 			return nil // the default tier always exists
 		}
 		return []reference{{"spec.tier", store.Key{Kind: api.KindTier, Name: t}}}
 	}
-	profiles := func(names []string) []reference {
-		var out []reference
-		for _, n := range names {
-			out = append(out, reference{"spec.profiles", store.Key{Kind: api.KindProfile, Name: n}})
-		}
-		return out
+	if p, ok := o.(*corev1.Pod); ok {
+		return []reference{{"metadata.namespace", store.Key{Kind: store.KindK8sNamespace, Name: p.Namespace}}}
 	}
-	switch x := o.(type) {
-	case *api.GlobalNetworkPolicy:
-		return tier(x.Spec.Tier)
-	case *api.NetworkPolicy:
-		return tier(x.Spec.Tier)
-	case *api.StagedGlobalNetworkPolicy:
-		return tier(x.Spec.Tier)
-	case *api.StagedNetworkPolicy:
-		return tier(x.Spec.Tier)
-	case *api.HostEndpoint:
-		return profiles(x.Spec.Profiles)
-	case *api.WorkloadEndpoint:
-		return profiles(x.Spec.Profiles)
-	case *corev1.Pod:
-		return []reference{{"metadata.namespace", store.Key{Kind: store.KindK8sNamespace, Name: x.Namespace}}}
+	var out []reference
+	for _, n := range profilesOf(o) {
+		out = append(out, reference{"spec.profiles", store.Key{Kind: api.KindProfile, Name: n}})
 	}
-	return nil
+	return out
 }
 
 // exists reports whether a referenced object exists. A profile exists as
@@ -227,7 +211,8 @@ func (s *Store) checkUsers(ctx context.Context, k store.Key) error {
 			return &InUseError{Key: k, Reason: "the default tier cannot be deleted"}
 		}
 		users, err = s.users(ctx, policyKinds, "", func(o api.Object) bool {
-			return tierOf(o) == k.Name
+			t, _ := tierOf(o)
+			return t == k.Name
 		})
 		if err == nil && len(users) > 0 {
 			return &InUseError{Key: k, Reason: "Cannot delete a non-empty tier (it holds " + list(users) + ")"}
@@ -268,7 +253,9 @@ func (s *Store) users(ctx context.Context, kinds []store.Kind, ns string, match 
 	return out, nil
 }
 
-func tierOf(o api.Object) string {
+// tierOf returns a policy's tier (default when empty); false for other
+// objects.
+func tierOf(o api.Object) (string, bool) {
 	var t string
 	switch x := o.(type) {
 	case *api.GlobalNetworkPolicy:
@@ -279,11 +266,13 @@ func tierOf(o api.Object) string {
 		t = x.Spec.Tier
 	case *api.StagedNetworkPolicy:
 		t = x.Spec.Tier
+	default:
+		return "", false
 	}
 	if t == "" {
 		t = api.DefaultTierName
 	}
-	return t
+	return t, true
 }
 
 func profilesOf(o api.Object) []string {
