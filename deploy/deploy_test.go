@@ -67,6 +67,7 @@ func TestHelmLintAndSchema(t *testing.T) {
 		{"--set", "server.replicas=2"},
 		{"--set", "server.mode=sideways"},
 		{"--set", "agent.healthPort=0"},
+		{"--set", "agent.bogus=1"}, // unknown values are rejected
 	} {
 		cmd := exec.Command(helm(t), append([]string{"lint", "../charts/palisade"}, bad...)...)
 		if out, err := cmd.CombinedOutput(); err == nil {

@@ -316,9 +316,8 @@ func (m *Mirror) reconcileKind(ctx context.Context, kind store.Kind, desired map
 		case same(cur, want):
 			continue
 		default:
-			w := copyObject(want)
-			w.SetResourceVersion(cur.GetResourceVersion())
-			_, err = m.cfg.Store.Update(ctx, w)
+			want.SetResourceVersion(cur.GetResourceVersion()) // desired objects are fresh each pass
+			_, err = m.cfg.Store.Update(ctx, want)
 		}
 		if err != nil {
 			failing = append(failing, k.String())
@@ -410,10 +409,10 @@ func (m *Mirror) reconcileNodes(ctx context.Context) ([]string, error) {
 // same compares a stored object with a desired one: their content, and
 // their source but for its resourceVersion.
 func same(stored, want api.Object) bool {
-	return comparable(stored) == comparable(want)
+	return canonical(stored) == canonical(want)
 }
 
-func comparable(o api.Object) string {
+func canonical(o api.Object) string {
 	c := copyObject(o)
 	c.SetResourceVersion("")
 	c.SetUID("")
