@@ -20,6 +20,13 @@ import (
 type HostInterface struct {
 	Name  string
 	Addrs []netip.Prefix
+	// PeerElsewhere is set for a veth whose peer is in another network
+	// namespace: what a pod's host-side interface looks like.
+	PeerElsewhere bool
+	// Routes are the destinations the main routing table sends out of
+	// this interface (listed for PeerElsewhere interfaces only): how a
+	// pod's interface is found when its name is not the conventional one.
+	Routes []netip.Prefix
 }
 
 // InterfaceSource reports the host's interfaces: the current list at
@@ -31,7 +38,8 @@ type InterfaceSource interface {
 // equalInterfaces compares two sorted lists.
 func equalInterfaces(a, b []HostInterface) bool {
 	return slices.EqualFunc(a, b, func(x, y HostInterface) bool {
-		return x.Name == y.Name && slices.Equal(x.Addrs, y.Addrs)
+		return x.Name == y.Name && slices.Equal(x.Addrs, y.Addrs) && x.PeerElsewhere == y.PeerElsewhere &&
+			slices.Equal(x.Routes, y.Routes)
 	})
 }
 
@@ -40,6 +48,7 @@ func sortInterfaces(ifs []HostInterface) {
 	slices.SortFunc(ifs, func(a, b HostInterface) int { return strings.Compare(a.Name, b.Name) })
 	for i := range ifs {
 		slices.SortFunc(ifs[i].Addrs, comparePrefix)
+		slices.SortFunc(ifs[i].Routes, comparePrefix)
 	}
 }
 
@@ -65,7 +74,8 @@ type Netlink struct {
 }
 
 // ListInterfaces lists the links of the namespace and their global
-// addresses, sorted by name.
+// addresses, sorted by name, and for veths whose peer is in another
+// namespace the routes of the main table through them.
 func ListInterfaces(ns netns.NsHandle) ([]HostInterface, error) {
 	h, err := netlink.NewHandleAt(nsOrNone(ns))
 	if err != nil {
@@ -83,7 +93,8 @@ func ListInterfaces(ns netns.NsHandle) ([]HostInterface, error) {
 	byIndex := map[int]*HostInterface{}
 	out := make([]HostInterface, 0, len(links))
 	for _, l := range links {
-		out = append(out, HostInterface{Name: l.Attrs().Name})
+		_, veth := l.(*netlink.Veth)
+		out = append(out, HostInterface{Name: l.Attrs().Name, PeerElsewhere: veth && l.Attrs().NetNsID >= 0})
 	}
 	for i, l := range links {
 		byIndex[l.Attrs().Index] = &out[i]
@@ -100,8 +111,42 @@ func ListInterfaces(ns netns.NsHandle) ([]HostInterface, error) {
 		ones, _ := a.Mask.Size()
 		hi.Addrs = append(hi.Addrs, netip.PrefixFrom(ip.Unmap(), ones))
 	}
+	if err := addRoutes(h, byIndex); err != nil {
+		return nil, err
+	}
 	sortInterfaces(out)
 	return out, nil
+}
+
+// addRoutes adds the main table's routes through each PeerElsewhere
+// interface to it.
+func addRoutes(h *netlink.Handle, byIndex map[int]*HostInterface) error {
+	pods := false
+	for _, hi := range byIndex {
+		pods = pods || hi.PeerElsewhere
+	}
+	if !pods {
+		return nil
+	}
+	routes, err := h.RouteList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return fmt.Errorf("netlink: list routes: %w", err)
+	}
+	for _, r := range routes {
+		hi := byIndex[r.LinkIndex]
+		if hi == nil || !hi.PeerElsewhere || r.Dst == nil {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(r.Dst.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := r.Dst.Mask.Size()
+		if p := netip.PrefixFrom(ip.Unmap(), ones); !slices.Contains(hi.Routes, p) {
+			hi.Routes = append(hi.Routes, p)
+		}
+	}
+	return nil
 }
 
 // nsOrNone maps the zero handle to netns.None(): the caller's namespace.
@@ -156,8 +201,9 @@ func (n *Netlink) Run(ctx context.Context, out chan<- []HostInterface) error {
 	return nil
 }
 
-// subscribe subscribes to link and address changes; changes receives a
-// value per notification and is closed when either subscription breaks.
+// subscribe subscribes to link, address and route changes; changes
+// receives a value per notification and is closed when a subscription
+// breaks.
 func (n *Netlink) subscribe() (<-chan struct{}, func(), error) {
 	done := make(chan struct{})
 	var once sync.Once
@@ -173,6 +219,11 @@ func (n *Netlink) subscribe() (<-chan struct{}, func(), error) {
 		stop()
 		return nil, nil, fmt.Errorf("netlink: subscribe to addresses: %w", err)
 	}
+	routes := make(chan netlink.RouteUpdate, 64)
+	if err := netlink.RouteSubscribeWithOptions(routes, done, netlink.RouteSubscribeOptions{Namespace: &ns}); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("netlink: subscribe to routes: %w", err)
+	}
 	changes := make(chan struct{}, 1)
 	go func() {
 		defer close(changes)
@@ -183,6 +234,10 @@ func (n *Netlink) subscribe() (<-chan struct{}, func(), error) {
 					return
 				}
 			case _, ok := <-addrs:
+				if !ok {
+					return
+				}
+			case _, ok := <-routes:
 				if !ok {
 					return
 				}

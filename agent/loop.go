@@ -39,8 +39,10 @@ type loop struct {
 	haveIfaces bool
 	felix      map[string]string // FelixConfiguration name -> interfacePrefix
 	prefixes   []string
-	stored     *api.Node // our Node as the datastore has it
-	overlay    []byte    // our Node as the engine has it (JSON)
+	workloads  map[store.Key]localWorkload // this node's workload endpoints and pods
+	report     api.InterfaceReport         // how they are bound (bindInterfaces)
+	stored     *api.Node                   // our Node as the datastore has it
+	overlay    []byte                      // our Node as the engine has it (JSON)
 
 	dirty      bool
 	res        Result
@@ -61,7 +63,8 @@ type loop struct {
 
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, felix: map[string]string{},
-		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
+		workloads: map[store.Key]localWorkload{},
+		prefixes:  []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
 
 func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface, changes <-chan nft.Change) {
@@ -149,6 +152,25 @@ func (l *loop) onUpdate(u update) {
 	}
 	l.eng.Apply(ev)
 	l.markDirty()
+	if l.trackWorkload(ev) {
+		l.refreshNode()
+	}
+}
+
+// trackWorkload keeps the node's workloads up to date with one event and
+// reports whether one was added, changed or removed.
+func (l *loop) trackWorkload(ev store.Event) bool {
+	if k := ev.Key.Kind; k != store.Kind(api.KindWorkloadEndpoint) && k != store.KindK8sPod {
+		return false
+	}
+	old, had := l.workloads[ev.Key]
+	w, ok := workloadOf(l.a.cfg.Node, ev)
+	if ok {
+		l.workloads[ev.Key] = w
+	} else {
+		delete(l.workloads, ev.Key)
+	}
+	return had != ok || (ok && (old.iface != w.iface || !slices.Equal(old.ips, w.ips)))
 }
 
 // onSynced ends a full list: what a re-list did not send again is gone.
@@ -158,6 +180,7 @@ func (l *loop) onSynced(rev int64) {
 		for k := range l.known {
 			if !l.seen[k] {
 				delete(l.known, k)
+				delete(l.workloads, k)
 				l.eng.Apply(store.Event{Type: store.Deleted, Key: k, Revision: rev})
 				l.dirty = true
 			}
@@ -217,7 +240,25 @@ func (l *loop) local() localNode {
 		labels = map[string]string{}
 	}
 	labels[HostnameLabel] = l.a.cfg.Node
-	return localNode{name: l.a.cfg.Node, labels: labels, ifaces: hostInterfaces(l.ifaces, l.prefixes)}
+	return localNode{name: l.a.cfg.Node, labels: labels, ifaces: hostInterfaces(l.ifaces, l.prefixes, l.report), report: l.report}
+}
+
+// rebind binds the node's workloads to its interfaces again (once the
+// interfaces are known) and records the report.
+func (l *loop) rebind() {
+	if !l.haveIfaces {
+		return
+	}
+	wls := make([]localWorkload, 0, len(l.workloads))
+	for _, w := range l.workloads {
+		wls = append(wls, w)
+	}
+	r := bindInterfaces(wls, l.ifaces, l.prefixes)
+	if !r.Equal(l.report) {
+		l.a.log.Info("workload interfaces", "bound_by_route", r.Bound, "unbound", r.Unbound, "missing", r.Missing)
+	}
+	l.report = r
+	l.a.m.interfaceReport(r)
 }
 
 // refreshNode gives the engine our Node as the datastore has it with the
@@ -225,6 +266,7 @@ func (l *loop) local() localNode {
 // the host at once (and while the datastore is unreachable), and asks the
 // registrar to write it when the datastore's copy differs.
 func (l *loop) refreshNode() {
+	l.rebind()
 	key := nodeKey(l.a.cfg.Node)
 	ln := l.local()
 	var n *api.Node

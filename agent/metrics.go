@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/palisade-net/palisade/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -25,6 +26,7 @@ type metrics struct {
 	drift       prometheus.Counter
 	resyncs     prometheus.Counter
 	lastApplied prometheus.Gauge
+	interfaces  *prometheus.GaugeVec
 }
 
 // latencyBuckets cover 100µs to about 13s.
@@ -64,13 +66,24 @@ func newMetrics() *metrics {
 		resyncs: counter("palisade_agent_resyncs_total", "Full lists received from the datastore (the first and every re-list)."),
 		lastApplied: gauge("palisade_agent_last_apply_timestamp_seconds",
 			"Unix time of the last successful nftables transaction."),
+		interfaces: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "palisade_agent_workload_interfaces",
+			Help: "Departures from the interface naming convention: workloads bound by route lookup (bound_by_route), " +
+				"prefixed interfaces without a workload (unbound), workloads without an interface (missing)."},
+			[]string{"state"}),
 	}
 }
 
 func (m *metrics) register(r *prometheus.Registry) {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpoints, m.policies, m.calcTime, m.applyTime, m.failures, m.applies, m.chains, m.rules, m.sets, m.maps,
-		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.resyncs, m.lastApplied)
+		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.resyncs, m.lastApplied, m.interfaces)
+}
+
+// interfaceReport records the node's binding report.
+func (m *metrics) interfaceReport(r api.InterfaceReport) {
+	m.interfaces.WithLabelValues("bound_by_route").Set(float64(len(r.Bound)))
+	m.interfaces.WithLabelValues("unbound").Set(float64(len(r.Unbound)))
+	m.interfaces.WithLabelValues("missing").Set(float64(len(r.Missing)))
 }
 
 // applied records the ruleset now in the kernel.

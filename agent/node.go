@@ -22,17 +22,22 @@ type localNode struct {
 	name   string
 	labels map[string]string
 	ifaces []HostInterface
+	report api.InterfaceReport
 }
 
 // nodeKey is the store key of the Calico Node name.
 func nodeKey(name string) store.Key { return store.Key{Kind: store.Kind(api.KindNode), Name: name} }
 
 // hostInterfaces drops lo and the workload interfaces (names starting with
-// one of prefixes) from a list.
-func hostInterfaces(all []HostInterface, prefixes []string) []HostInterface {
+// one of prefixes, and those bound to a workload by route) from a list.
+func hostInterfaces(all []HostInterface, prefixes []string, r api.InterfaceReport) []HostInterface {
+	bound := map[string]bool{}
+	for _, ifc := range r.Bound {
+		bound[ifc] = true
+	}
 	var out []HostInterface
 	for _, hi := range all {
-		if hi.Name == "lo" || isWorkload(hi.Name, prefixes) {
+		if hi.Name == "lo" || isWorkload(hi.Name, prefixes) || bound[hi.Name] {
 			continue
 		}
 		out = append(out, hi)
@@ -69,6 +74,8 @@ func (ln localNode) desired(existing *api.Node) *api.Node {
 	}
 	maps.Copy(labels, ln.labels)
 	n.Labels = labels
+	n.Annotations = maps.Clone(n.Annotations)
+	api.SetNodeInterfaceReport(n, ln.report)
 
 	var all []netip.Prefix
 	n.Spec.Interfaces = nil
@@ -162,10 +169,11 @@ func sameNode(a, b *api.Node) bool {
 	owned := func(n *api.Node) []byte {
 		data, _ := json.Marshal(struct {
 			L map[string]string
+			R string
 			A []api.NodeAddress
 			I []api.NodeInterface
 			B *api.NodeBGPSpec
-		}{n.Labels, n.Spec.Addresses, n.Spec.Interfaces, n.Spec.BGP})
+		}{n.Labels, n.Annotations[api.InterfacesAnnotation], n.Spec.Addresses, n.Spec.Interfaces, n.Spec.BGP})
 		return data
 	}
 	return bytes.Equal(owned(a), owned(b))

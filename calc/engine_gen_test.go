@@ -290,6 +290,10 @@ func (c *cluster) node(s slot) api.Object {
 	if c.chance(0.5) {
 		x.Spec.BGP = &api.NodeBGPSpec{IPv4Address: "10.0.0." + n + "/24"}
 	}
+	if c.chance(0.3) { // the node's agent bound a workload by route lookup
+		api.SetNodeInterfaceReport(x, api.InterfaceReport{Bound: map[string]string{
+			pickOf(c.r, []string{"ns0/ww0", "ns1/ww1", "ns0/p1", "ns2/p3", "ns3/gone"}): "veth" + n}})
+	}
 	return x
 }
 

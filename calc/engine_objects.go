@@ -327,10 +327,10 @@ func (e *Engine) refreshNode() {
 }
 
 // sameNode reports whether two versions of the node render alike: render
-// reads its name, interfaces and Felix settings, not its labels.
+// reads its name, interfaces, bindings and Felix settings, not its labels.
 func sameNode(a, b *policy.Node) bool {
 	return b != nil && a.Name == b.Name && reflect.DeepEqual(a.Interfaces, b.Interfaces) &&
-		reflect.DeepEqual(a.Felix, b.Felix)
+		maps.Equal(a.Bound, b.Bound) && reflect.DeepEqual(a.Felix, b.Felix)
 }
 
 func isPolicyKind(k store.Kind) bool {

@@ -64,7 +64,7 @@ func (e *Engine) Services() []*policy.Service {
 	}
 	var ids []string
 	for id, ep := range e.eps {
-		if ep.err == nil && ep.d != nil && ep.d.Workload != nil {
+		if ep.d != nil && ep.d.Workload != nil { // unresolved too: the model keeps them, failing closed
 			ids = append(ids, id)
 		}
 	}

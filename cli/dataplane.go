@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/palisade-net/palisade/policy"
@@ -73,8 +75,27 @@ func runDataplaneShow(s *streams, o *dataplaneOpts) error {
 			st.Chains, st.BaseChains, st.Rules, st.Sets, st.SetElements, st.Maps, st.MapElements)
 		return nil
 	}
+	writeInterfaceReport(s.out, m.Nodes[o.node])
 	_, err = io.WriteString(s.out, rs.Text())
 	return err
+}
+
+// writeInterfaceReport prints, as nft comments, what the node's agent
+// reported of its workload interfaces where they depart from the naming
+// convention.
+func writeInterfaceReport(w io.Writer, n *policy.Node) {
+	if n == nil {
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(n.Bound)) {
+		fmt.Fprintf(w, "# workload %s: bound by route lookup to interface %s\n", k, n.Bound[k])
+	}
+	for _, ifc := range n.Unbound {
+		fmt.Fprintf(w, "# interface %s: no workload endpoint (its traffic is dropped)\n", ifc)
+	}
+	for _, k := range n.Missing {
+		fmt.Fprintf(w, "# workload %s: no interface on the node\n", k)
+	}
 }
 
 func newDataplaneTrace(s *streams) *cobra.Command {

@@ -40,11 +40,16 @@ var (
 )
 
 // baseYAML is what every test's model starts with: the node, namespaces,
-// three pods (dual-stack) and a NodePort service.
+// three pods (dual-stack) and a NodePort service. The node's agent bound
+// other/client by route lookup to vethclient (a name no interface prefix
+// matches), so every test also covers exact-name workload dispatch.
 const baseYAML = `
 apiVersion: projectcalico.org/v3
 kind: Node
-metadata: {name: node1, labels: {kubernetes.io/hostname: node1}}
+metadata:
+  name: node1
+  labels: {kubernetes.io/hostname: node1}
+  annotations: {palisade.io/interfaces: '{"bound":{"other/client":"vethclient"}}'}
 spec:
   interfaces: [{name: eth0, addresses: [198.19.0.2, "fd00:19::2"]}]
 ---
@@ -142,7 +147,7 @@ func newCluster(t testing.TB) *cluster {
 	must(t, c.buildHosts())
 	i := 0
 	for _, w := range m.WorkloadsOn(nodeName) {
-		ns, err := c.buildPod(fmt.Sprintf("p%d", i), w)
+		ns, err := c.buildPod(fmt.Sprintf("p%d", i), m.Nodes[nodeName].WorkloadInterface(w), w)
 		must(t, err)
 		c.pods[w.Key()] = ns
 		i++
@@ -196,7 +201,7 @@ func (c *cluster) buildHosts() error {
 
 // buildPod makes a pod namespace with eth0 holding the workload's
 // addresses, and the node side named as the model names it.
-func (c *cluster) buildPod(name string, w *policy.Workload) (*netlab.NS, error) {
+func (c *cluster) buildPod(name, iface string, w *policy.Workload) (*netlab.NS, error) {
 	ns, err := c.lab.NewNS(name)
 	if err != nil {
 		return nil, err
@@ -205,7 +210,7 @@ func (c *cluster) buildPod(name string, w *policy.Workload) (*netlab.NS, error) 
 	for _, a := range w.IPs {
 		pod.Addrs = append(pod.Addrs, netip.PrefixFrom(a, a.BitLen()))
 	}
-	host := netlab.End{NS: c.node, Name: w.Interface}
+	host := netlab.End{NS: c.node, Name: iface}
 	if err := c.lab.Veth(host, pod); err != nil {
 		return nil, err
 	}

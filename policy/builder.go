@@ -206,6 +206,11 @@ func (b *builder) buildNode(name string, global FelixSettings) {
 		for _, a := range c.Spec.Addresses {
 			n.Addrs = appendAddr(n.Addrs, a.Address)
 		}
+		if r, err := api.NodeInterfaceReport(c); err != nil {
+			b.problem(c, err) // no bindings: the pods stay isolated on their interfaces
+		} else {
+			n.Bound, n.Unbound, n.Missing = r.Bound, r.Unbound, r.Missing
+		}
 		for _, i := range c.Spec.Interfaces {
 			ifc := Interface{Name: i.Name}
 			for _, a := range i.Addresses {

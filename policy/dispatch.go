@@ -34,7 +34,7 @@ func (m *Model) wildcardHEP(n *Node) *HostEndpoint {
 // wildcard. Workload interfaces get the wildcard only where the hook does
 // not exclude them (forward and preDNAT), and nothing otherwise.
 func (m *Model) hepFor(n *Node, iface string, workloadsToo bool) *HostEndpoint {
-	if n.Felix.isWorkloadInterface(iface) {
+	if n.IsWorkloadInterface(iface) {
 		if workloadsToo {
 			return m.wildcardHEP(n)
 		}
@@ -49,7 +49,7 @@ func (m *Model) hepFor(n *Node, iface string, workloadsToo bool) *HostEndpoint {
 // preDNATHEP is the errata's preDNAT dispatch: the interface's own endpoint
 // if it has preDNAT policy, else the wildcard if it has, else none.
 func (m *Model) preDNATHEP(n *Node, iface string) *HostEndpoint {
-	if !n.Felix.isWorkloadInterface(iface) {
+	if !n.IsWorkloadInterface(iface) {
 		if h := m.namedHEP(n, iface); h != nil && m.hasPolicy(endpoint{hep: h}, StagePreDNAT, Ingress) {
 			return h
 		}
@@ -63,7 +63,7 @@ func (m *Model) preDNATHEP(n *Node, iface string) *HostEndpoint {
 // untrackedHEP: only named or IP-matched endpoints with untracked policy in
 // that direction; untracked policy on a wildcard is ignored (§3.2).
 func (m *Model) untrackedHEP(n *Node, iface string, d Direction) *HostEndpoint {
-	if n.Felix.isWorkloadInterface(iface) {
+	if n.IsWorkloadInterface(iface) {
 		return nil
 	}
 	if h := m.namedHEP(n, iface); h != nil && m.hasPolicy(endpoint{hep: h}, StageUntracked, d) {

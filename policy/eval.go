@@ -48,7 +48,11 @@ func (e endpoint) profiles() []*Profile {
 
 func (e endpoint) String() string {
 	if e.wl != nil {
-		return "WorkloadEndpoint " + e.wl.Key() + " (interface " + e.wl.Interface + ")"
+		ifc := e.ifc
+		if ifc == "" {
+			ifc = e.wl.Interface
+		}
+		return "WorkloadEndpoint " + e.wl.Key() + " (interface " + ifc + ")"
 	}
 	return "HostEndpoint " + e.hep.Name + " (interface " + e.ifc + ")"
 }

@@ -128,7 +128,8 @@ func (m *Model) judge(hops []hop, st ctState, quiet bool) Path {
 func (m *Model) start(f Flow, dst netip.Addr) (*Node, string) {
 	switch f.Src.Kind {
 	case PeerWorkload:
-		return m.Nodes[f.Src.Workload.Node], f.Src.Workload.Interface
+		n := m.Nodes[f.Src.Workload.Node]
+		return n, n.WorkloadInterface(f.Src.Workload)
 	case PeerHost:
 		return f.Src.Node, ""
 	}

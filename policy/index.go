@@ -64,7 +64,7 @@ func (m *Model) buildIndex() {
 				x.wlByIP[ip] = w
 			}
 		}
-		x.wlByIface[ifaceKey{w.Node, w.Interface}] = w
+		x.wlByIface[ifaceKey{w.Node, m.Nodes[w.Node].WorkloadInterface(w)}] = w
 	}
 	x.nodeByIP = map[netip.Addr]*Node{}
 	names := m.NodeNames()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/palisade-net/palisade/api"
@@ -37,6 +38,54 @@ type Node struct {
 	Addrs      []netip.Addr
 	Interfaces []Interface // host interfaces, lo included
 	Felix      FelixSettings
+	// Bound maps a workload ("namespace/name") on this node to the
+	// interface its agent found by route lookup because the conventional
+	// one does not exist (api.InterfaceReport.Bound). Such an interface is
+	// a workload interface whatever its name.
+	Bound map[string]string
+	// Unbound and Missing are the rest of the agent's report: interfaces
+	// named as a workload's with no workload (dropped), and workloads on
+	// the node with no interface. They change no verdict.
+	Unbound, Missing []string
+}
+
+// WorkloadInterface is the interface of workload w on n: the one its
+// agent bound by route lookup, else the one its endpoint names.
+func (n *Node) WorkloadInterface(w *Workload) string {
+	if n != nil {
+		if ifc, ok := n.Bound[w.Key()]; ok {
+			return ifc
+		}
+	}
+	return w.Interface
+}
+
+// IsWorkloadInterface reports whether packets on the named interface are a
+// workload's: its name starts with an interface prefix, or an agent bound
+// a workload to it by route lookup.
+func (n *Node) IsWorkloadInterface(name string) bool {
+	if n.Felix.isWorkloadInterface(name) {
+		return true
+	}
+	for _, b := range n.Bound {
+		if b == name {
+			return true
+		}
+	}
+	return false
+}
+
+// BoundInterfaces are the interfaces of Bound whose names match no
+// interface prefix, sorted: those a prefix match does not already cover.
+func (n *Node) BoundInterfaces() []string {
+	var out []string
+	for _, b := range n.Bound {
+		if !n.Felix.isWorkloadInterface(b) && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Interface is a host interface and its addresses.

@@ -64,7 +64,7 @@ func (m *Model) forward(h hop, local bool, acc []hop, out *[][]hop, depth int) {
 		return
 	}
 	if w := m.workloadByIP(dst); w != nil && w.Node == n.Name {
-		h.out = w.Interface
+		h.out = n.WorkloadInterface(w)
 		*out = append(*out, append(acc, h))
 		return
 	}

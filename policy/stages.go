@@ -41,7 +41,7 @@ func (e *evaluator) processHop(h *hop, st ctState) bool {
 // arrive: stages R1, M1, DNAT, then F-IN or F-FWD (§3.3).
 func (e *evaluator) arrive(h *hop, st ctState) bool {
 	n, m := h.node, e.m
-	inWL := n.Felix.isWorkloadInterface(h.in)
+	inWL := n.IsWorkloadInterface(h.in)
 	mark := false
 	e.stage = stageRawPre
 	if hep := m.untrackedHEP(n, h.in, Ingress); hep != nil {
@@ -88,7 +88,7 @@ func (e *evaluator) input(h *hop, st ctState, inWL, mark bool) bool {
 			e.note(stageInput, ResultAllow, "ICMPv6 router or neighbour discovery from a workload to its host is always allowed (§3.3 F-IN step 2)")
 			return true
 		}
-		if o := e.evalEndpoint(endpoint{wl: w}, Egress, StageNormal, h.post, st); o.res == ResultDeny {
+		if o := e.evalEndpoint(endpoint{wl: w, ifc: h.in}, Egress, StageNormal, h.post, st); o.res == ResultDeny {
 			return false
 		}
 		if st == ctEstablished {
@@ -121,7 +121,7 @@ func (e *evaluator) input(h *hop, st ctState, inWL, mark bool) bool {
 func (e *evaluator) forward(h *hop, st ctState, inWL, mark bool) bool {
 	n, m := h.node, e.m
 	e.stage = stageForward
-	outWL := n.Felix.isWorkloadInterface(h.out)
+	outWL := n.IsWorkloadInterface(h.out)
 	evaluated := false
 	check := func(ep endpoint, d Direction, k StageKind) bool {
 		evaluated = true
@@ -133,12 +133,12 @@ func (e *evaluator) forward(h *hop, st ctState, inWL, mark bool) bool {
 		}
 	}
 	if inWL {
-		if !check(endpoint{wl: m.workloadOn(n, h.in)}, Egress, StageNormal) {
+		if !check(endpoint{wl: m.workloadOn(n, h.in), ifc: h.in}, Egress, StageNormal) {
 			return false
 		}
 	}
 	if outWL {
-		if !check(endpoint{wl: m.workloadOn(n, h.out)}, Ingress, StageNormal) {
+		if !check(endpoint{wl: m.workloadOn(n, h.out), ifc: h.out}, Ingress, StageNormal) {
 			return false
 		}
 	}
@@ -165,7 +165,7 @@ func (e *evaluator) localOrigin(h *hop, st ctState) bool {
 	if oif == "" {
 		oif = "lo"
 	}
-	if n.Felix.isWorkloadInterface(oif) {
+	if n.IsWorkloadInterface(oif) {
 		e.note(stageOutput, ResultAllow, "host to a local workload is never policed (§4 path 8, §13 item 6)")
 		return true
 	}

@@ -44,8 +44,8 @@ func (b *builder) baseChains() {
 // endpoints, before conntrack.
 func (b *builder) rawPrerouting() *Chain {
 	rules := []Rule{{Statements: []Statement{clearMarks(MarkBits)}, Comment: "clear palisade's mark bits"}}
-	for _, p := range b.prefixes() {
-		rules = append(rules, rule(Return, "workload interface: untracked policy does not apply", ifname(FieldIifname, p+"*")))
+	for _, p := range b.workloadPatterns() {
+		rules = append(rules, rule(Return, "workload interface: untracked policy does not apply", ifname(FieldIifname, p)))
 	}
 	rules = append(rules,
 		rule(Jump(dispRawIn), "untracked ingress policy"),
@@ -68,8 +68,8 @@ func (b *builder) manglePrerouting() *Chain {
 // filterInput is stage F-IN.
 func (b *builder) filterInput() *Chain {
 	var rules []Rule
-	for _, p := range b.prefixes() {
-		rules = append(rules, rule(Goto(chainWlToHost), "from a workload to its own host", ifname(FieldIifname, p+"*")))
+	for _, p := range b.workloadPatterns() {
+		rules = append(rules, rule(Goto(chainWlToHost), "from a workload to its own host", ifname(FieldIifname, p)))
 	}
 	rules = append(rules,
 		acceptIfMarked("accepted by untracked or preDNAT policy: normal ingress is skipped"),
@@ -107,11 +107,11 @@ func (b *builder) filterForward() *Chain {
 		{Statements: []Statement{clearMarks(MarkPass)}, Comment: "clear every mark bit but accept"},
 		rule(Jump(dispFwdIn), "HEP(iif) applyOnForward ingress unless a preDNAT or untracked allow", markNot(MarkAccept)),
 	}
-	for _, p := range b.prefixes() {
-		rules = append(rules, rule(Jump(dispWepFrom), "source pod egress", ifname(FieldIifname, p+"*")))
+	for _, p := range b.workloadPatterns() {
+		rules = append(rules, rule(Jump(dispWepFrom), "source pod egress", ifname(FieldIifname, p)))
 	}
-	for _, p := range b.prefixes() {
-		rules = append(rules, rule(Jump(dispWepTo), "destination pod ingress", ifname(FieldOifname, p+"*")))
+	for _, p := range b.workloadPatterns() {
+		rules = append(rules, rule(Jump(dispWepTo), "destination pod ingress", ifname(FieldOifname, p)))
 	}
 	rules = append(rules,
 		rule(Jump(dispFwdOut), "HEP(oif) applyOnForward egress"),
@@ -135,8 +135,8 @@ func (b *builder) rawOutput() *Chain {
 // filterOutput is stage F-OUT.
 func (b *builder) filterOutput() *Chain {
 	rules := []Rule{acceptIfMarked("accepted by untracked policy")}
-	for _, p := range b.prefixes() {
-		rules = append(rules, rule(Return, "host to a local workload is never policed", ifname(FieldOifname, p+"*")))
+	for _, p := range b.workloadPatterns() {
+		rules = append(rules, rule(Return, "host to a local workload is never policed", ifname(FieldOifname, p)))
 	}
 	rules = append(rules,
 		Rule{Statements: []Statement{clearMarks(MarkBits)}},
@@ -154,8 +154,8 @@ func (b *builder) filterOutput() *Chain {
 // connections, where the real oif is known.
 func (b *builder) manglePostrouting() *Chain {
 	rules := []Rule{acceptIfMarked("forwarded or already accepted")}
-	for _, p := range b.prefixes() {
-		rules = append(rules, rule(Return, "to a workload: skip host endpoint egress", ifname(FieldOifname, p+"*")))
+	for _, p := range b.workloadPatterns() {
+		rules = append(rules, rule(Return, "to a workload: skip host endpoint egress", ifname(FieldOifname, p)))
 	}
 	rules = append(rules,
 		rule(Jump(dispNormalOut), "normal host endpoint egress of a DNAT'd connection", MatchCtDNAT{}),

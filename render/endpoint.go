@@ -70,7 +70,7 @@ func (b *builder) workloadChain(w *policy.Workload, d policy.Direction) string {
 	if _, ok := b.chains[name]; ok {
 		return name
 	}
-	c := &Chain{Name: name, Comment: fmt.Sprintf("WorkloadEndpoint %s (%s) %s", w.Key(), w.Interface, d)}
+	c := &Chain{Name: name, Comment: fmt.Sprintf("WorkloadEndpoint %s (%s) %s", w.Key(), b.n.WorkloadInterface(w), d)}
 	b.chains[name] = c
 	c.Rules = append(c.Rules, b.conntrackRules(policy.StageNormal)...)
 	c.Rules = append(c.Rules, Rule{Statements: []Statement{clearMarks(MarkBits)}})

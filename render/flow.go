@@ -86,7 +86,7 @@ func peerAddr(p policy.Peer, v4 bool) (netip.Addr, bool) {
 func entry(m *policy.Model, n *policy.Node, f policy.Flow, dst netip.Addr) (string, error) {
 	switch {
 	case f.Src.Kind == policy.PeerWorkload && f.Src.Workload.Node == n.Name:
-		return f.Src.Workload.Interface, nil
+		return n.WorkloadInterface(f.Src.Workload), nil
 	case f.Src.Kind == policy.PeerHost && f.Src.Node == n:
 		return "", nil
 	case f.Dst.Kind == policy.PeerWorkload && f.Dst.Workload.Node == n.Name:
@@ -160,7 +160,7 @@ func outOf(m *policy.Model, n *policy.Node, dst netip.Addr) string {
 	for _, w := range m.WorkloadsOn(n.Name) {
 		for _, ip := range w.IPs {
 			if ip == dst {
-				return w.Interface
+				return n.WorkloadInterface(w)
 			}
 		}
 	}

@@ -63,7 +63,23 @@ func genModel(seed uint64) []api.Object {
 	for i := 0; i < g.r.IntN(4); i++ {
 		g.namespacedPolicy(i)
 	}
+	if g.chance(0.3) {
+		g.bindByRoute()
+	}
 	return g.objs
+}
+
+// bindByRoute reports the first pod as bound by route lookup to an
+// interface no prefix matches, as an agent does when its conventional
+// interface is absent.
+func (g *gen) bindByRoute() {
+	for _, o := range g.objs {
+		if p, ok := o.(*corev1.Pod); ok {
+			api.SetNodeInterfaceReport(g.objs[0].(*api.Node),
+				api.InterfaceReport{Bound: map[string]string{p.Namespace + "/" + p.Name: "veth" + p.Name}})
+			return
+		}
+	}
 }
 
 func (g *gen) node() {

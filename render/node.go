@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 
 	"github.com/palisade-net/palisade/policy"
 )
@@ -107,20 +106,18 @@ func (b *builder) collectInterfaces() error {
 	return nil
 }
 
-func (b *builder) isWorkload(iface string) bool {
-	for _, p := range b.n.Felix.InterfacePrefixes {
-		if strings.HasPrefix(iface, p) {
-			return true
-		}
-	}
-	return false
-}
+func (b *builder) isWorkload(iface string) bool { return b.n.IsWorkloadInterface(iface) }
 
-// prefixes are the workload interface prefixes, sorted.
-func (b *builder) prefixes() []string {
-	ps := append([]string(nil), b.n.Felix.InterfacePrefixes...)
+// workloadPatterns are the ifname patterns of workload interfaces: each
+// interface prefix ("cali*"), sorted, then each interface an agent bound
+// to a workload by route lookup whose name no prefix covers.
+func (b *builder) workloadPatterns() []string {
+	var ps []string
+	for _, p := range b.n.Felix.InterfacePrefixes {
+		ps = append(ps, p+"*")
+	}
 	sort.Strings(ps)
-	return ps
+	return append(ps, b.n.BoundInterfaces()...)
 }
 
 func (b *builder) addChain(c *Chain) *Chain {
@@ -145,13 +142,14 @@ func (b *builder) workloadDispatch() error {
 	to := b.addMap(mapWepTo, "workload interface -> the pod's ingress chain")
 	byIface := map[string]*policy.Workload{}
 	for _, w := range b.src.WorkloadsOn(b.n.Name) {
-		if !b.isWorkload(w.Interface) {
+		ifc := b.n.WorkloadInterface(w)
+		if !b.isWorkload(ifc) {
 			continue
 		}
-		if len(w.Interface) > ifnamsiz {
-			return fmt.Errorf("render: workload %s: interface name %q is longer than %d characters", w.Key(), w.Interface, ifnamsiz)
+		if len(ifc) > ifnamsiz {
+			return fmt.Errorf("render: workload %s: interface name %q is longer than %d characters", w.Key(), ifc, ifnamsiz)
 		}
-		byIface[w.Interface] = w // the last one wins, as in the model's index
+		byIface[ifc] = w // the last one wins, as in the model's index
 	}
 	names := make([]string, 0, len(byIface))
 	for n := range byIface {
