@@ -22,6 +22,7 @@ type labOpts struct {
 	verbose  bool
 	keep     bool
 	extra    int
+	kube     bool
 }
 
 func (o *labOpts) config(s *streams) (lab.Config, error) {
@@ -33,7 +34,7 @@ func (o *labOpts) config(s *streams) (lab.Config, error) {
 		return lab.Config{}, fmt.Errorf("--enforcer %q: want agent or standin", o.enforcer)
 	}
 	return lab.Config{Dir: o.dir, Exe: exe, Palisade: Run, Out: s.out, Verbose: o.verbose,
-		Enforcer: o.enforcer, Extra: o.extra}, nil
+		Enforcer: o.enforcer, Extra: o.extra, Kube: o.kube}, nil
 }
 
 func newLabCmd(s *streams) *cobra.Command {
@@ -56,9 +57,12 @@ func newLabCmd(s *streams) *cobra.Command {
 	pf.StringVar(&o.enforcer, "enforcer", "agent", "what programs the nodes: agent (palisade agent) or standin (the lab's minimal stand-in)")
 	pf.BoolVarP(&o.verbose, "verbose", "v", false, "print every flow's explanation")
 	pf.IntVar(&o.extra, "extra", 0, "add N flows the seeds do not list to every step (kernel and explain must agree on them)")
+	pf.BoolVar(&o.kube, "kube", false, "run a real kube-apiserver beside the lab: pods, namespaces, nodes and services are Kubernetes\n"+
+		"objects the server mirrors, and the seeds' kubectl commands run with a real kubectl (needs the binaries\n"+
+		"of scripts/kube-binaries.sh)")
 	c.Flags().BoolVar(&o.keep, "keep", false, "leave the lab up after the run (remove it later with palisade lab down)")
 	c.AddCommand(newLabUp(s, o), newLabDown(s, o), newLabStatus(s, o), newLabRun(s, o), newLabEnv(s, o),
-		newLabResponder(s), newLabEnforcer(s))
+		newLabResponder(s), newLabEnforcer(s), newLabAPIServer(s, o))
 	return c
 }
 
@@ -222,6 +226,23 @@ func newLabResponder(s *streams) *cobra.Command {
 	}
 	c.Flags().StringVar(&tcp, "tcp", "", "comma-separated TCP ports")
 	c.Flags().StringVar(&udp, "udp", "", "comma-separated UDP ports")
+	return c
+}
+
+func newLabAPIServer(s *streams, o *labOpts) *cobra.Command {
+	var control string
+	c := &cobra.Command{
+		Use:    "apiserver",
+		Short:  "Run the lab's kube-apiserver and its etcd (lab --kube starts it)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctx, stop := labContext()
+			defer stop()
+			return lab.KubeAPIServer(ctx, o.dir, control, s.err)
+		},
+	}
+	c.Flags().StringVar(&control, "control-netns", "", "the namespace the server runs in, where the apiserver is proxied")
 	return c
 }
 

@@ -12,10 +12,14 @@ import (
 	"github.com/palisade-net/palisade/store"
 )
 
-// cmd is one palisade command of a step, as the seed runs it (palisade in
-// place of calicoctl and kubectl). Paths starting with "examples/" name the
-// examples embedded in the binary (the lab writes them to its directory).
+// cmd is one command of a step, as the seed runs it: palisade in place of
+// calicoctl (and of kubectl without --kube), or with --kube the seed's
+// kubectl command itself (tool "kubectl"), or a shell pipeline of kubectl
+// commands (tool "sh", args[0] the line). Paths starting with "examples/"
+// name the examples embedded in the binary (the lab writes them to its
+// directory).
 type cmd struct {
+	tool     string // "" (palisade), "kubectl" or "sh"
 	args     []string
 	stdin    func(prev string) (string, error) // standard input, from the previous command's output
 	wantExit int
@@ -30,9 +34,26 @@ type cmd struct {
 
 func pal(args ...string) cmd { return cmd{args: args} }
 
+func kubectl(args ...string) cmd { return cmd{tool: "kubectl", args: args} }
+
+// fileCmd is `palisade VERB -f examples/F`, or with kube for a file of
+// Kubernetes objects, `kubectl VERB -f examples/F`.
+func fileCmd(verb, f string, kube bool) cmd {
+	if kube && kubeFile(f) {
+		return kubectl(verb, "-f", "examples/"+f)
+	}
+	return pal(verb, "-f", "examples/"+f)
+}
+
 func applyFile(f string) cmd { return pal("apply", "-f", "examples/"+f) }
 
 func (c cmd) String() string {
+	switch c.tool {
+	case "sh":
+		return c.args[0]
+	case "kubectl":
+		return "kubectl " + strings.Join(quoteArgs(c.args), " ")
+	}
 	if c.shown != "" {
 		return "palisade " + c.shown
 	}
@@ -121,6 +142,31 @@ var seedCommands = map[string][]cmd{
 	},
 }
 
+// kubeSeedCommands replace seedCommands with --kube: the seeds' kubectl
+// commands verbatim, against the lab's apiserver.
+var kubeSeedCommands = map[string][]cmd{
+	"seed001/20-node-labels.yaml": {
+		kubectl("label", "nodes", "--all", "kubernetes-host="),
+		kubectl("label", "node", "node1", "environment=dev"),
+		kubectl("label", "node", "node2", "environment=dev"),
+		seedCommands["seed001/20-node-labels.yaml"][3],
+	},
+	"seed001/40-worker-labels.yaml": {
+		{tool: "sh", args: []string{"kubectl get node -l '!node-role.kubernetes.io/master' -o custom-columns=NAME:.metadata.name" +
+			" | tail -n +2 | xargs -I{} kubectl label node {} kubernetes-worker="}},
+		seedCommands["seed001/40-worker-labels.yaml"][2],
+	},
+	"seed004/70-basics/21-allow-all.yaml": {
+		{tool: "kubectl", args: []string{"apply", "-f", "examples/seed004/70-basics/20-allow-all-verbatim.yaml"}, wantExit: 1,
+			check: contains("ingress")},
+		kubectl("apply", "-f", "examples/seed004/70-basics/21-allow-all.yaml"),
+	},
+	"seed004/80-busybox/20-pod-labels.yaml": {
+		kubectl("label", "pod", "busybox1", "test=in"),
+		kubectl("label", "pod", "busybox2", "test=out"),
+	},
+}
+
 func all(checks ...func(string) error) func(string) error {
 	return func(out string) error {
 		for _, c := range checks {
@@ -161,7 +207,7 @@ type plan struct {
 // one of the unprotected lab's (base: the topology and the defaults, which
 // a delete would remove rather than restore). Otherwise the lab resets to
 // the unprotected state and applies the step's files afresh.
-func planStep(prev, cur []string, keys func(string) []store.Key, base map[store.Key]bool) plan {
+func planStep(prev, cur []string, keys func(string) []store.Key, base map[store.Key]bool, kube bool) plan {
 	var removed, added []string
 	for _, f := range prev {
 		if !slices.Contains(cur, f) {
@@ -186,31 +232,35 @@ func planStep(prev, cur []string, keys func(string) []store.Key, base map[store.
 			shared = shared || base[k]
 		}
 		if shared {
-			return plan{reset: true, cmds: applyAll(cur[1:])}
+			return plan{reset: true, cmds: applyAll(cur[1:], kube)}
 		}
 		del := false
 		for _, k := range keys(f) {
 			del = del || !addedKeys[k]
 		}
 		if del {
-			p.cmds = append(p.cmds, pal("delete", "-f", "examples/"+f))
+			p.cmds = append(p.cmds, fileCmd("delete", f, kube))
 		}
 	}
-	p.cmds = append(p.cmds, applyAll(added)...)
+	p.cmds = append(p.cmds, applyAll(added, kube)...)
 	return p
 }
 
-func applyAll(files []string) []cmd {
+func applyAll(files []string, kube bool) []cmd {
 	var out []cmd
 	for _, f := range files {
 		if f == topology {
+			continue
+		}
+		if c, ok := kubeSeedCommands[f]; ok && kube {
+			out = append(out, c...)
 			continue
 		}
 		if c, ok := seedCommands[f]; ok {
 			out = append(out, c...)
 			continue
 		}
-		out = append(out, applyFile(f))
+		out = append(out, fileCmd("apply", f, kube))
 	}
 	return out
 }

@@ -57,12 +57,40 @@ func (l *Lab) baseline() []api.Object {
 	return append(slices.Clone(l.topo.Objects), server.DefaultResources()...)
 }
 
+// storeBaseline is the part of the baseline the lab writes to the
+// datastore itself: all of it, or with --kube what is not a Kubernetes
+// object (those are the apiserver's, and the server mirrors them).
+func (l *Lab) storeBaseline() []api.Object {
+	if !l.cfg.Kube {
+		return l.baseline()
+	}
+	var out []api.Object
+	for _, o := range l.baseline() {
+		if !isKubeObject(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// syncEndpoints makes the datastore's workload endpoints follow the pods:
+// the lab's CNI does it, or with --kube the server's mirror, which the lab
+// waits for.
+func (l *Lab) syncEndpoints(ctx context.Context) error {
+	if l.cfg.Kube {
+		return l.kubeBarrier(ctx)
+	}
+	return l.syncWorkloads(ctx)
+}
+
 // reset brings the datastore back to the unprotected lab: every object the
 // seeds created is deleted, the topology and the defaults are restored, and
-// the Calico Nodes the agents registered lose the labels steps added.
+// the Calico Nodes the agents registered lose the labels steps added. With
+// --kube the apiserver is reset to the topology instead of the Kubernetes
+// objects, and the mirror's objects are left to the mirror.
 func (l *Lab) reset(ctx context.Context) error {
 	keep := map[store.Key]api.Object{}
-	for _, o := range l.baseline() {
+	for _, o := range l.storeBaseline() {
 		keep[store.KeyOf(o)] = o
 	}
 	for _, k := range store.AllKinds() {
@@ -76,12 +104,17 @@ func (l *Lab) reset(ctx context.Context) error {
 			}
 		}
 	}
-	for _, o := range l.baseline() {
+	for _, o := range l.storeBaseline() {
 		if err := l.restore(ctx, o); err != nil {
 			return err
 		}
 	}
-	return l.syncWorkloads(ctx)
+	if l.cfg.Kube {
+		if err := l.kubeReset(ctx); err != nil {
+			return err
+		}
+	}
+	return l.syncEndpoints(ctx)
 }
 
 func (l *Lab) resetOne(ctx context.Context, o api.Object, keep map[store.Key]api.Object) error {
@@ -89,8 +122,14 @@ func (l *Lab) resetOne(ctx context.Context, o api.Object, keep map[store.Key]api
 	if _, ok := keep[k]; ok {
 		return nil
 	}
+	if _, mirrored := o.GetAnnotations()[convert.SourceAnnotation]; mirrored && l.cfg.Kube {
+		return nil // the mirror's: it follows the apiserver's reset
+	}
 	switch x := o.(type) {
 	case *api.Node:
+		if l.cfg.Kube {
+			return nil // labels come from the Kubernetes Node (and the mirror)
+		}
 		want := map[string]string{"kubernetes.io/hostname": x.Name}
 		if maps.Equal(x.Labels, want) {
 			return nil

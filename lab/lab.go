@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/store"
 )
@@ -64,6 +66,10 @@ type Config struct {
 	// Enforcer selects what programs the nodes: "agent" (palisade agent)
 	// or "standin" (the lab's own minimal stand-in, `lab enforcer`).
 	Enforcer string
+	// Kube runs a real kube-apiserver beside the lab (kube.go): the
+	// topology's Kubernetes objects live there, the server mirrors them,
+	// and the seeds' kubectl commands run with a real kubectl.
+	Kube bool
 }
 
 // state is the content of state.json.
@@ -71,6 +77,7 @@ type state struct {
 	Namespaces []string  `json:"namespaces"`
 	Exe        string    `json:"exe"`
 	Enforcer   string    `json:"enforcer"`
+	Kube       bool      `json:"kube,omitempty"`
 	Created    time.Time `json:"created"`
 	UpSeconds  float64   `json:"upSeconds,omitempty"`
 }
@@ -83,8 +90,9 @@ type Lab struct {
 	out  io.Writer
 
 	mu  sync.Mutex
-	nss map[string]*ns
-	st  store.Store
+	nss  map[string]*ns
+	st   store.Store
+	kube kubernetes.Interface // with Config.Kube
 
 	nodePorts map[string]map[string]int // node -> "30180/TCP" -> backends
 	kubeProxy map[string]string         // node -> the NAT table applied
@@ -168,7 +176,7 @@ func Open(cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.cfg.Enforcer = s.Enforcer
+	l.cfg.Enforcer, l.cfg.Kube = s.Enforcer, s.Kube
 	for _, name := range l.topo.Namespaces() {
 		n, err := netlab.OpenNamed(name)
 		if err != nil {
@@ -180,6 +188,12 @@ func Open(cfg Config) (*Lab, error) {
 	if err := l.openStore(); err != nil {
 		l.Close()
 		return nil, err
+	}
+	if l.cfg.Kube {
+		if err := l.openKube(); err != nil {
+			l.Close()
+			return nil, err
+		}
 	}
 	return l, nil
 }

@@ -32,11 +32,15 @@ type proc struct {
 	Log   string `json:"log"`
 }
 
-// startProc starts exe with args inside n, detached (its own session, so it
+// startProc starts exe with args inside n (nil: this process's namespace), detached (its own session, so it
 // outlives the command that ran `lab up`), its output in a log file, and
 // records it in the state directory before returning.
 func (l *Lab) startProc(n *ns, role string, args ...string) (*proc, error) {
-	logPath := filepath.Join(l.dir, "logs", n.Name+"-"+role+".log")
+	nsName := "host" // nil: the machine's own namespace
+	if n != nil {
+		nsName = n.Name
+	}
+	logPath := filepath.Join(l.dir, "logs", nsName+"-"+role+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -47,11 +51,15 @@ func (l *Lab) startProc(n *ns, role string, args ...string) (*proc, error) {
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Dir = l.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := n.Do(cmd.Start); err != nil {
-		return nil, fmt.Errorf("lab: %s: start %s: %w", n.Name, role, err)
+	start := cmd.Start
+	if n != nil {
+		start = func() error { return n.Do(cmd.Start) }
+	}
+	if err := start(); err != nil {
+		return nil, fmt.Errorf("lab: %s: start %s: %w", nsName, role, err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it while this process lives
-	p := &proc{Role: role, NS: n.Name, PID: cmd.Process.Pid, Log: logPath}
+	p := &proc{Role: role, NS: nsName, PID: cmd.Process.Pid, Log: logPath}
 	p.Start, _ = procStart(p.PID)
 	return p, l.recordProc(p)
 }

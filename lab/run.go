@@ -232,7 +232,7 @@ func (l *Lab) noAutoHEPs(ctx context.Context) func() error {
 
 func (l *Lab) runStep(ctx context.Context, sc Scenario, st step, prev []string, sum *Summary) error {
 	l.printf("\n--- %s / %s\n", sc.Name, st.name)
-	p := planStep(prev, st.files, fileKeys, l.baseKeys())
+	p := planStep(prev, st.files, fileKeys, l.baseKeys(), l.cfg.Kube)
 	if p.reset {
 		l.printf("(back to the unprotected lab, then the step's files)\n")
 		if err := l.unprotect(ctx); err != nil {
@@ -270,7 +270,7 @@ func (l *Lab) runStep(ctx context.Context, sc Scenario, st step, prev []string, 
 // settleStep brings the lab's CNI and kube-proxy in line with the step's
 // datastore and waits for the agents.
 func (l *Lab) settleStep(ctx context.Context, sc Scenario, st step, sum *Summary) error {
-	if err := l.syncWorkloads(ctx); err != nil {
+	if err := l.syncEndpoints(ctx); err != nil {
 		return err
 	}
 	m, err := l.liveModel(ctx)
@@ -347,7 +347,11 @@ func (l *Lab) runCmd(ctx context.Context, c cmd, prev string) (string, error) {
 	var code int
 	var out, errOut string
 	attempt := func() error {
-		code, out, errOut = l.palisade(stdin, c.args...)
+		if c.tool != "" {
+			code, out, errOut = l.kubectl(ctx, c)
+		} else {
+			code, out, errOut = l.palisade(stdin, c.args...)
+		}
 		if code != c.wantExit {
 			return fmt.Errorf("exit status %d, want %d", code, c.wantExit)
 		}

@@ -125,7 +125,7 @@ func TestPlanStep(t *testing.T) {
 		{[]string{topology}, []string{topology, "seed004/80-busybox/20-pod-labels.yaml"},
 			"label pods busybox1 test=in; label pods busybox2 test=out"},
 	} {
-		if got := show(planStep(tc.prev, tc.cur, kf, base)); got != tc.want {
+		if got := show(planStep(tc.prev, tc.cur, kf, base, false)); got != tc.want {
 			t.Errorf("planStep(%v, %v) = %q, want %q", tc.prev, tc.cur, got, tc.want)
 		}
 	}

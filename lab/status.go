@@ -19,10 +19,14 @@ func Env(cfg Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := readState(cfg.Dir); err != nil {
+	s, err := readState(cfg.Dir)
+	if err != nil {
 		return fmt.Errorf("no lab is up in %s (run `palisade lab up`)", cfg.Dir)
 	}
 	fmt.Fprintf(w, "export DATASTORE_TYPE=etcdv3\nexport ETCD_ENDPOINTS=unix://%s\n", filepath.Join(cfg.Dir, socketName))
+	if s.Kube {
+		fmt.Fprintf(w, "export KUBECONFIG=%s\n", filepath.Join(cfg.Dir, kubeSubdir, "kubeconfig"))
+	}
 	return nil
 }
 

@@ -65,7 +65,7 @@ func (l *Lab) up(ctx context.Context) error {
 		return err
 	}
 	err := writeState(l.dir, &state{Namespaces: l.topo.Namespaces(), Exe: l.cfg.Exe,
-		Enforcer: l.cfg.Enforcer, Created: time.Now()})
+		Enforcer: l.cfg.Enforcer, Kube: l.cfg.Kube, Created: time.Now()})
 	if err != nil {
 		return err
 	}
@@ -77,6 +77,11 @@ func (l *Lab) up(ctx context.Context) error {
 	}
 	if err := writeExamples(filepath.Join(l.dir, "examples")); err != nil {
 		return err
+	}
+	if l.cfg.Kube {
+		if err := l.startKube(ctx); err != nil {
+			return err
+		}
 	}
 	if err := l.startServer(); err != nil {
 		return err
@@ -151,14 +156,19 @@ func (l *Lab) etcdURL() string {
 
 func (l *Lab) startServer() error {
 	c := l.controlNode()
-	_, err := l.startProc(l.nss[NodeNS(c.Name)], "server", "server",
-		"--data-dir", filepath.Join(l.dir, "etcd"),
+	args := []string{"server", "--data-dir", filepath.Join(l.dir, "etcd"),
 		// The lab network lives in namespaces on this machine, so its
 		// plaintext listener on 198.19.0.1 is allowed explicitly.
-		"--listen", l.etcdURL()+","+l.Endpoint(), "--insecure-listen",
+		"--listen", l.etcdURL() + "," + l.Endpoint(), "--insecure-listen",
 		"--peer-listen", etcdPeerListen,
 		"--health-listen", serverHealth,
-		"--resync-period", "10s")
+		"--resync-period", "10s"}
+	if l.cfg.Kube {
+		// A reset deletes every policy the steps made at once: more than
+		// the mirror's delete guard lets through without the override.
+		args = append(args, "--kubeconfig", filepath.Join(l.kubeDir(), "kubeconfig-control"), "--kube-force-delete")
+	}
+	_, err := l.startProc(l.nss[NodeNS(c.Name)], "server", args...)
 	return err
 }
 
@@ -244,7 +254,7 @@ func (l *Lab) startAgents() error {
 // settle syncs the pods' endpoints and NodePorts with the datastore and
 // waits for the agents to be ready and to program the current state.
 func (l *Lab) settle(ctx context.Context) error {
-	if err := l.syncWorkloads(ctx); err != nil {
+	if err := l.syncEndpoints(ctx); err != nil {
 		return err
 	}
 	m, err := l.liveModel(ctx)

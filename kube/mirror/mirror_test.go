@@ -291,7 +291,7 @@ func TestMirrorSurvivesAPIServerRestart(t *testing.T) {
 	eventually(t, "first sync", has(st, api.KindNetworkPolicy))
 	c.StopAPIServer()
 	time.Sleep(10 * time.Second)
-	c.StartAPIServer(t, kubetest.BinDir(t))
+	c.StartAPIServer(t)
 	_, err := c.Client.NetworkingV1().NetworkPolicies("default").Create(ctx, &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "after"}}, metav1.CreateOptions{})
 	must(t, err)
