@@ -158,8 +158,13 @@ var kubeSeedCommands = map[string][]cmd{
 	},
 	"seed004/70-basics/21-allow-all.yaml": {
 		{tool: "kubectl", args: []string{"apply", "-f", "examples/seed004/70-basics/20-allow-all-verbatim.yaml"}, wantExit: 1,
-			check: contains("ingress")},
+			check: contains("spec.egress")},
 		kubectl("apply", "-f", "examples/seed004/70-basics/21-allow-all.yaml"),
+	},
+	"seed004/80-busybox/10-deny-all.yaml": {
+		{tool: "kubectl", args: []string{"get", "po", "-o", "wide"},
+			check: all(contains("busybox1"), contains("Running"), contains("198.18."))},
+		kubectl("create", "-f", "examples/seed004/80-busybox/10-deny-all.yaml"),
 	},
 	"seed004/80-busybox/20-pod-labels.yaml": {
 		kubectl("label", "pod", "busybox1", "test=in"),

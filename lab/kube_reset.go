@@ -281,9 +281,16 @@ func (l *Lab) syncPod(ctx context.Context, cur, w *corev1.Pod) error {
 		}
 	}
 	if cur.Status.Phase != w.Status.Phase || !reflect.DeepEqual(cur.Status.PodIPs, w.Status.PodIPs) ||
-		cur.Status.HostIP != w.Status.HostIP {
+		cur.Status.HostIP != w.Status.HostIP || len(cur.Status.ContainerStatuses) == 0 {
 		cur.Status.Phase, cur.Status.PodIP, cur.Status.PodIPs = w.Status.Phase, w.Status.PodIP, w.Status.PodIPs
 		cur.Status.HostIP, cur.Status.HostIPs = w.Status.HostIP, w.Status.HostIPs
+		started := metav1.Now()
+		cur.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: started}}
+		cur.Status.ContainerStatuses = nil
+		for _, ct := range cur.Spec.Containers {
+			cur.Status.ContainerStatuses = append(cur.Status.ContainerStatuses, corev1.ContainerStatus{Name: ct.Name, Image: ct.Image,
+				Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}})
+		}
 		if _, err := c.UpdateStatus(ctx, cur, update); err != nil {
 			return fmt.Errorf("lab: pod %s/%s status: %w", w.Namespace, w.Name, err)
 		}

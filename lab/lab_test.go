@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/cli"
+	"github.com/palisade-net/palisade/internal/kubetest"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/lab"
 )
@@ -179,4 +181,51 @@ func TestDownAfterCrash(t *testing.T) {
 		t.Errorf("down said: %s", out.String())
 	}
 	checkGone(t, l.Topology(), cfg.Dir)
+}
+
+// TestLabKube runs every scenario with a real kube-apiserver beside the
+// lab (--kube): the topology's pods, namespaces, nodes and services are
+// Kubernetes objects the server mirrors, the Kubernetes files of the steps
+// and the seeds' kubectl commands go through a real kubectl, and kernel
+// and explain must agree on every flow, as without Kubernetes.
+func TestLabKube(t *testing.T) {
+	bin := kubetest.BinDir(t)
+	var out bytes.Buffer
+	cfg := testConfig(t, "palisade-lab-kube", &out)
+	cfg.Kube = true
+	l, upTook := up(t, cfg)
+	t.Logf("lab up --kube: %v", upTook.Round(time.Millisecond))
+	var o, e bytes.Buffer
+	kubeconfig := filepath.Join(cfg.Dir, "kube", "kubeconfig")
+	if code := cli.Run([]string{"lab", "env", "--dir", cfg.Dir}, strings.NewReader(""), &o, &e); code != 0 ||
+		!strings.Contains(o.String(), "export KUBECONFIG="+kubeconfig) {
+		t.Errorf("lab env: exit %d, want KUBECONFIG in\n%s%s", code, o.String(), e.String())
+	}
+	kc := exec.Command(filepath.Join(bin, "kubectl"), "get", "pods", "-A", "-o", "wide")
+	kc.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	pods, err := kc.CombinedOutput()
+	if err != nil || strings.Count(string(pods), "Running") != len(l.Topology().Pods) {
+		t.Errorf("kubectl get pods: %v, want %d running pods:\n%s", err, len(l.Topology().Pods), pods)
+	}
+	for _, sc := range lab.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			out.Reset()
+			sum, err := l.Run(context.Background(), sc.Name)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			for _, f := range sum.Failed() {
+				t.Errorf("%s / %s: %s: want %s, kernel %s (%s), explain %s", f.Scenario, f.Step, f, f.Want, f.Kernel, f.Detail, f.Explain)
+			}
+			for _, p := range sum.Problems {
+				t.Error(p)
+			}
+			if !strings.Contains(out.String(), "$ kubectl ") && sc.Name != "seed000" && sc.Name != "seed003" {
+				t.Errorf("%s ran no kubectl command:\n%s", sc.Name, out.String())
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Log("\n" + out.String())
+			}
+		})
+	}
 }
