@@ -89,7 +89,7 @@ type Lab struct {
 	topo *Topology
 	out  io.Writer
 
-	mu  sync.Mutex
+	mu   sync.Mutex
 	nss  map[string]*ns
 	st   store.Store
 	kube kubernetes.Interface // with Config.Kube
