@@ -65,6 +65,25 @@
 //     A flow to a NodePort is probed once per backend, and is allowed only if
 //     every backend answered: the rule explain applies.
 //
+// # With a real apiserver (--kube, kube.go)
+//
+// Config.Kube starts `palisade lab apiserver` in the machine's namespace:
+// an embedded etcd and kube-apiserver on loopback (internal/kubeapi), a
+// proxy listening on 127.0.0.1:16443 inside palisade-control for the
+// server (`--kubeconfig <dir>/kube/kubeconfig-control
+// --kube-force-delete`), and <dir>/kube/kubeconfig for the machine's
+// kubectl. The topology's Kubernetes objects are the apiserver's; the lab
+// writes only the Calico ones to the datastore, and the mirror writes the
+// rest (its objects, marked palisade.io/source, are left to it by reset).
+// The lab is the kubelet (pod and node status) and the namespace
+// controller (it finalizes namespaces it deletes). Steps apply and delete
+// Kubernetes files with kubectl; kubeSeedCommands replace the palisade
+// stand-ins of the seeds' kubectl commands with the commands themselves.
+// After every change the lab bumps a label on namespace palisade-lab and
+// waits until the mirror has written kns.palisade-lab at that
+// resourceVersion, so the mirror has caught up before the lab converges
+// and probes.
+//
 // # Scenarios
 //
 // One per seed (seed000 ... seed004). The steps, their files and the
