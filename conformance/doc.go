@@ -26,6 +26,18 @@
 //     palisade's verdict, which need not be right either), and a deviation
 //     no flow hits any more fails the suite so the list cannot go stale.
 //
+// It also owns the kernel run (kernel_test.go): the cyclonus cases that
+// change only policies and labels (all but three), as real NetworkPolicies
+// through a real kube-apiserver (internal/kubetest), mirrored by
+// kube/mirror into a datastore and enforced by palisade's agent in a
+// node's network namespace, on the nine pods, each in a namespace of its
+// own behind a veth named by Calico's convention. After each step every
+// TCP and UDP probe cyclonus would run is sent with real packets (SCTP is
+// judged by the evaluator run only), and the kernel's verdict must equal
+// explain's on the mirrored datastore. Each step waits until the mirror
+// has written a barrier label bump and the agent has committed the
+// ruleset of the datastore's state, so no probe meets a stale kernel.
+//
 // Flows are judged as pod-IP flows (policy.ResolvePeer of "ns/pod"). The
 // generator's default probe mode goes through each pod's Service name, but
 // cyclonus's matcher, like NetworkPolicy itself, sees only the pods at the
