@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -69,6 +70,10 @@ var kubeKinds = map[string]map[string]kindInfo{
 	GroupVersionNetV1: {
 		KindNetworkPolicy: {kind: KindNetworkPolicy, namespaced: true, plural: "networkpolicies",
 			newObj: func() Object { return &networkingv1.NetworkPolicy{} }},
+	},
+	GroupVersionDiscV1: {
+		KindEndpointSlice: {kind: KindEndpointSlice, namespaced: true, plural: "endpointslices",
+			newObj: func() Object { return &discoveryv1.EndpointSlice{} }},
 	},
 }
 
@@ -145,6 +150,8 @@ func APIVersionOf(o Object) string {
 	switch o.(type) {
 	case *networkingv1.NetworkPolicy:
 		return GroupVersionNetV1
+	case *discoveryv1.EndpointSlice:
+		return GroupVersionDiscV1
 	}
 	if IsKubernetes(o) {
 		return GroupVersionCoreV1

@@ -2,6 +2,7 @@ package api
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -13,6 +14,7 @@ const (
 	GroupVersionCRDV1   = "crd.projectcalico.org/v1"
 	GroupVersionCoreV1  = "v1"
 	GroupVersionNetV1   = "networking.k8s.io/v1"
+	GroupVersionDiscV1  = "discovery.k8s.io/v1"
 	DefaultTierName     = "default"
 	DefaultAllowProfile = "projectcalico-default-allow"
 )
@@ -39,6 +41,7 @@ const (
 	KindPod            = "Pod"
 	KindService        = "Service"
 	KindServiceAccount = "ServiceAccount"
+	KindEndpointSlice  = "EndpointSlice"
 )
 
 // Object is every resource palisade handles: the Calico types of this package
@@ -88,6 +91,8 @@ func KindOf(o Object) string {
 		return KindService
 	case *corev1.ServiceAccount:
 		return KindServiceAccount
+	case *discoveryv1.EndpointSlice:
+		return KindEndpointSlice
 	case *Unreadable:
 		return o.(*Unreadable).BaseKind()
 	}
@@ -99,7 +104,7 @@ func KindOf(o Object) string {
 func IsKubernetes(o Object) bool {
 	switch o.(type) {
 	case *networkingv1.NetworkPolicy, *corev1.Node, *corev1.Namespace, *corev1.Pod,
-		*corev1.Service, *corev1.ServiceAccount:
+		*corev1.Service, *corev1.ServiceAccount, *discoveryv1.EndpointSlice:
 		return true
 	}
 	return false

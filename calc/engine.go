@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-net/palisade/selector"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // Engine keeps one node's model up to date from datastore events and
@@ -49,6 +50,7 @@ type Engine struct {
 	autoHEPs    map[string][]*api.HostEndpoint          // node -> its automatic endpoints
 	autoByName  map[string]map[string]*api.HostEndpoint // name -> node -> endpoint
 	services    map[store.Key]*corev1.Service
+	slices      map[store.Key]*discoveryv1.EndpointSlice
 
 	nodeModel    *policy.Node // this node as derived, whether or not it exists
 	nodeExists   bool
@@ -111,6 +113,7 @@ func NewEngine(node string) *Engine {
 		autoHEPs:    map[string][]*api.HostEndpoint{},
 		autoByName:  map[string]map[string]*api.HostEndpoint{},
 		services:    map[store.Key]*corev1.Service{},
+		slices:      map[store.Key]*discoveryv1.EndpointSlice{},
 		tiers:       map[string]*policy.Tier{api.DefaultTierName: policy.DefaultTier()},
 		policies:    map[string]*polRec{},
 		tierPols:    map[string]map[string]struct{}{},

@@ -9,6 +9,7 @@ import (
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -81,6 +82,7 @@ func newCluster(seed uint64) *cluster {
 	add("kcc", global, 1, func(int) string { return "default" })
 	add("felix", global, 3, func(i int) string { return []string{"default", "node.n0", "node.n4"}[i] })
 	add("service", cgNS[:1], 1, idx("svc"))
+	add("slice", cgNS[:1], 1, idx("svc0-")) // svc0's EndpointSlice
 	return c
 }
 
@@ -266,6 +268,8 @@ func (c *cluster) valid(s slot) api.Object {
 		return c.felix(s)
 	case "service":
 		return c.service(s)
+	case "slice":
+		return c.slice(s)
 	}
 	panic("unknown slot kind " + s.kind)
 }
@@ -535,6 +539,23 @@ func (c *cluster) felix(s slot) api.Object {
 		fc.Spec.InterfacePrefix = "cali,tap"
 	}
 	return fc
+}
+
+// slice is an EndpointSlice of svc0 with some of the pool's addresses, one
+// of them perhaps unready.
+func (c *cluster) slice(s slot) api.Object {
+	name, proto, port := "", corev1.ProtocolTCP, pickOf(c.r, []int32{8080, 9090})
+	es := &discoveryv1.EndpointSlice{ObjectMeta: meta(s, map[string]string{discoveryv1.LabelServiceName: "svc0"}),
+		AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Name: &name, Protocol: &proto, Port: &port}}}
+	for range 1 + c.r.IntN(3) {
+		ep := discoveryv1.Endpoint{Addresses: []string{c.ip(false)}}
+		if c.chance(0.3) {
+			ready := false
+			ep.Conditions.Ready = &ready
+		}
+		es.Endpoints = append(es.Endpoints, ep)
+	}
+	return es
 }
 
 func (c *cluster) service(s slot) api.Object {

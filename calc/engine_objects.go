@@ -10,13 +10,14 @@ import (
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // relevant reports whether objects of kind k take part in policy.
 func relevant(k store.Kind) bool {
 	switch k {
 	case store.KindK8sNamespace, store.KindK8sServiceAcct, store.KindK8sPod, store.KindK8sNode,
-		store.KindK8sService, store.KindK8sNetworkPolicy,
+		store.KindK8sService, store.KindK8sEndpointSlice, store.KindK8sNetworkPolicy,
 		api.KindWorkloadEndpoint, api.KindHostEndpoint, api.KindNode, api.KindFelixConfiguration,
 		api.KindKubeControllersConfiguration, api.KindGlobalNetworkPolicy, api.KindNetworkPolicy,
 		api.KindTier, api.KindProfile, api.KindGlobalNetworkSet, api.KindNetworkSet:
@@ -66,6 +67,12 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 			delete(e.services, key)
 		} else {
 			e.services[key] = obj.(*corev1.Service)
+		}
+	case store.KindK8sEndpointSlice:
+		if obj == nil {
+			delete(e.slices, key)
+		} else {
+			e.slices[key] = obj.(*discoveryv1.EndpointSlice)
 		}
 	case api.KindGlobalNetworkPolicy, api.KindNetworkPolicy, store.KindK8sNetworkPolicy:
 		// Not key.String(): it prints a Kubernetes NetworkPolicy as a Calico one.

@@ -9,6 +9,7 @@ import (
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // problem records (err non-nil) or clears why the object behind key is
@@ -78,5 +79,12 @@ func (e *Engine) Services() []*policy.Service {
 	for i, id := range ids {
 		wls[i] = e.eps[id].d.Workload
 	}
-	return policy.NodePortServices(svcs, wls)
+	sliceKeys := slices.SortedFunc(maps.Keys(e.slices), func(a, b store.Key) int {
+		return compareStrings(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	eps := make([]*discoveryv1.EndpointSlice, len(sliceKeys))
+	for i, k := range sliceKeys {
+		eps[i] = e.slices[k]
+	}
+	return policy.NodePortServices(svcs, eps, wls)
 }

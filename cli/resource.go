@@ -22,6 +22,7 @@ var k8sAliases = map[string]store.Kind{
 	"pod": store.KindK8sPod, "pods": store.KindK8sPod, "po": store.KindK8sPod,
 	"namespace": store.KindK8sNamespace, "namespaces": store.KindK8sNamespace, "ns": store.KindK8sNamespace,
 	"service": store.KindK8sService, "services": store.KindK8sService, "svc": store.KindK8sService,
+	"endpointslice": store.KindK8sEndpointSlice, "endpointslices": store.KindK8sEndpointSlice,
 	"serviceaccount": store.KindK8sServiceAcct, "serviceaccounts": store.KindK8sServiceAcct, "sa": store.KindK8sServiceAcct,
 	"kubernetesnetworkpolicy": store.KindK8sNetworkPolicy, "kubernetesnetworkpolicies": store.KindK8sNetworkPolicy,
 	"knp": store.KindK8sNetworkPolicy, "knps": store.KindK8sNetworkPolicy,

@@ -89,10 +89,11 @@ func (e *MirroredError) Error() string {
 // mirroredWhy is Calico's message per mirrored kind; Nodes are not listed:
 // users may label them (their labels survive the mirror's).
 var mirroredWhy = map[store.Kind]string{
-	api.KindNetworkPolicy:    "kubernetes network policies must be managed through the kubernetes API",
-	api.KindProfile:          "profiles of kubernetes namespaces and service accounts must be managed through the kubernetes API",
-	api.KindWorkloadEndpoint: "workload endpoints of kubernetes pods must be managed through the kubernetes API",
-	store.KindK8sService:     "kubernetes services must be managed through the kubernetes API",
+	api.KindNetworkPolicy:      "kubernetes network policies must be managed through the kubernetes API",
+	api.KindProfile:            "profiles of kubernetes namespaces and service accounts must be managed through the kubernetes API",
+	api.KindWorkloadEndpoint:   "workload endpoints of kubernetes pods must be managed through the kubernetes API",
+	store.KindK8sService:       "kubernetes services must be managed through the kubernetes API",
+	store.KindK8sEndpointSlice: "kubernetes endpointslices must be managed through the kubernetes API",
 }
 
 // checkMirror refuses writes to objects the Kubernetes mirror owns.

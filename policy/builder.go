@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-net/palisade/autohep"
 	"github.com/palisade-net/palisade/k8sconv"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -30,6 +31,7 @@ type builder struct {
 	felix       []*api.FelixConfiguration
 	kcc         *api.KubeControllersConfiguration
 	services    []*corev1.Service
+	slices      []*discoveryv1.EndpointSlice
 	policies    []api.Object
 	tiers       []*api.Tier
 	profiles    []*api.Profile
@@ -79,6 +81,8 @@ func (b *builder) sort(o api.Object) {
 		b.kcc = x
 	case *corev1.Service:
 		b.services = append(b.services, x)
+	case *discoveryv1.EndpointSlice:
+		b.slices = append(b.slices, x)
 	case *api.GlobalNetworkPolicy, *api.NetworkPolicy, *networkingv1.NetworkPolicy:
 		b.policies = append(b.policies, o)
 	case *api.Tier:

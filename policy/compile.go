@@ -3,6 +3,7 @@ package policy
 import (
 	"github.com/palisade-net/palisade/api"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // More of NewModel's derivations, exported for package calc (see
@@ -120,10 +121,11 @@ func (x *HostDispatch) Untracked(n *Node, iface string, d Direction) *HostEndpoi
 }
 
 // NodePortServices resolves NodePort and LoadBalancer services to their
-// backends among workloads (sorted by Key), as NewModel does; services
-// without a node port are left out.
-func NodePortServices(svcs []*corev1.Service, workloads []*Workload) []*Service {
-	b := &builder{m: &Model{Workloads: workloads}, services: svcs}
+// backends among workloads (sorted by Key), through their EndpointSlices
+// when they have any, as NewModel does; services without a node port are
+// left out.
+func NodePortServices(svcs []*corev1.Service, slices []*discoveryv1.EndpointSlice, workloads []*Workload) []*Service {
+	b := &builder{m: &Model{Workloads: workloads}, services: svcs, slices: slices}
 	b.buildServices()
 	return b.m.Services
 }

@@ -13,12 +13,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 )
 
-// newObject returns an empty object of a stored kind.
-func newObject(kind Kind) (api.Object, error) {
+// NewObject returns an empty object of a stored kind.
+func NewObject(kind Kind) (api.Object, error) {
 	if kind.IsKubernetes() {
 		apiVersion := api.GroupVersionCoreV1
-		if kind == KindK8sNetworkPolicy {
+		switch kind {
+		case KindK8sNetworkPolicy:
 			apiVersion = api.GroupVersionNetV1
+		case KindK8sEndpointSlice:
+			apiVersion = api.GroupVersionDiscV1
 		}
 		return api.New(strings.TrimPrefix(string(kind), "k8s/"), apiVersion)
 	}
@@ -60,7 +63,7 @@ func encodeStored(o api.Object, edit func(api.Object)) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", api.ID(o), err)
 	}
-	cp, err := newObject(KindOf(o))
+	cp, err := NewObject(KindOf(o))
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +98,7 @@ func encodeStored(o api.Object, edit func(api.Object)) ([]byte, error) {
 // decodeStored decodes a stored value of the given kind (no validation) and
 // sets its resourceVersion to modRev.
 func decodeStored(kind Kind, value []byte, modRev int64) (api.Object, error) {
-	o, err := newObject(kind)
+	o, err := NewObject(kind)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -27,6 +28,7 @@ const (
 	KindK8sPod           Kind = "k8s/Pod"
 	KindK8sService       Kind = "k8s/Service"
 	KindK8sServiceAcct   Kind = "k8s/ServiceAccount"
+	KindK8sEndpointSlice Kind = "k8s/EndpointSlice"
 )
 
 // Key identifies one stored object.
@@ -51,6 +53,8 @@ func KindOf(o api.Object) Kind {
 		return KindK8sService
 	case *corev1.ServiceAccount:
 		return KindK8sServiceAcct
+	case *discoveryv1.EndpointSlice:
+		return KindK8sEndpointSlice
 	case *api.Unreadable:
 		return Kind(o.(*api.Unreadable).Of)
 	}
@@ -65,7 +69,7 @@ func KeyOf(o api.Object) Key {
 // Namespaced reports whether objects of the kind live in a namespace.
 func (k Kind) Namespaced() bool {
 	switch k {
-	case KindK8sNetworkPolicy, KindK8sPod, KindK8sService, KindK8sServiceAcct:
+	case KindK8sNetworkPolicy, KindK8sPod, KindK8sService, KindK8sServiceAcct, KindK8sEndpointSlice:
 		return true
 	case KindK8sNode, KindK8sNamespace:
 		return false
@@ -169,5 +173,5 @@ func AllKinds() []Kind {
 		out = append(out, Kind(k))
 	}
 	return append(out, KindK8sNetworkPolicy, KindK8sNode, KindK8sNamespace, KindK8sPod,
-		KindK8sService, KindK8sServiceAcct)
+		KindK8sService, KindK8sServiceAcct, KindK8sEndpointSlice)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-net/palisade/k8sconv"
 	"github.com/palisade-net/palisade/policy"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -212,6 +213,29 @@ func NodeLabels(existing *api.Node, k *corev1.Node) (*api.Node, bool) {
 	out.Annotations[KubeLabelsAnnotation] = string(kube)
 	out.Annotations[SourceAnnotation] = Source("Node", k)
 	return out, changed
+}
+
+// EndpointSlice mirrors an EndpointSlice for explain's NodePort view: its
+// endpoints and ports, without cluster-managed metadata.
+func EndpointSlice(es *discoveryv1.EndpointSlice) *discoveryv1.EndpointSlice {
+	out := &discoveryv1.EndpointSlice{ObjectMeta: meta(es.Name, es.Namespace, Source("EndpointSlice", es)),
+		AddressType: es.AddressType}
+	out.Labels = es.Labels
+	for _, ep := range es.Endpoints {
+		out.Endpoints = append(out.Endpoints, discoveryv1.Endpoint{Addresses: ep.Addresses,
+			Conditions: *ep.Conditions.DeepCopy(), NodeName: ep.NodeName, TargetRef: ep.TargetRef.DeepCopy()})
+	}
+	for _, p := range es.Ports {
+		out.Ports = append(out.Ports, *p.DeepCopy())
+	}
+	api.SetTypeMeta(out)
+	return out
+}
+
+// NodePortType reports whether a Service has node ports (NodePort or
+// LoadBalancer): the Services whose EndpointSlices explain needs.
+func NodePortType(s *corev1.Service) bool {
+	return s.Spec.Type == corev1.ServiceTypeNodePort || s.Spec.Type == corev1.ServiceTypeLoadBalancer
 }
 
 // Service mirrors a Service for explain's NodePort view: its spec, without

@@ -15,6 +15,7 @@ import (
 	"github.com/palisade-net/palisade/kube/convert"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -107,6 +108,7 @@ func (m *Mirror) Run(ctx context.Context) error {
 		m.factory.Core().V1().Pods().Informer(), m.factory.Core().V1().Namespaces().Informer(),
 		m.factory.Core().V1().ServiceAccounts().Informer(), m.factory.Core().V1().Nodes().Informer(),
 		m.factory.Core().V1().Services().Informer(), m.factory.Networking().V1().NetworkPolicies().Informer(),
+		m.factory.Discovery().V1().EndpointSlices().Informer(),
 	} {
 		if _, err := inf.AddEventHandler(handler); err != nil {
 			return err
@@ -164,7 +166,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // mirrored are the stored kinds the mirror owns objects of.
-var mirrored = []store.Kind{api.KindNetworkPolicy, api.KindProfile, api.KindWorkloadEndpoint, store.KindK8sService}
+var mirrored = []store.Kind{api.KindNetworkPolicy, api.KindProfile, api.KindWorkloadEndpoint, store.KindK8sService,
+	store.KindK8sEndpointSlice}
 
 // Reconcile brings the datastore to the cluster's state once.
 func (m *Mirror) Reconcile(ctx context.Context) error {
@@ -258,8 +261,21 @@ func (m *Mirror) desired(prefix string) (map[store.Key]api.Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	nodePorts := map[string]bool{}
 	for _, s := range svcs {
 		add(convert.Service(s))
+		if convert.NodePortType(s) {
+			nodePorts[s.Namespace+"/"+s.Name] = true
+		}
+	}
+	eps, err := m.factory.Discovery().V1().EndpointSlices().Lister().List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	for _, es := range eps {
+		if nodePorts[es.Namespace+"/"+es.Labels[discoveryv1.LabelServiceName]] {
+			add(convert.EndpointSlice(es))
+		}
 	}
 	return out, nil
 }

@@ -3,6 +3,8 @@ package mirror
 import (
 	"context"
 	"fmt"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"log/slog"
 	"slices"
 	"strings"
@@ -337,4 +339,45 @@ func TestMirrorSweepsWhatWentAwayWhileDown(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMirrorEndpointSlices: the EndpointSlices of NodePort services are
+// mirrored (the NodePort view of explain selects backends through them),
+// those of other services are not, and they follow their source.
+func TestMirrorEndpointSlices(t *testing.T) {
+	c := kubetest.Start(t)
+	st := store.NewMemory()
+	defer st.Close()
+	ctx := context.Background()
+	k := c.Client
+	run(t, c, st, nil)
+	port := func(p int32) []corev1.ServicePort {
+		return []corev1.ServicePort{{Name: "http", Port: p, TargetPort: intstr.FromInt32(8080), NodePort: 30000 + p}}
+	}
+	_, err := k.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "np"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: port(80)}}, metav1.CreateOptions{})
+	must(t, err)
+	_, err = k.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "internal"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}, metav1.CreateOptions{})
+	must(t, err)
+	name, proto, p8080, ready := "http", corev1.ProtocolTCP, int32(8080), false
+	slice := func(svc string) *discoveryv1.EndpointSlice {
+		return &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: svc + "-abc",
+			Labels: map[string]string{discoveryv1.LabelServiceName: svc}}, AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"198.18.1.10"}},
+				{Addresses: []string{"198.18.1.11"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+			Ports: []discoveryv1.EndpointPort{{Name: &name, Protocol: &proto, Port: &p8080}}}
+	}
+	for _, svc := range []string{"np", "internal"} {
+		_, err := k.DiscoveryV1().EndpointSlices("default").Create(ctx, slice(svc), metav1.CreateOptions{})
+		must(t, err)
+	}
+	eventually(t, "the NodePort service's slice", has(st, store.KindK8sEndpointSlice, "default/np-abc"))
+	es := get(t, st, store.Key{Kind: store.KindK8sEndpointSlice, Namespace: "default", Name: "np-abc"}).(*discoveryv1.EndpointSlice)
+	if len(es.Endpoints) != 2 || es.Endpoints[1].Conditions.Ready == nil || *es.Endpoints[1].Conditions.Ready ||
+		!strings.HasPrefix(es.Annotations[convert.SourceAnnotation], "EndpointSlice default/np-abc uid=") {
+		t.Errorf("mirrored slice: %+v", es)
+	}
+	must(t, k.DiscoveryV1().EndpointSlices("default").Delete(ctx, "np-abc", metav1.DeleteOptions{}))
+	eventually(t, "slice deleted", has(st, store.KindK8sEndpointSlice))
 }

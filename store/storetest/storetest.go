@@ -376,16 +376,7 @@ func testListSeparatesKinds(t *testing.T, s store.Store) {
 // newOf returns an empty object of a stored kind, named and namespaced.
 func newOf(t *testing.T, kind store.Kind, ns, name string) api.Object {
 	t.Helper()
-	apiVersion := api.GroupVersionV3
-	k := string(kind)
-	if kind.IsKubernetes() {
-		k = strings.TrimPrefix(k, "k8s/")
-		apiVersion = api.GroupVersionCoreV1
-		if kind == store.KindK8sNetworkPolicy {
-			apiVersion = api.GroupVersionNetV1
-		}
-	}
-	o, err := api.New(k, apiVersion)
+	o, err := store.NewObject(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
