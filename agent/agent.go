@@ -32,6 +32,9 @@ type Agent struct {
 	http *http.Server
 	addr net.Addr
 
+	cni     *cniBackend  // with Config.CNISocket
+	cniHTTP *http.Server // serving cni
+
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -61,6 +64,16 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 func (a *Agent) Start(ctx context.Context) error {
 	if a.cfg.HealthListen != "-" {
 		if err := a.serveHealth(); err != nil {
+			return err
+		}
+	}
+	if a.cfg.CNISocket != "" {
+		b, err := newCNIBackend(a.cfg.CNIStateDir, a.Ready)
+		if err != nil {
+			return err
+		}
+		a.cni = b
+		if err := a.serveCNI(b); err != nil {
 			return err
 		}
 	}
@@ -130,6 +143,9 @@ func (a *Agent) Close() error {
 		case <-done:
 		case <-time.After(a.cfg.ShutdownTimeout):
 			errs = append(errs, errors.New("agent: background work did not stop in time"))
+		}
+		if a.cniHTTP != nil {
+			_ = a.cniHTTP.Close() // ADDs waiting get an error: the kubelet retries
 		}
 		if a.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)

@@ -26,9 +26,34 @@ func (l *loop) flush(ctx context.Context) {
 	if l.hasApplied && l.text == l.applied {
 		l.stopRetry()
 		l.a.state.setApplied()
+		l.reportProgrammed()
 		return
 	}
 	l.apply(ctx)
+}
+
+// reportProgrammed tells the CNI backend which workload each interface the
+// kernel now dispatches to a workload's policy belongs to (ADDs waiting for
+// their pod return).
+func (l *loop) reportProgrammed() {
+	if l.a.cni == nil || !l.haveRes {
+		return
+	}
+	owner := map[string]string{}
+	for _, w := range l.workloads {
+		ifc := w.iface
+		if b, ok := l.report.Bound[w.key]; ok {
+			ifc = b
+		}
+		owner[ifc] = w.key
+	}
+	p := map[string]string{}
+	for _, ifc := range l.res.Ruleset.WorkloadInterfaces() {
+		if k, ok := owner[ifc]; ok {
+			p[ifc] = k
+		}
+	}
+	l.a.cni.setProgrammed(p)
 }
 
 // compute runs the engine; false when it failed (the failure is logged and
@@ -85,6 +110,7 @@ func (l *loop) apply(ctx context.Context) {
 	l.a.m.applied(l.res)
 	l.a.m.applies.Inc()
 	l.a.m.lastApplied.SetToCurrentTime()
+	l.reportProgrammed()
 	st := l.res.Ruleset.Stats()
 	log := l.a.log.Debug
 	if first {

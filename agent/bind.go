@@ -50,7 +50,11 @@ func workloadOf(node string, ev store.Event) (localWorkload, bool) {
 // bindInterfaces binds the node's workloads to its interfaces and reports
 // where that departs from the convention (api.InterfaceReport):
 //
-//   - a workload whose named interface exists is bound to it;
+//   - a workload the CNI plugin registered (cniIfaces: workload key ->
+//     host interface) is bound to that interface while it exists, whether
+//     or not its endpoint is known yet (until it is, the interface is a
+//     workload interface of no endpoint: its traffic is dropped);
+//   - else a workload whose named interface exists is bound to it;
 //   - otherwise it is bound to the veth (peer in another namespace) whose
 //     route to one of its addresses is the most specific, unless that veth
 //     is already another workload's by name (Bound);
@@ -60,7 +64,7 @@ func workloadOf(node string, ev store.Event) (localWorkload, bool) {
 //
 // It is a pure function of its arguments; workloads sharing a key count
 // once (a Pod and its WorkloadEndpoint are one workload).
-func bindInterfaces(wls []localWorkload, ifs []HostInterface, prefixes []string) api.InterfaceReport {
+func bindInterfaces(wls []localWorkload, ifs []HostInterface, prefixes []string, cniIfaces map[string]string) api.InterfaceReport {
 	present := map[string]bool{}
 	for _, hi := range ifs {
 		present[hi.Name] = true
@@ -73,22 +77,38 @@ func bindInterfaces(wls []localWorkload, ifs []HostInterface, prefixes []string)
 	}
 	keys := slices.Sorted(maps.Keys(byKey))
 	claimed := map[string]bool{}
+	var r api.InterfaceReport
+	bind := func(k, ifc string) {
+		if r.Bound == nil {
+			r.Bound = map[string]string{}
+		}
+		r.Bound[k], claimed[ifc] = ifc, true
+	}
+	done := map[string]bool{} // workloads bound
+	for _, k := range slices.Sorted(maps.Keys(cniIfaces)) {
+		ifc := cniIfaces[k]
+		if !present[ifc] || claimed[ifc] {
+			continue
+		}
+		done[k] = true
+		if w, ok := byKey[k]; ok && w.iface == ifc {
+			claimed[ifc] = true // the convention's own: nothing to report
+			continue
+		}
+		bind(k, ifc)
+	}
 	for _, k := range keys {
-		if w := byKey[k]; w.iface != "" && present[w.iface] {
-			claimed[w.iface] = true
+		if w := byKey[k]; !done[k] && w.iface != "" && present[w.iface] && !claimed[w.iface] {
+			done[k], claimed[w.iface] = true, true
 		}
 	}
-	var r api.InterfaceReport
 	for _, k := range keys {
 		w := byKey[k]
-		if w.iface != "" && present[w.iface] {
+		if done[k] {
 			continue
 		}
 		if ifc := routedVeth(w.ips, ifs, claimed); ifc != "" {
-			if r.Bound == nil {
-				r.Bound = map[string]string{}
-			}
-			r.Bound[k], claimed[ifc] = ifc, true
+			bind(k, ifc)
 			continue
 		}
 		r.Missing = append(r.Missing, k)

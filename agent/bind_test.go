@@ -29,6 +29,7 @@ func TestBindInterfaces(t *testing.T) {
 		wls      []localWorkload
 		ifs      []HostInterface
 		prefixes []string
+		cni      map[string]string
 		want     api.InterfaceReport
 	}{
 		{name: "the convention holds: nothing to report",
@@ -65,6 +66,19 @@ func TestBindInterfaces(t *testing.T) {
 		{name: "a pod and its endpoint are one workload; the one whose interface exists wins",
 			wls: []localWorkload{{key: "app/web", iface: "caliAAAA", ips: web.ips}, web},
 			ifs: []HostInterface{veth("cali1111")}, prefixes: []string{"cali"}},
+		{name: "a CNI attachment binds its interface, before the convention and routes",
+			wls: []localWorkload{web}, ifs: []HostInterface{veth("cali1111"), veth("veth7", "198.18.1.10/32")},
+			prefixes: []string{"cali"}, cni: map[string]string{"app/web": "veth7"},
+			want: api.InterfaceReport{Bound: map[string]string{"app/web": "veth7"}, Unbound: []string{"cali1111"}}},
+		{name: "a CNI attachment on the conventional interface reports nothing",
+			wls: []localWorkload{web}, ifs: []HostInterface{veth("cali1111")},
+			prefixes: []string{"cali"}, cni: map[string]string{"app/web": "cali1111"}},
+		{name: "a CNI attachment of a pod whose endpoint is not known yet binds (its traffic is dropped)",
+			ifs: []HostInterface{veth("veth7")}, prefixes: []string{"cali"}, cni: map[string]string{"app/new": "veth7"},
+			want: api.InterfaceReport{Bound: map[string]string{"app/new": "veth7"}}},
+		{name: "a CNI attachment whose interface is gone falls back to the convention",
+			wls: []localWorkload{web}, ifs: []HostInterface{veth("cali1111")},
+			prefixes: []string{"cali"}, cni: map[string]string{"app/web": "veth7"}},
 		{name: "two workloads routed to one veth: the first by key takes it",
 			wls: []localWorkload{web, {key: "app/aaa", iface: "cali0", ips: web.ips}},
 			ifs: []HostInterface{veth("veth9", "198.18.1.10/32")}, prefixes: []string{"cali"},
@@ -72,7 +86,7 @@ func TestBindInterfaces(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := bindInterfaces(tc.wls, tc.ifs, tc.prefixes)
+			got := bindInterfaces(tc.wls, tc.ifs, tc.prefixes, tc.cni)
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("report (-want +got):\n%s", diff)
 			}

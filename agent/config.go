@@ -25,6 +25,7 @@ const (
 	DefaultDriftResync     = 10 * time.Second
 	DefaultLivenessTimeout = 90 * time.Second
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultCNIStateDir     = "/var/run/palisade"
 	// HostnameLabel is the label every registered node carries.
 	HostnameLabel = "kubernetes.io/hostname"
 )
@@ -75,6 +76,12 @@ type Config struct {
 	// NoRegister stops the agent from writing its Node to the datastore;
 	// the local model still gets the discovered interfaces.
 	NoRegister bool
+	// CNISocket, when set, is the unix socket (mode 0600) on which the
+	// agent serves palisade-cni, the chained CNI plugin (package cni).
+	CNISocket string
+	// CNIStateDir keeps the plugin's attachments across restarts (default
+	// /var/run/palisade).
+	CNIStateDir string
 	// Logger receives the agent's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -117,6 +124,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.Engine == "" {
 		c.Engine = EngineIncremental
+	}
+	if c.CNIStateDir == "" {
+		c.CNIStateDir = DefaultCNIStateDir
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

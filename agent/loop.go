@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"github.com/palisade-net/palisade/nft"
 	"maps"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/cni"
+	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -40,6 +43,8 @@ type loop struct {
 	felix      map[string]string // FelixConfiguration name -> interfacePrefix
 	prefixes   []string
 	workloads  map[store.Key]localWorkload // this node's workload endpoints and pods
+	localWEPs  map[store.Key]*api.WorkloadEndpoint // this node's endpoints as stored
+	cniBound   map[string]cni.Attachment           // workload key -> its CNI attachment
 	report     api.InterfaceReport         // how they are bound (bindInterfaces)
 	stored     *api.Node                   // our Node as the datastore has it
 	overlay    []byte                      // our Node as the engine has it (JSON)
@@ -63,7 +68,7 @@ type loop struct {
 
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, felix: map[string]string{},
-		workloads: map[store.Key]localWorkload{},
+		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{},
 		prefixes:  []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
 
@@ -77,14 +82,24 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 	drift := time.NewTicker(every)
 	defer drift.Stop()
 	defer l.stopTimers()
+	var cniChanged chan struct{}
+	if l.a.cni != nil {
+		cniChanged = l.a.cni.changed
+		l.onCNI()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-cniChanged:
+			l.onCNI()
 		case u := <-updates:
 			l.onUpdate(u)
 		case ifs := <-ifaces:
 			l.ifaces, l.haveIfaces = ifs, true
+			if l.a.cni != nil {
+				l.a.cni.setLinks(ifs)
+			}
 			l.refreshNode()
 		case <-l.batchC:
 			l.batchC = nil
@@ -150,11 +165,65 @@ func (l *loop) onUpdate(u update) {
 	} else {
 		l.known[ev.Key] = true
 	}
-	l.eng.Apply(ev)
+	l.eng.Apply(l.withCNI(ev))
 	l.markDirty()
 	if l.trackWorkload(ev) {
 		l.refreshNode()
 	}
+}
+
+// withCNI keeps this node's stored workload endpoints and gives one that
+// has no address yet the addresses its CNI attachment reported: the pod's
+// policy need not wait for the kubelet to report them.
+func (l *loop) withCNI(ev store.Event) store.Event {
+	w, ok := ev.Object.(*api.WorkloadEndpoint)
+	if ev.Key.Kind != store.Kind(api.KindWorkloadEndpoint) {
+		return ev
+	}
+	if !ok || ev.Type == store.Deleted || w.Spec.Node != l.a.cfg.Node {
+		delete(l.localWEPs, ev.Key)
+		return ev
+	}
+	l.localWEPs[ev.Key] = w
+	if p := l.patchWEP(w); p != nil {
+		ev.Object = p
+	}
+	return ev
+}
+
+// patchWEP returns a copy of w with its CNI attachment's addresses, or nil
+// when w keeps its own.
+func (l *loop) patchWEP(w *api.WorkloadEndpoint) *api.WorkloadEndpoint {
+	if len(w.Spec.IPNetworks) > 0 || len(l.cniBound) == 0 {
+		return nil
+	}
+	a, ok := l.cniBound[policy.DeriveWorkloadEndpoint(w).Workload.Key()]
+	if !ok || len(a.IPs) == 0 {
+		return nil
+	}
+	cp := *w // read-only from here on but for the new slice
+	cp.Spec.IPNetworks = nil
+	for _, ip := range a.IPs {
+		if addr, err := netip.ParseAddr(ip); err == nil {
+			cp.Spec.IPNetworks = append(cp.Spec.IPNetworks, netip.PrefixFrom(addr, addr.BitLen()).String())
+		}
+	}
+	return &cp
+}
+
+// onCNI takes the CNI attachments again: bindings, and the addresses of
+// endpoints that have none of their own.
+func (l *loop) onCNI() {
+	l.cniBound = cniBindings(l.a.cni.snapshot())
+	for k, w := range l.localWEPs {
+		obj := api.Object(w)
+		if p := l.patchWEP(w); p != nil {
+			obj = p
+		}
+		l.eng.Apply(store.Event{Type: store.Modified, Key: k, Object: obj})
+	}
+	l.markDirty()
+	l.refreshNode()
 }
 
 // trackWorkload keeps the node's workloads up to date with one event and
@@ -253,7 +322,11 @@ func (l *loop) rebind() {
 	for _, w := range l.workloads {
 		wls = append(wls, w)
 	}
-	r := bindInterfaces(wls, l.ifaces, l.prefixes)
+	cniIfaces := map[string]string{}
+	for k, a := range l.cniBound {
+		cniIfaces[k] = a.HostInterface
+	}
+	r := bindInterfaces(wls, l.ifaces, l.prefixes, cniIfaces)
 	if !r.Equal(l.report) {
 		l.a.log.Info("workload interfaces", "bound_by_route", r.Bound, "unbound", r.Unbound, "missing", r.Missing)
 	}

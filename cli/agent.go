@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/palisade-net/palisade/agent"
+	"github.com/palisade-net/palisade/cni"
 	"github.com/palisade-net/palisade/nft"
 	"github.com/palisade-net/palisade/render"
 )
@@ -61,6 +62,9 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.DurationVar(&cfg.ProbeInterval, "probe-interval", agent.DefaultProbeInterval, "period of the datastore read behind /readiness")
 	fl.StringVar(&cfg.Engine, "engine", agent.EngineIncremental,
 		"how the node model is computed: incremental (calc) or rebuild (the whole model per batch)")
+	fl.StringVar(&cfg.CNISocket, "cni-socket", "", "serve palisade-cni, the chained CNI plugin, on this unix socket\n"+
+		"(mode 0600; the plugin's default is "+cni.DefaultSocket+")")
+	fl.StringVar(&cfg.CNIStateDir, "cni-state-dir", agent.DefaultCNIStateDir, "where the CNI attachments are kept across restarts")
 	fl.StringVar(&f.nftBinary, "nft", "nft", "the nft executable")
 	_ = fl.MarkHidden("nft")
 	addDatastoreFlags(c, &f.ds)

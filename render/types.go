@@ -372,3 +372,18 @@ func (r *Ruleset) Map(name string) *Map {
 	}
 	return nil
 }
+
+// WorkloadInterfaces lists the interfaces the ruleset dispatches to a
+// workload's policy (the keys of its workload dispatch map): the pods
+// whose policy is in force.
+func (r *Ruleset) WorkloadInterfaces() []string {
+	m := r.Map(mapWepFrom)
+	if m == nil {
+		return nil
+	}
+	out := make([]string, 0, len(m.Elements))
+	for _, e := range m.Elements {
+		out = append(out, e.Key)
+	}
+	return out
+}
