@@ -3,9 +3,9 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"net/netip"
 	"github.com/palisade-net/palisade/nft"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -42,12 +42,12 @@ type loop struct {
 	haveIfaces bool
 	felix      map[string]string // FelixConfiguration name -> interfacePrefix
 	prefixes   []string
-	workloads  map[store.Key]localWorkload // this node's workload endpoints and pods
+	workloads  map[store.Key]localWorkload         // this node's workload endpoints and pods
 	localWEPs  map[store.Key]*api.WorkloadEndpoint // this node's endpoints as stored
 	cniBound   map[string]cni.Attachment           // workload key -> its CNI attachment
-	report     api.InterfaceReport         // how they are bound (bindInterfaces)
-	stored     *api.Node                   // our Node as the datastore has it
-	overlay    []byte                      // our Node as the engine has it (JSON)
+	report     api.InterfaceReport                 // how they are bound (bindInterfaces)
+	stored     *api.Node                           // our Node as the datastore has it
+	overlay    []byte                              // our Node as the engine has it (JSON)
 
 	dirty      bool
 	res        Result
@@ -69,7 +69,7 @@ type loop struct {
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, felix: map[string]string{},
 		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{},
-		prefixes:  []string{"cali"}, retryDelay: a.cfg.RetryDelay}
+		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
 
 func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []HostInterface, changes <-chan nft.Change) {

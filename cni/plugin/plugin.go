@@ -218,4 +218,3 @@ func GC(args *skel.CmdArgs) error {
 	}
 	return nil
 }
-

@@ -139,7 +139,7 @@ func TestDelAlwaysSucceeds(t *testing.T) {
 	for _, a := range []*skel.CmdArgs{
 		args(sock, "old", false), // a late DEL of an earlier sandbox: another key
 		args(sock, "new", false),
-		args(sock, "new", false), // repeated
+		args(sock, "new", false),                                    // repeated
 		args(filepath.Join(t.TempDir(), "down.sock"), "new", false), // agent down
 		{ContainerID: "x", IfName: "eth0", StdinData: []byte("not json")},
 	} {
