@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/palisade-net/palisade/cni/install"
 	"github.com/palisade-net/palisade/nft"
 	"github.com/palisade-net/palisade/store"
 )
@@ -76,6 +77,9 @@ func (a *Agent) Start(ctx context.Context) error {
 		if err := a.serveCNI(b); err != nil {
 			return err
 		}
+		if a.cfg.CNIConfDir != "" {
+			a.state.lock(func(s *status) { s.cniConfErr = errors.New("not written yet") })
+		}
 	}
 	a.inherited(ctx)
 	bg, cancel := context.WithCancel(context.Background())
@@ -97,6 +101,9 @@ func (a *Agent) Start(ctx context.Context) error {
 		a.goRun(func() { reg.run(bg) })
 	}
 	a.goRun(func() { a.probe(bg) })
+	if a.cni != nil && a.cfg.CNIConfDir != "" {
+		a.goRun(func() { a.keepCNIConf(bg) })
+	}
 	changes := a.watchKernel(bg)
 	a.goRun(func() { l.run(bg, updates, ifaces, changes) })
 	a.log.Info("agent started", "health", a.HealthAddr())
@@ -145,6 +152,13 @@ func (a *Agent) Close() error {
 			errs = append(errs, errors.New("agent: background work did not stop in time"))
 		}
 		if a.cniHTTP != nil {
+			// The entry goes first: a chained plugin whose agent is gone
+			// would fail every new pod.
+			if a.cfg.CNIConfDir != "" {
+				if _, err := install.Uninstall(a.cfg.CNIConfDir); err != nil {
+					errs = append(errs, fmt.Errorf("removing palisade-cni from the CNI configuration: %w", err))
+				}
+			}
 			_ = a.cniHTTP.Close() // ADDs waiting get an error: the kubelet retries
 		}
 		if a.http != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/cni"
+	"github.com/palisade-net/palisade/cni/install"
 )
 
 // cniFile is the file under Config.CNIStateDir that keeps the attachments
@@ -222,6 +223,21 @@ func (a *Agent) serveCNI(b *cniBackend) error {
 	a.cniHTTP = &http.Server{Handler: cni.Handler(b), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = a.cniHTTP.Serve(ln) }()
 	return nil
+}
+
+// keepCNIConf keeps palisade-cni in the node's CNI configuration until
+// the agent stops (readiness waits for the first successful write).
+func (a *Agent) keepCNIConf(ctx context.Context) {
+	e := install.Entry{Socket: a.cfg.CNISocket, PolicySetupTimeoutSeconds: int(a.cfg.CNITimeout / time.Second)}
+	install.Keep(ctx, a.cfg.CNIConfDir, e, 2*time.Second, func(path string, wrote bool, err error) {
+		a.state.lock(func(s *status) { s.cniConfErr = err })
+		switch {
+		case err != nil:
+			a.log.Warn("palisade-cni is not in the CNI configuration", "dir", a.cfg.CNIConfDir, "error", err)
+		case wrote:
+			a.log.Info("palisade-cni is in the CNI configuration", "file", path)
+		}
+	})
 }
 
 // cniBindings turns attachments into the workloads' host interfaces and

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/palisade-net/palisade/cni"
 )
 
 // Defaults of Config.
@@ -82,6 +84,13 @@ type Config struct {
 	// CNIStateDir keeps the plugin's attachments across restarts (default
 	// /var/run/palisade).
 	CNIStateDir string
+	// CNIConfDir, when set (with CNISocket), is the CNI configuration
+	// directory (/etc/cni/net.d) the agent keeps palisade-cni in: inserted
+	// before the agent reports ready, re-inserted when the primary CNI
+	// rewrites its file, removed when the agent stops.
+	CNIConfDir string
+	// CNITimeout is the plugin's policySetupTimeoutSeconds (default 10s).
+	CNITimeout time.Duration
 	// Logger receives the agent's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -128,6 +137,7 @@ func (c Config) Defaults() Config {
 	if c.CNIStateDir == "" {
 		c.CNIStateDir = DefaultCNIStateDir
 	}
+	def(&c.CNITimeout, cni.DefaultTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

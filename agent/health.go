@@ -38,6 +38,7 @@ type status struct {
 	beat        time.Time
 	problems    int
 	failClosed  []string // problems the node fails closed on
+	cniConfErr  error    // with Config.CNIConfDir: why palisade-cni is not in the CNI configuration
 }
 
 func newStatus() *status {
@@ -106,6 +107,9 @@ func (a *Agent) Ready() error {
 	}
 	for _, p := range s.failClosed {
 		r = append(r, "failing closed (the traffic it governs is denied until it is fixed): "+p)
+	}
+	if s.cniConfErr != nil {
+		r = append(r, "palisade-cni is not in the CNI configuration yet: "+s.cniConfErr.Error())
 	}
 	if len(r) > 0 {
 		return &NotReadyError{Reasons: r}

@@ -65,6 +65,9 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.CNISocket, "cni-socket", "", "serve palisade-cni, the chained CNI plugin, on this unix socket\n"+
 		"(mode 0600; the plugin's default is "+cni.DefaultSocket+")")
 	fl.StringVar(&cfg.CNIStateDir, "cni-state-dir", agent.DefaultCNIStateDir, "where the CNI attachments are kept across restarts")
+	fl.StringVar(&cfg.CNIConfDir, "cni-conf-dir", "", "with --cni-socket: keep palisade-cni in this CNI configuration directory\n"+
+		"(e.g. /etc/cni/net.d): inserted before the agent is ready, removed when it stops")
+	fl.DurationVar(&cfg.CNITimeout, "cni-timeout", cni.DefaultTimeout, "how long the plugin's ADD waits for the pod's policy")
 	fl.StringVar(&f.nftBinary, "nft", "nft", "the nft executable")
 	_ = fl.MarkHidden("nft")
 	addDatastoreFlags(c, &f.ds)
