@@ -40,7 +40,7 @@ func newInstallCNICmd(s *streams) *cobra.Command {
 		RunE:    func(*cobra.Command, []string) error { return runInstallCNI(s, o) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.confDir, "conf-dir", "/etc/cni/net.d", "the CNI configuration directory")
+	fl.StringVar(&o.confDir, "conf-dir", "/etc/cni/net.d", "the CNI configuration directory (- leaves the configuration alone)")
 	fl.StringVar(&o.binDir, "bin-dir", "/opt/cni/bin", "the CNI plugin directory (- leaves the binary alone)")
 	fl.StringVar(&o.plugin, "plugin", "", "the palisade-cni binary to copy (default: palisade-cni beside this executable)")
 	fl.StringVar(&o.socket, "socket", cni.DefaultSocket, "the agent's socket, written into the entry")
@@ -63,6 +63,9 @@ func runInstallCNI(s *streams, o *cniOpts) error {
 			return fmt.Errorf("install-cni: copying the plugin: %w", err)
 		}
 		fmt.Fprintf(s.out, "installed %s\n", filepath.Join(o.binDir, install.PluginType))
+	}
+	if o.confDir == "-" {
+		return nil
 	}
 	e := install.Entry{Socket: o.socket, PolicySetupTimeoutSeconds: int(o.timeout / time.Second)}
 	if !o.watch {

@@ -59,6 +59,7 @@ func TestHelmLintAndSchema(t *testing.T) {
 		{"--set", "server.replicas=3"},
 		{"--set", "server.mode=external", "--set", "server.etcdEndpoints={https://etcd-0:2379}"},
 		{"--set", "server.tls.secretName=palisade-pki"},
+		{"--set", "cni.mode=chained"},
 	} {
 		run(t, os.Environ(), "", helm(t), append([]string{"lint", "--strict", "../charts/palisade"}, args...)...)
 	}
@@ -68,6 +69,7 @@ func TestHelmLintAndSchema(t *testing.T) {
 		{"--set", "server.mode=sideways"},
 		{"--set", "agent.healthPort=0"},
 		{"--set", "agent.bogus=1"}, // unknown values are rejected
+		{"--set", "cni.mode=exclusive"},
 	} {
 		cmd := exec.Command(helm(t), append([]string{"lint", "../charts/palisade"}, bad...)...)
 		if out, err := cmd.CombinedOutput(); err == nil {
@@ -84,7 +86,8 @@ func TestInstallOnAPIServer(t *testing.T) {
 	run(t, env, "", c.Kubectl, "create", "namespace", "palisade")
 	run(t, env, "", c.Kubectl, "apply", "--dry-run=server", "-f", "install.yaml")
 	for _, args := range [][]string{{"--set", "server.replicas=3"},
-		{"--set", "server.mode=external", "--set", "server.etcdEndpoints={https://etcd-0:2379}"}} {
+		{"--set", "server.mode=external", "--set", "server.etcdEndpoints={https://etcd-0:2379}"},
+		{"--set", "cni.mode=chained"}} {
 		y := run(t, os.Environ(), "", helm(t), append([]string{"template", "palisade", "../charts/palisade", "--namespace", "palisade"}, args...)...)
 		run(t, env, y, c.Kubectl, "apply", "--dry-run=server", "-f", "-")
 	}
