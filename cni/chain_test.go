@@ -8,9 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/palisade-net/palisade/agent"
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/cnitest"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/nft"
 	"github.com/palisade-net/palisade/policy"
@@ -35,28 +34,6 @@ import (
 // agent (this process) programming a node namespace from a datastore.
 
 const chainNode = "n1"
-
-var inCI = os.Getenv("CI") == "true"
-
-// buildPlugins builds palisade-cni, ptp and host-local into a directory.
-func buildPlugins(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, pkg := range map[string]string{
-		"palisade-cni": "github.com/palisade-net/palisade/cmd/palisade-cni",
-		"ptp":          "github.com/containernetworking/plugins/plugins/main/ptp",
-		"host-local":   "github.com/containernetworking/plugins/plugins/ipam/host-local",
-	} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput()
-		if err != nil {
-			if inCI {
-				t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-			}
-			t.Skipf("go build %s: %v\n%s", pkg, err, out)
-		}
-	}
-	return dir
-}
 
 type chain struct {
 	t        *testing.T
@@ -72,10 +49,7 @@ type chain struct {
 func newChain(t *testing.T) *chain {
 	t.Helper()
 	netlab.RequireRoot(t)
-	if _, err := exec.LookPath("nft"); err != nil && inCI {
-		t.Fatal("no nft binary")
-	}
-	bin := buildPlugins(t)
+	bin := cnitest.Plugins(t)
 	lab := netlab.ForTest(t, "pal-cni")
 	node, err := lab.NewNS("node")
 	must(t, err)
@@ -170,29 +144,9 @@ func rt(pod string, ns *netlab.NS) *libcni.RuntimeConf {
 			{"K8S_POD_UID", "uid-" + pod}, {"K8S_POD_INFRA_CONTAINER_ID", "sandbox-" + pod}}}
 }
 
-// inNode runs f on a thread in the node namespace: libcni forks the
-// plugins from it, as a runtime on the node would.
-func (c *chain) inNode(f func() error) error {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		orig, err := netns.Get()
-		if err == nil {
-			defer orig.Close()
-			var h netns.NsHandle
-			if h, err = netns.GetFromPath(c.node.Path()); err == nil {
-				defer h.Close()
-				err = netns.Set(h)
-			}
-		}
-		if err != nil {
-			done <- err
-			return
-		}
-		done <- f()
-	}()
-	return <-done
-}
+// inNode runs f in the node namespace: libcni forks the plugins from it,
+// as a runtime on the node would.
+func (c *chain) inNode(f func() error) error { return cnitest.InNS(c.node.Path(), f) }
 
 func (c *chain) add(pod string, ns *netlab.NS) (netip.Addr, time.Duration, error) {
 	var res cnitypes.Result

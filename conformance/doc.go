@@ -34,7 +34,11 @@
 // own behind a veth named by Calico's convention. After each step every
 // TCP and UDP probe cyclonus would run is sent with real packets (SCTP is
 // judged by the evaluator run only), and the kernel's verdict must equal
-// explain's on the mirrored datastore. Each step waits until the mirror
+// explain's on the mirrored datastore. TestCyclonusKernelChain runs every
+// third of those cases with the pods attached by a real CNI chain instead
+// (libcni running ptp and host-local, then palisade-cni, which binds each
+// pod in the agent; every ptp veth is a workload interface, dropped until
+// bound). Each step waits until the mirror
 // has written a barrier label bump and the agent has committed the
 // ruleset of the datastore's state, so no probe meets a stale kernel.
 //

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	"github.com/mattfenwick/cyclonus/pkg/connectivity/probe"
 	"github.com/mattfenwick/cyclonus/pkg/generator"
 	"github.com/sirupsen/logrus"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/palisade-net/palisade/agent"
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/cnitest"
 	"github.com/palisade-net/palisade/internal/kubetest"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/kube/convert"
@@ -97,9 +100,19 @@ func (c *kernelCluster) srcPort(pod string) uint16 {
 	return p + 1
 }
 
-func newKernelCluster(t *testing.T) *kernelCluster {
+// newKernelCluster builds the cluster. Pods are attached by Calico's
+// naming convention (a veth the test names), or with chained by a real CNI
+// chain: libcni runs ptp and host-local (random veth names, the pod's
+// address asked for with IP=) and then palisade-cni, which binds the pod
+// in the agent; FelixConfiguration interfacePrefix "veth" makes every
+// ptp veth a workload interface, dropped until it is bound.
+func newKernelCluster(t *testing.T, chained bool) *kernelCluster {
 	t.Helper()
 	netlab.RequireRoot(t)
+	var bin string
+	if chained {
+		bin = cnitest.Plugins(t)
+	}
 	kc := kubetest.Start(t)
 	lab := netlab.ForTest(t, "pal-cy")
 	node, err := lab.NewNS("node")
@@ -115,8 +128,17 @@ func newKernelCluster(t *testing.T) *kernelCluster {
 			Labels: map[string]string{"ns": ns}}}, metav1.CreateOptions{})
 		must(t, err)
 	}
-	for i, p := range sim.res.Pods {
-		must(t, c.addPod(ctx, lab, node, p, i))
+	for _, p := range sim.res.Pods {
+		must(t, c.createPod(ctx, p))
+	}
+	var cniSocket string
+	if chained {
+		cniSocket = filepath.Join(t.TempDir(), "cni.sock")
+		fc := &api.FelixConfiguration{}
+		fc.Name, fc.Spec.InterfacePrefix = "default", "veth"
+		api.SetTypeMeta(fc)
+		_, err := c.st.Create(ctx, fc)
+		must(t, err)
 	}
 
 	m := mirror.New(mirror.Config{Client: c.kube, Store: c.st, Debounce: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
@@ -131,32 +153,71 @@ func newKernelCluster(t *testing.T) *kernelCluster {
 	must(t, err)
 	t.Cleanup(func() { h.Close() })
 	a, err := agent.New(agent.Config{Node: kernelNode, HealthListen: "-", BatchDelay: 2 * time.Millisecond,
-		MaxBatchDelay: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)},
+		MaxBatchDelay: 20 * time.Millisecond, CNISocket: cniSocket, CNIStateDir: t.TempDir(),
+		Logger: slog.New(slog.DiscardHandler)},
 		c.st, c.kern, &agent.Netlink{NetNS: h, Debounce: 5 * time.Millisecond})
 	must(t, err)
 	must(t, a.Start(ctx))
 	t.Cleanup(func() { _ = a.Close() })
+	var chain *cniChain
+	if chained {
+		chain = newCNIChain(t, bin, cniSocket, node)
+	}
+	for i, p := range sim.res.Pods {
+		ns, err := lab.NewNS(fmt.Sprintf("p%d", i))
+		must(t, err)
+		if chained {
+			must(t, chain.add(ns, p))
+			must(t, chain.check(ns, p)) // attached, and its policy in the kernel
+		} else {
+			must(t, conventionVeth(lab, node, ns, p))
+		}
+		must(t, serve(ns))
+		c.pods[p.Namespace+"/"+p.Name] = ns
+	}
 	return c
 }
 
-// addPod creates pod p (number i) in the apiserver with its status (as
-// its kubelet would) and in the kernel: a namespace behind a veth named by
-// the convention, answering TCP and UDP on its ports.
-func (c *kernelCluster) addPod(ctx context.Context, lab *netlab.Lab, node *netlab.NS, p *probe.Pod, i int) error {
-	pod, err := c.kube.CoreV1().Pods(p.Namespace).Create(ctx, &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, Labels: copyLabels(p.Labels)},
-		Spec:       corev1.PodSpec{NodeName: kernelNode, Containers: p.KubeContainers()}}, metav1.CreateOptions{})
-	if err != nil {
+// cniChain runs ptp + host-local + palisade-cni with libcni.
+type cniChain struct {
+	cni  *libcni.CNIConfig
+	list *libcni.NetworkConfigList
+	node *netlab.NS
+}
+
+func newCNIChain(t *testing.T, bin, socket string, node *netlab.NS) *cniChain {
+	conf := fmt.Sprintf(`{"cniVersion": "1.1.0", "name": "k8s", "plugins": [
+  {"type": "ptp", "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": "198.18.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "palisade-cni", "socket": %q, "policySetupTimeoutSeconds": 10}]}`, t.TempDir(), socket)
+	list, err := libcni.NetworkConfFromBytes([]byte(conf))
+	must(t, err)
+	return &cniChain{cni: libcni.NewCNIConfigWithCacheDir([]string{bin}, t.TempDir(), nil), list: list, node: node}
+}
+
+// add attaches pod p in namespace ns, at the address the cyclonus model
+// gives it, as the kubelet's runtime would.
+func (ch *cniChain) add(ns *netlab.NS, p *probe.Pod) error {
+	rt := &libcni.RuntimeConf{ContainerID: "sandbox-" + p.Namespace + "-" + p.Name, NetNS: ns.Path(), IfName: "eth0",
+		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", p.Namespace}, {"K8S_POD_NAME", p.Name},
+			{"IP", p.IP}}}
+	return cnitest.InNS(ch.node.Path(), func() error {
+		_, err := ch.cni.AddNetworkList(context.Background(), ch.list, rt)
 		return err
-	}
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.IP, PodIPs: []corev1.PodIP{{IP: p.IP}}}
-	if _, err := c.kube.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
-		return err
-	}
-	ns, err := lab.NewNS(fmt.Sprintf("p%d", i))
-	if err != nil {
-		return err
-	}
+	})
+}
+
+func (ch *cniChain) check(ns *netlab.NS, p *probe.Pod) error {
+	rt := &libcni.RuntimeConf{ContainerID: "sandbox-" + p.Namespace + "-" + p.Name, NetNS: ns.Path(), IfName: "eth0",
+		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", p.Namespace}, {"K8S_POD_NAME", p.Name}}}
+	return cnitest.InNS(ch.node.Path(), func() error {
+		return ch.cni.CheckNetworkList(context.Background(), ch.list, rt)
+	})
+}
+
+// conventionVeth attaches pod p in namespace ns behind a veth named by
+// Calico's convention, with host routes and an on-link gateway.
+func conventionVeth(lab *netlab.Lab, node, ns *netlab.NS, p *probe.Pod) error {
 	addr := netip.MustParseAddr(p.IP)
 	inside := netlab.End{NS: ns, Name: "eth0", Addrs: []netip.Prefix{netip.PrefixFrom(addr, 32)}}
 	host := netlab.End{NS: node, Name: convert.InterfaceName(convert.DefaultInterfacePrefix, p.Namespace, p.Name)}
@@ -166,9 +227,11 @@ func (c *kernelCluster) addPod(ctx context.Context, lab *netlab.Lab, node *netla
 	if err := netlab.HostRoutes(host, inside); err != nil {
 		return err
 	}
-	if err := netlab.Gateway(inside, host, netip.MustParseAddr(podGateway)); err != nil {
-		return err
-	}
+	return netlab.Gateway(inside, host, netip.MustParseAddr(podGateway))
+}
+
+// serve answers TCP and UDP on the model's ports.
+func serve(ns *netlab.NS) error {
 	var ports []uint16
 	for _, pt := range modelPorts {
 		ports = append(ports, uint16(pt))
@@ -176,11 +239,21 @@ func (c *kernelCluster) addPod(ctx context.Context, lab *netlab.Lab, node *netla
 	if err := ns.ServeTCP(ports...); err != nil {
 		return err
 	}
-	if err := ns.ServeUDP(ports...); err != nil {
+	return ns.ServeUDP(ports...)
+}
+
+// createPod creates pod p in the apiserver with its status, as its
+// kubelet would report it.
+func (c *kernelCluster) createPod(ctx context.Context, p *probe.Pod) error {
+	pod, err := c.kube.CoreV1().Pods(p.Namespace).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, Labels: copyLabels(p.Labels)},
+		Spec:       corev1.PodSpec{NodeName: kernelNode, Containers: p.KubeContainers()}}, metav1.CreateOptions{})
+	if err != nil {
 		return err
 	}
-	c.pods[p.Namespace+"/"+p.Name] = ns
-	return nil
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.IP, PodIPs: []corev1.PodIP{{IP: p.IP}}}
+	_, err = c.kube.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+	return err
 }
 
 // reset deletes every NetworkPolicy, gives namespaces and pods their
@@ -331,10 +404,27 @@ type kernelProbe struct {
 }
 
 // TestCyclonusKernel runs the cyclonus cases that change only policies and
-// labels (in -short mode every eighth of them) against the real cluster.
+// labels (in -short mode every eighth of them) against the real cluster,
+// pods attached by Calico's naming convention.
 func TestCyclonusKernel(t *testing.T) {
+	runKernelCases(t, false, 1)
+}
+
+// TestCyclonusKernelChain runs every third of those cases (in -short
+// mode every twenty-fourth) with the pods attached by a real CNI chain
+// ending in palisade-cni.
+func TestCyclonusKernelChain(t *testing.T) {
+	runKernelCases(t, true, 3)
+}
+
+// runKernelCases runs every every-th kernel case (eight times fewer with
+// -short).
+func runKernelCases(t *testing.T, chained bool, every int) {
 	logrus.SetLevel(logrus.WarnLevel)
-	c := newKernelCluster(t)
+	if testing.Short() {
+		every *= 8
+	}
+	c := newKernelCluster(t, chained)
 	ctx := context.Background()
 	start := time.Now()
 	ran, skipped, steps, probes, denied := 0, 0, 0, 0, 0
@@ -343,7 +433,7 @@ func TestCyclonusKernel(t *testing.T) {
 			skipped++
 			continue
 		}
-		if testing.Short() && i%8 != 0 {
+		if i%every != 0 {
 			continue
 		}
 		ran++
@@ -380,9 +470,13 @@ func TestCyclonusKernel(t *testing.T) {
 			break // one case's failures say enough
 		}
 	}
-	t.Logf("cyclonus cases through the apiserver and the kernel: %d run, %d left to the evaluator run (they create or "+
-		"delete pods or namespaces), %d steps, %d TCP and UDP probes (%d denied), kernel equal to explain on all; %v",
-		ran, skipped, steps, probes, denied, time.Since(start).Round(time.Millisecond))
+	how := "Calico's naming convention"
+	if chained {
+		how = "a CNI chain (ptp, host-local, palisade-cni)"
+	}
+	t.Logf("cyclonus cases through the apiserver and the kernel, pods attached by %s: %d run, %d left to the evaluator run "+
+		"(they create or delete pods or namespaces), %d steps, %d TCP and UDP probes (%d denied), kernel equal to explain on all; %v",
+		how, ran, skipped, steps, probes, denied, time.Since(start).Round(time.Millisecond))
 }
 
 // probeStep sends every TCP and UDP probe of the step at once and judges
