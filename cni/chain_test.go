@@ -17,14 +17,12 @@ import (
 	cnitypes "github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netns"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/palisade-net/palisade/agent"
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/internal/cnitest"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/nft"
-	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -36,7 +34,7 @@ import (
 const chainNode = "n1"
 
 type chain struct {
-	t        *testing.T
+	t        testing.TB
 	cni      *libcni.CNIConfig
 	confDir  string
 	list     *libcni.NetworkConfigList
@@ -46,7 +44,7 @@ type chain struct {
 	stateDir string
 }
 
-func newChain(t *testing.T) *chain {
+func newChain(t testing.TB) *chain {
 	t.Helper()
 	netlab.RequireRoot(t)
 	bin := cnitest.Plugins(t)
@@ -86,7 +84,7 @@ func newChain(t *testing.T) *chain {
 	return c
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	defer func() { _ = recover() }()
@@ -129,12 +127,7 @@ spec:
 // endpoint writes the pod's WorkloadEndpoint as the mirror would before
 // the kubelet reports an address: none.
 func (c *chain) endpoint(pod string) {
-	w := &api.WorkloadEndpoint{ObjectMeta: metav1.ObjectMeta{Name: chainNode + "-k8s-" + pod + "-eth0", Namespace: "app",
-		Labels: map[string]string{"app": pod}},
-		Spec: api.WorkloadEndpointSpec{Orchestrator: "k8s", Node: chainNode, Pod: pod, Endpoint: "eth0",
-			InterfaceName: policy.PodInterfaceName("app", pod), Profiles: []string{"kns.app"}}}
-	api.SetTypeMeta(w)
-	_, err := c.st.Create(context.Background(), w)
+	_, err := c.st.Create(context.Background(), workloadEndpoint(pod, pod))
 	must(c.t, err)
 }
 
@@ -257,7 +250,7 @@ func TestChain(t *testing.T) {
 	}
 }
 
-func readAttachments(t *testing.T, dir string) []string {
+func readAttachments(t testing.TB, dir string) []string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "cni-attachments.json"))
 	if errors.Is(err, os.ErrNotExist) {
@@ -273,7 +266,7 @@ func readAttachments(t *testing.T, dir string) []string {
 	return out
 }
 
-func eventually(t *testing.T, d time.Duration, f func() error) {
+func eventually(t testing.TB, d time.Duration, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -288,7 +281,7 @@ func eventually(t *testing.T, d time.Duration, f func() error) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
