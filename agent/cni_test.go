@@ -2,10 +2,17 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade-net/palisade/cni"
+	"github.com/palisade-net/palisade/nft"
+	"github.com/palisade-net/palisade/store"
 )
 
 func att(container, iface string) cni.Attachment {
@@ -63,5 +70,38 @@ func TestCNIBackend(t *testing.T) {
 	must(t, err)
 	if n := len(third.snapshot()); n != 0 {
 		t.Errorf("GC was not saved: %d attachments after a restart", n)
+	}
+}
+
+// TestCNIConfReadiness: with a CNI configuration directory, the agent is
+// not ready until palisade-cni is in the runtime's configuration, and it
+// removes the entry when it stops.
+func TestCNIConfReadiness(t *testing.T) {
+	dir, conf := t.TempDir(), t.TempDir()
+	cfg := testConfig(t)
+	cfg.CNISocket, cfg.CNIStateDir, cfg.CNIConfDir = filepath.Join(dir, "cni.sock"), dir, conf
+	st := store.NewMemory()
+	defer st.Close()
+	fake := nft.NewFake()
+	a := startAgent(t, cfg, st, fake, NewStaticInterfaces(testIfaces()...))
+	eventually(t, 10*time.Second, func() error {
+		if applies, _, _ := fake.Counts(); applies == 0 {
+			return errors.New("no ruleset applied yet")
+		}
+		err := a.Ready()
+		if err == nil || !strings.Contains(err.Error(), "palisade-cni is not in the CNI configuration") {
+			return fmt.Errorf("readiness %v, want it to wait for the CNI configuration", err)
+		}
+		return nil
+	})
+	path := filepath.Join(conf, "10-k8s.conflist")
+	must(t, os.WriteFile(path, []byte(`{"cniVersion": "1.0.0", "name": "k8s", "plugins": [{"type": "ptp"}]}`), 0o644))
+	eventually(t, 10*time.Second, a.Ready)
+	if data, _ := os.ReadFile(path); !strings.Contains(string(data), `"palisade-cni"`) {
+		t.Fatalf("ready, but the configuration lacks palisade-cni:\n%s", data)
+	}
+	must(t, a.Close())
+	if data, _ := os.ReadFile(path); strings.Contains(string(data), `"palisade-cni"`) {
+		t.Errorf("the agent stopped and left palisade-cni in the configuration:\n%s", data)
 	}
 }

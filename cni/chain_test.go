@@ -41,6 +41,7 @@ type chain struct {
 	st       store.Store
 	node     *netlab.NS
 	agent    *agent.Agent
+	agentCfg agent.Config
 	stateDir string
 }
 
@@ -67,11 +68,11 @@ func newChain(t testing.TB) *chain {
 	h, err := netns.GetFromPath(node.Path())
 	must(t, err)
 	t.Cleanup(func() { h.Close() })
-	c.agent, err = agent.New(agent.Config{Node: chainNode, HealthListen: "-", BatchDelay: 2 * time.Millisecond,
+	c.agentCfg = agent.Config{Node: chainNode, HealthListen: "-", BatchDelay: 2 * time.Millisecond,
 		MaxBatchDelay: 20 * time.Millisecond, CNISocket: filepath.Join(c.stateDir, "cni.sock"), CNIStateDir: c.stateDir,
 		CNIConfDir: c.confDir, CNITimeout: 3 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))},
-		c.st, k, &agent.Netlink{NetNS: h, Debounce: 5 * time.Millisecond})
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	c.agent, err = agent.New(c.agentCfg, c.st, k, &agent.Netlink{NetNS: h, Debounce: 5 * time.Millisecond})
 	must(t, err)
 	must(t, c.agent.Start(context.Background()))
 	t.Cleanup(func() { _ = c.agent.Close() })
@@ -84,6 +85,22 @@ func newChain(t testing.TB) *chain {
 	return c
 }
 
+// restart stops the agent and starts a new one on the same state.
+func (c *chain) restart() {
+	c.t.Helper()
+	must(c.t, c.agent.Close())
+	cfg := c.agentCfg
+	k, err := nft.NewKernel(nft.Config{NetNS: c.node.Path()})
+	must(c.t, err)
+	h, err := netns.GetFromPath(c.node.Path())
+	must(c.t, err)
+	c.t.Cleanup(func() { h.Close() })
+	c.agent, err = agent.New(cfg, c.st, k, &agent.Netlink{NetNS: h, Debounce: 5 * time.Millisecond})
+	must(c.t, err)
+	must(c.t, c.agent.Start(context.Background()))
+	eventually(c.t, 30*time.Second, func() error { return c.agent.Ready() })
+}
+
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -94,8 +111,9 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // seed writes what the mirror would: the namespace, the interface prefix
 // (ptp's host veths are veth<hex>: every one is a workload interface,
-// dropped until it is a known pod's), and a policy letting only TCP 80
-// into web.
+// dropped until it is a known pod's), and a policy letting only client,
+// on TCP 80, into web. The endpoints never get an address from the
+// datastore: client's is known only from its CNI attachment.
 func (c *chain) seed() {
 	docs, errs := api.Decode("seed.yaml", []byte(`
 apiVersion: v1
@@ -113,7 +131,7 @@ metadata: {name: web-80, namespace: app}
 spec:
   selector: app == 'web'
   types: [Ingress]
-  ingress: [{action: Allow, protocol: TCP, destination: {ports: [80]}}]
+  ingress: [{action: Allow, protocol: TCP, source: {selector: app == 'client'}, destination: {ports: [80]}}]
 `))
 	if len(errs) > 0 {
 		c.t.Fatal(errs[0])
@@ -226,6 +244,13 @@ func TestChain(t *testing.T) {
 	// CHECK passes; STATUS passes.
 	must(t, c.inNode(func() error { return c.cni.CheckNetworkList(context.Background(), c.list, rt("web", webNS)) }))
 	must(t, c.inNode(func() error { return c.cni.GetStatusNetworkList(context.Background(), c.list) }))
+
+	// A restarted agent keeps the attachments: CHECK passes again once it
+	// is ready, and client still reaches web (its address, in web's rule,
+	// comes from the attachment only).
+	c.restart()
+	must(t, c.inNode(func() error { return c.cni.CheckNetworkList(context.Background(), c.list, rt("web", webNS)) }))
+	eventually(t, 5*time.Second, func() error { return probe(web, 80) })
 
 	// GC keeps only web's attachment; client's goes.
 	must(t, c.inNode(func() error {
