@@ -75,4 +75,3 @@ func workloadEndpoint(pod, app string) *api.WorkloadEndpoint {
 	api.SetTypeMeta(w)
 	return w
 }
-
