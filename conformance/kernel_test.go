@@ -47,8 +47,6 @@ import (
 
 const (
 	kernelNode   = "n1"
-	barrierNS    = "palisade-barrier"
-	barrierLabel = "barrier"
 	podGateway   = "198.19.255.1"
 )
 
@@ -83,7 +81,6 @@ type kernelCluster struct {
 	kern    *appliedKernel
 	node    *netlab.NS
 	pods    map[string]*netlab.NS // "ns/pod" -> the pod's namespace
-	barrier int
 	ports   map[string]uint16 // "ns/pod" -> the last source port its probes used
 }
 
@@ -123,7 +120,7 @@ func newKernelCluster(t *testing.T, chained bool) *kernelCluster {
 	t.Cleanup(func() { c.st.Close() })
 	ctx := context.Background()
 	sim := newCluster()
-	for _, ns := range append(modelNamespaces, barrierNS) {
+	for _, ns := range modelNamespaces {
 		_, err := c.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns,
 			Labels: map[string]string{"ns": ns}}}, metav1.CreateOptions{})
 		must(t, err)
@@ -343,26 +340,20 @@ func kernelCase(tc *generator.TestCase) bool {
 	return true
 }
 
-// converge waits until the mirror has caught up with the apiserver (a
-// label bump on the barrier namespace is in the datastore) and the agent
+// converge waits until the mirror has caught up with the apiserver (its
+// every change is in the datastore: mirror.Pending is empty) and the agent
 // has committed the ruleset of the datastore's state. It returns the model
 // of that state: what explain judges.
 func (c *kernelCluster) converge(ctx context.Context) (*policy.Model, error) {
-	c.barrier++
-	if err := c.setNamespaceLabels(ctx, barrierNS, map[string]string{barrierLabel: fmt.Sprint(c.barrier)}); err != nil {
-		return nil, err
-	}
-	cur, err := c.kube.CoreV1().Namespaces().Get(ctx, barrierNS, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	want := convert.Source("Namespace", cur)
 	deadline := time.Now().Add(20 * time.Second)
-	var m *policy.Model
 	for {
-		p, err := c.st.Get(ctx, store.Key{Kind: store.Kind(api.KindProfile), Name: "kns." + barrierNS})
-		if err == nil && p.GetAnnotations()[convert.SourceAnnotation] == want {
-			if m, err = c.model(ctx); err != nil {
+		pending, err := mirror.Pending(ctx, c.kube, c.st)
+		if err != nil {
+			return nil, err
+		}
+		if len(pending) == 0 {
+			m, err := c.model(ctx)
+			if err != nil {
 				return nil, err
 			}
 			rs, err := render.Node(m, kernelNode)
@@ -374,7 +365,7 @@ func (c *kernelCluster) converge(ctx context.Context) (*policy.Model, error) {
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the datastore or the kernel did not catch up with the apiserver in 20s")
+			return nil, fmt.Errorf("the datastore or the kernel did not catch up with the apiserver in 20s (pending: %v)", pending)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -78,7 +78,7 @@ func (l *Lab) storeBaseline() []api.Object {
 // waits for.
 func (l *Lab) syncEndpoints(ctx context.Context) error {
 	if l.cfg.Kube {
-		return l.kubeBarrier(ctx)
+		return l.kubeCaughtUp(ctx)
 	}
 	return l.syncWorkloads(ctx)
 }

@@ -79,10 +79,10 @@
 // controller (it finalizes namespaces it deletes). Steps apply and delete
 // Kubernetes files with kubectl; kubeSeedCommands replace the palisade
 // stand-ins of the seeds' kubectl commands with the commands themselves.
-// After every change the lab bumps a label on namespace palisade-lab and
-// waits until the mirror has written kns.palisade-lab at that
-// resourceVersion, so the mirror has caught up before the lab converges
-// and probes.
+// After every change the lab waits until mirror.Pending (the apiserver's
+// objects listed afresh, converted as the mirror converts them, against
+// the datastore) is empty, so the mirror has caught up before the lab
+// converges and probes.
 //
 // # Scenarios
 //

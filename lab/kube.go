@@ -15,8 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -24,8 +22,7 @@ import (
 	"github.com/palisade-net/palisade/examples"
 	"github.com/palisade-net/palisade/internal/kubeapi"
 	"github.com/palisade-net/palisade/internal/netlab"
-	"github.com/palisade-net/palisade/kube/convert"
-	"github.com/palisade-net/palisade/store"
+	"github.com/palisade-net/palisade/kube/mirror"
 )
 
 // With Config.Kube the lab runs a real kube-apiserver beside it (`palisade
@@ -41,10 +38,6 @@ const (
 	// reaches the apiserver: 127.0.0.1 of that namespace, proxied to the
 	// apiserver on the machine's loopback.
 	kubeControlPort = 16443
-	// barrierNamespace is the namespace whose label the lab bumps after a
-	// Kubernetes change, to know when the mirror has caught up.
-	barrierNamespace = "palisade-lab"
-	barrierLabel     = "palisade.io/lab-barrier"
 )
 
 // kubeDir is the directory of the kube-apiserver's state and kubeconfigs.
@@ -213,37 +206,15 @@ func kubeFile(f string) bool {
 	return err == nil && len(objs) > 0 && isKubeObject(objs[0])
 }
 
-// kubeBarrier bumps the barrier namespace's label and waits until the
-// mirror has written its profile at that version: the mirror has then
-// seen every earlier Kubernetes change.
-func (l *Lab) kubeBarrier(ctx context.Context) error {
-	nsc := l.kube.CoreV1().Namespaces()
-	cur, err := nsc.Get(ctx, barrierNamespace, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		cur, err = nsc.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: barrierNamespace}}, metav1.CreateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("lab: barrier: %w", err)
-	}
-	n, _ := strconv.Atoi(cur.Labels[barrierLabel])
-	if cur.Labels == nil {
-		cur.Labels = map[string]string{}
-	}
-	cur.Labels[barrierLabel] = strconv.Itoa(n + 1)
-	up, err := nsc.Update(ctx, cur, metav1.UpdateOptions{})
-	if err != nil {
-		return fmt.Errorf("lab: barrier: %w", err)
-	}
-	want := convert.Source("Namespace", up)
-	err = waitFor(ctx, 20*time.Second, func() error {
-		p, err := l.st.Get(ctx, store.Key{Kind: store.Kind(api.KindProfile), Name: "kns." + barrierNamespace})
-		if err != nil {
-			return err
+// kubeCaughtUp waits until the server's mirror holds every change made to
+// the apiserver so far (mirror.Pending is empty).
+func (l *Lab) kubeCaughtUp(ctx context.Context) error {
+	err := waitFor(ctx, 20*time.Second, func() error {
+		pending, err := mirror.Pending(ctx, l.kube, l.st)
+		if err == nil && len(pending) > 0 {
+			err = fmt.Errorf("the mirror has yet to %s", strings.Join(pending, ", "))
 		}
-		if got := p.GetAnnotations()[convert.SourceAnnotation]; got != want {
-			return fmt.Errorf("the mirror is at %q, want %q", got, want)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("lab: the server's Kubernetes mirror did not catch up (see %s): %w", filepath.Join(l.dir, "logs"), err)

@@ -12,10 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// systemNamespaces are the apiserver's own namespaces and the lab's
-// barrier: never deleted by a reset.
+// systemNamespaces are the apiserver's own namespaces: never deleted by a
+// reset.
 var systemNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true,
-	"kube-node-lease": true, barrierNamespace: true}
+	"kube-node-lease": true}
 
 // kubeReset brings the apiserver back to the topology (the unprotected
 // lab): the topology's Namespaces, Nodes, Services and Pods exist with its

@@ -14,6 +14,7 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
+	"google.golang.org/grpc"
 )
 
 // TLSFiles are the PEM files of one side (client or peer) of an embedded
@@ -86,6 +87,7 @@ type Embedded struct {
 	etcd      *embed.Etcd
 	endpoints []string
 	closing   *atomic.Bool
+	streams   *streamStopper
 	closeOnce sync.Once
 }
 
@@ -95,11 +97,13 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
+	streams := newStreamStopper()
+	ec.GRPCAdditionalServerOptions = append(ec.GRPCAdditionalServerOptions, grpc.ChainStreamInterceptor(streams.intercept))
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded etcd %q in %s: %w", ec.Name, ec.Dir, err)
 	}
-	m := &Embedded{etcd: e, closing: closing}
+	m := &Embedded{etcd: e, closing: closing, streams: streams}
 	timeout := cfg.StartTimeout
 	if timeout <= 0 {
 		timeout = DefaultEmbedStartTimeout
@@ -310,10 +314,45 @@ func (m *Embedded) abort() {
 	m.Close()
 }
 
-// Close stops the member (silencing the shutdown noise etcd logs).
+// Close stops the member (silencing the shutdown noise etcd logs). The
+// clients' streams (watches above all) are ended first: etcd's own stop
+// waits for them up to its request timeout (7 s) per listener.
 func (m *Embedded) Close() {
 	m.closeOnce.Do(func() {
 		m.closing.Store(true)
+		m.streams.stop()
 		m.etcd.Close()
 	})
 }
+
+// streamStopper ends every gRPC stream the member serves when stopped: a
+// stream interceptor gives each stream a context that is cancelled then,
+// which etcd's watch and lease handlers return on.
+type streamStopper struct {
+	done chan struct{}
+	once sync.Once
+}
+
+func newStreamStopper() *streamStopper { return &streamStopper{done: make(chan struct{})} }
+
+func (s *streamStopper) stop() { s.once.Do(func() { close(s.done) }) }
+
+func (s *streamStopper) intercept(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return h(srv, &stoppableStream{ServerStream: ss, ctx: ctx})
+}
+
+type stoppableStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *stoppableStream) Context() context.Context { return s.ctx }

@@ -16,6 +16,7 @@ import (
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -171,10 +172,14 @@ var mirrored = []store.Kind{api.KindNetworkPolicy, api.KindProfile, api.KindWork
 
 // Reconcile brings the datastore to the cluster's state once.
 func (m *Mirror) Reconcile(ctx context.Context) error {
-	desired, err := m.desired(m.interfacePrefix(ctx))
+	snap, err := m.informed()
 	if err != nil {
 		return m.finish(err, nil, nil)
 	}
+	desired := desired(snap, interfacePrefix(ctx, m.cfg.Store, m.cfg.InterfacePrefix), func(np *networkingv1.NetworkPolicy, err error) {
+		m.cfg.Logger.Warn("kubernetes mirror: NetworkPolicy converted with problems (rules left out fail closed)",
+			"policy", np.Namespace+"/"+np.Name, "error", err)
+	})
 	var failing, refused []string
 	var errs []error
 	for _, kind := range mirrored {
@@ -184,7 +189,7 @@ func (m *Mirror) Reconcile(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	f, err := m.reconcileNodes(ctx)
+	f, err := m.reconcileNodes(ctx, snap.nodes)
 	failing = append(failing, f...)
 	if err != nil {
 		errs = append(errs, err)
@@ -204,43 +209,62 @@ func (m *Mirror) finish(err error, failing, refused []string) error {
 	return nil
 }
 
-// desired converts the informers' objects.
-func (m *Mirror) desired(prefix string) (map[store.Key]api.Object, error) {
+// snapshot is the cluster's objects the mirror converts.
+type snapshot struct {
+	nps    []*networkingv1.NetworkPolicy
+	nss    []*corev1.Namespace
+	sas    []*corev1.ServiceAccount
+	pods   []*corev1.Pod
+	svcs   []*corev1.Service
+	slices []*discoveryv1.EndpointSlice
+	nodes  []*corev1.Node
+}
+
+// informed is the informers' snapshot.
+func (m *Mirror) informed() (snapshot, error) {
+	var s snapshot
+	var err error
+	core := m.factory.Core().V1()
+	all := labels.Everything()
+	for _, list := range []func() error{
+		func() error { s.nps, err = m.factory.Networking().V1().NetworkPolicies().Lister().List(all); return err },
+		func() error { s.nss, err = core.Namespaces().Lister().List(all); return err },
+		func() error { s.sas, err = core.ServiceAccounts().Lister().List(all); return err },
+		func() error { s.pods, err = core.Pods().Lister().List(all); return err },
+		func() error { s.svcs, err = core.Services().Lister().List(all); return err },
+		func() error { s.slices, err = m.factory.Discovery().V1().EndpointSlices().Lister().List(all); return err },
+		func() error { s.nodes, err = core.Nodes().Lister().List(all); return err },
+	} {
+		if err := list(); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// desired converts a snapshot; warn reports a policy converted with
+// problems.
+func desired(s snapshot, prefix string, warn func(np *networkingv1.NetworkPolicy, err error)) map[store.Key]api.Object {
 	out := map[store.Key]api.Object{}
 	add := func(o api.Object) { out[store.KeyOf(o)] = o }
-	nps, err := m.factory.Networking().V1().NetworkPolicies().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	for _, np := range nps {
+	for _, np := range s.nps {
 		p, err := convert.NetworkPolicy(np)
-		if err != nil {
-			m.cfg.Logger.Warn("kubernetes mirror: NetworkPolicy converted with problems (rules left out fail closed)",
-				"policy", np.Namespace+"/"+np.Name, "error", err)
+		if err != nil && warn != nil {
+			warn(np, err)
 		}
 		if p != nil {
 			add(p)
 		}
 	}
-	nss, err := m.factory.Core().V1().Namespaces().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	for _, ns := range nss {
+	for _, ns := range s.nss {
 		add(convert.NamespaceProfile(ns))
 	}
-	sas, err := m.factory.Core().V1().ServiceAccounts().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	for _, sa := range sas {
+	sas := map[string]bool{}
+	for _, sa := range s.sas {
 		add(convert.ServiceAccountProfile(sa))
+		sas[sa.Namespace+"/"+sa.Name] = true
 	}
-	pods, err := m.factory.Core().V1().Pods().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range pods {
+	for _, p := range s.pods {
 		w := convert.Endpoint(p, prefix)
 		if w == nil {
 			continue
@@ -249,47 +273,128 @@ func (m *Mirror) desired(prefix string) (map[store.Key]api.Object, error) {
 		// A pod may run as a service account that has no object (no
 		// controller made it yet): its profile still exists, with the
 		// name label only, as the policy model resolves it for pods.
-		sa := &corev1.ServiceAccount{}
-		sa.Namespace, sa.Name = p.Namespace, w.Spec.ServiceAccountName
-		if k := store.KeyOf(convert.ServiceAccountProfile(sa)); out[k] == nil {
-			if _, err := m.factory.Core().V1().ServiceAccounts().Lister().ServiceAccounts(sa.Namespace).Get(sa.Name); err != nil {
-				add(convert.ServiceAccountProfile(sa))
-			}
+		if !sas[p.Namespace+"/"+w.Spec.ServiceAccountName] {
+			sa := &corev1.ServiceAccount{}
+			sa.Namespace, sa.Name = p.Namespace, w.Spec.ServiceAccountName
+			add(convert.ServiceAccountProfile(sa))
 		}
-	}
-	svcs, err := m.factory.Core().V1().Services().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
 	}
 	nodePorts := map[string]bool{}
-	for _, s := range svcs {
-		add(convert.Service(s))
-		if convert.NodePortType(s) {
-			nodePorts[s.Namespace+"/"+s.Name] = true
+	for _, svc := range s.svcs {
+		add(convert.Service(svc))
+		if convert.NodePortType(svc) {
+			nodePorts[svc.Namespace+"/"+svc.Name] = true
 		}
 	}
-	eps, err := m.factory.Discovery().V1().EndpointSlices().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
-	for _, es := range eps {
+	for _, es := range s.slices {
 		if nodePorts[es.Namespace+"/"+es.Labels[discoveryv1.LabelServiceName]] {
 			add(convert.EndpointSlice(es))
 		}
 	}
+	return out
+}
+
+// Pending lists what the datastore does not yet hold of the cluster as the
+// apiserver has it now: mirrors to write, change or delete, and Nodes
+// whose labels are to merge. Empty means a mirror has caught up with every
+// change made before the call (tests and the lab wait on it).
+func Pending(ctx context.Context, client kubernetes.Interface, st store.Store) ([]string, error) {
+	s, err := listed(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	want := desired(s, interfacePrefix(ctx, st, convert.DefaultInterfacePrefix), nil)
+	var out []string
+	for _, kind := range mirrored {
+		stored, _, err := st.List(ctx, kind, "")
+		if err != nil {
+			return nil, err
+		}
+		have := map[store.Key]bool{}
+		for _, o := range stored {
+			k := store.KeyOf(o)
+			have[k] = true
+			if w, ok := want[k]; ok && !same(o, w) {
+				out = append(out, "update "+k.String())
+			} else if !ok && owned(o) {
+				out = append(out, "delete "+k.String())
+			}
+		}
+		for k := range want {
+			if k.Kind == kind && !have[k] {
+				out = append(out, "create "+k.String())
+			}
+		}
+	}
+	for _, k := range s.nodes {
+		cur, err := st.Get(ctx, store.Key{Kind: api.KindNode, Name: k.Name})
+		n, _ := cur.(*api.Node)
+		if err != nil && !store.IsNotFound(err) {
+			return nil, err
+		}
+		if _, changed := convert.NodeLabels(n, k); changed {
+			out = append(out, "labels of Node("+k.Name+")")
+		}
+	}
+	slices.Sort(out)
 	return out, nil
 }
 
+// listed is the apiserver's snapshot, listed now.
+func listed(ctx context.Context, c kubernetes.Interface) (snapshot, error) {
+	var s snapshot
+	opts := metav1.ListOptions{}
+	nps, err := c.NetworkingV1().NetworkPolicies("").List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	nss, err := c.CoreV1().Namespaces().List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	sas, err := c.CoreV1().ServiceAccounts("").List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	pods, err := c.CoreV1().Pods("").List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	svcs, err := c.CoreV1().Services("").List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	eps, err := c.DiscoveryV1().EndpointSlices("").List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, opts)
+	if err != nil {
+		return s, err
+	}
+	s.nps, s.nss, s.sas = ptrs(nps.Items), ptrs(nss.Items), ptrs(sas.Items)
+	s.pods, s.svcs, s.slices, s.nodes = ptrs(pods.Items), ptrs(svcs.Items), ptrs(eps.Items), ptrs(nodes.Items)
+	return s, nil
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
 // interfacePrefix is the first prefix of FelixConfiguration default's
-// interfacePrefix (a comma list), else the configured one.
-func (m *Mirror) interfacePrefix(ctx context.Context) string {
-	o, err := m.cfg.Store.Get(ctx, store.Key{Kind: api.KindFelixConfiguration, Name: "default"})
+// interfacePrefix (a comma list), else def.
+func interfacePrefix(ctx context.Context, st store.Store, def string) string {
+	o, err := st.Get(ctx, store.Key{Kind: api.KindFelixConfiguration, Name: "default"})
 	if fc, ok := o.(*api.FelixConfiguration); err == nil && ok {
 		if first, _, _ := strings.Cut(fc.Spec.InterfacePrefix, ","); strings.TrimSpace(first) != "" {
 			return strings.TrimSpace(first)
 		}
 	}
-	return m.cfg.InterfacePrefix
+	return def
 }
 
 // owned reports whether the mirror made a stored object.
@@ -370,11 +475,7 @@ func (m *Mirror) wrote() {
 
 // reconcileNodes merges Kubernetes Nodes' labels into Calico Nodes and
 // deletes the Calico Nodes the mirror made whose Kubernetes Node is gone.
-func (m *Mirror) reconcileNodes(ctx context.Context) ([]string, error) {
-	nodes, err := m.factory.Core().V1().Nodes().Lister().List(labels.Everything())
-	if err != nil {
-		return nil, err
-	}
+func (m *Mirror) reconcileNodes(ctx context.Context, nodes []*corev1.Node) ([]string, error) {
 	stored, _, err := m.cfg.Store.List(ctx, api.KindNode, "")
 	if err != nil {
 		return nil, fmt.Errorf("listing Node: %w", err)

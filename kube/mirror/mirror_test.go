@@ -381,3 +381,27 @@ func TestMirrorEndpointSlices(t *testing.T) {
 	must(t, k.DiscoveryV1().EndpointSlices("default").Delete(ctx, "np-abc", metav1.DeleteOptions{}))
 	eventually(t, "slice deleted", has(st, store.KindK8sEndpointSlice))
 }
+
+// TestPending: what the datastore lacks of the cluster is listed until a
+// mirror has written it, and nothing after.
+func TestPending(t *testing.T) {
+	c := kubetest.Start(t)
+	st := store.NewMemory()
+	defer st.Close()
+	ctx := context.Background()
+	_, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}, metav1.CreateOptions{})
+	must(t, err)
+	pending, err := Pending(ctx, c.Client, st)
+	must(t, err)
+	if !slices.Contains(pending, "create Profile(kns.shop)") {
+		t.Errorf("before any mirror: %v, want it to list Profile(kns.shop)", pending)
+	}
+	run(t, c, st, nil)
+	eventually(t, "caught up", func() error {
+		p, err := Pending(ctx, c.Client, st)
+		if err == nil && len(p) > 0 {
+			err = fmt.Errorf("pending %v", p)
+		}
+		return err
+	})
+}
