@@ -46,8 +46,8 @@ import (
 // the mirrored datastore).
 
 const (
-	kernelNode   = "n1"
-	podGateway   = "198.19.255.1"
+	kernelNode = "n1"
+	podGateway = "198.19.255.1"
 )
 
 // appliedKernel is the kernel applier, remembering the last ruleset it
@@ -76,12 +76,12 @@ func (k *appliedKernel) last() string {
 
 // kernelCluster is the real cluster the kernel run uses.
 type kernelCluster struct {
-	kube    kubernetes.Interface
-	st      store.Store
-	kern    *appliedKernel
-	node    *netlab.NS
-	pods    map[string]*netlab.NS // "ns/pod" -> the pod's namespace
-	ports   map[string]uint16 // "ns/pod" -> the last source port its probes used
+	kube  kubernetes.Interface
+	st    store.Store
+	kern  *appliedKernel
+	node  *netlab.NS
+	pods  map[string]*netlab.NS // "ns/pod" -> the pod's namespace
+	ports map[string]uint16     // "ns/pod" -> the last source port its probes used
 }
 
 // srcPort is a source port the pod's probes have not used (they count up

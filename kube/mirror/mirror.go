@@ -227,12 +227,18 @@ func (m *Mirror) informed() (snapshot, error) {
 	core := m.factory.Core().V1()
 	all := labels.Everything()
 	for _, list := range []func() error{
-		func() error { s.nps, err = m.factory.Networking().V1().NetworkPolicies().Lister().List(all); return err },
+		func() error {
+			s.nps, err = m.factory.Networking().V1().NetworkPolicies().Lister().List(all)
+			return err
+		},
 		func() error { s.nss, err = core.Namespaces().Lister().List(all); return err },
 		func() error { s.sas, err = core.ServiceAccounts().Lister().List(all); return err },
 		func() error { s.pods, err = core.Pods().Lister().List(all); return err },
 		func() error { s.svcs, err = core.Services().Lister().List(all); return err },
-		func() error { s.slices, err = m.factory.Discovery().V1().EndpointSlices().Lister().List(all); return err },
+		func() error {
+			s.slices, err = m.factory.Discovery().V1().EndpointSlices().Lister().List(all)
+			return err
+		},
 		func() error { s.nodes, err = core.Nodes().Lister().List(all); return err },
 	} {
 		if err := list(); err != nil {
