@@ -337,6 +337,9 @@ func (c *cluster) wep(s slot) api.Object {
 	if c.chance(0.3) {
 		w.Spec.Ports = []api.WorkloadEndpointPort{{Name: "http", Protocol: api.ProtocolFromString("TCP"), Port: 8080}}
 	}
+	if c.chance(0.4) { // the endpoint of a pod of the pool: one workload with it
+		w.Spec.Pod = pickOf(c.r, []string{"p0", "p1", "p2"})
+	}
 	return w
 }
 

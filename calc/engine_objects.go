@@ -49,6 +49,7 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 			d = policy.DeriveWorkloadEndpoint(obj.(*api.WorkloadEndpoint))
 		}
 		e.setEndpoint(endpointID(key), obj, d)
+		e.countWEP(key, obj)
 	case api.KindHostEndpoint:
 		if obj == nil {
 			delete(e.storedHEPs, key.Name)
@@ -144,8 +145,13 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 			use.sa = strings.TrimPrefix(use.ksa, policy.ServiceAccountProfileName(p.Namespace, ""))
 		}
 	}
-	if d == nil && e.eps[id] != nil {
-		e.setEndpoint(id, nil, nil)
+	if d == nil {
+		delete(e.podObjs, key)
+		if e.eps[id] != nil {
+			e.setEndpoint(id, nil, nil)
+		}
+	} else {
+		e.podObjs[key] = obj.(*corev1.Pod)
 	}
 	var touched []string
 	if old, ok := e.pods[key]; ok {
@@ -161,7 +167,53 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 		e.refreshProfile(name)
 	}
 	if d != nil {
-		e.setEndpoint(id, obj, d)
+		e.refreshPod(key)
+	}
+}
+
+// refreshPod sets a pod's workload: absent while a WorkloadEndpoint stands
+// for it (the same workload key), as the model has it.
+func (e *Engine) refreshPod(key store.Key) {
+	id := endpointID(key)
+	p := e.podObjs[key]
+	if p == nil || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
+		if e.eps[id] != nil {
+			e.setEndpoint(id, nil, nil)
+		}
+		return
+	}
+	d, _ := policy.DerivePod(p)
+	e.setEndpoint(id, p, d)
+}
+
+// countWEP keeps the count of endpoints per workload key and refreshes the
+// pod whose key starts or stops having one.
+func (e *Engine) countWEP(key store.Key, obj api.Object) {
+	var now string
+	if w, ok := obj.(*api.WorkloadEndpoint); ok {
+		now = policy.WorkloadEndpointKey(w)
+	}
+	old, had := e.wepKeys[key]
+	if had && old == now {
+		return
+	}
+	touched := map[string]bool{}
+	if had {
+		if e.wepCount[old]--; e.wepCount[old] == 0 {
+			delete(e.wepCount, old)
+			touched[old] = true
+		}
+		delete(e.wepKeys, key)
+	}
+	if now != "" {
+		e.wepKeys[key] = now
+		if e.wepCount[now]++; e.wepCount[now] == 1 {
+			touched[now] = true
+		}
+	}
+	for wk := range touched {
+		ns, name, _ := strings.Cut(wk, "/")
+		e.refreshPod(store.Key{Kind: store.KindK8sPod, Namespace: ns, Name: name})
 	}
 }
 

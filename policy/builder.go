@@ -288,9 +288,19 @@ func InterfaceName(prefix, namespace, pod string) string {
 }
 
 func (b *builder) buildWorkloads(global FelixSettings) {
+	// A pod and the WorkloadEndpoint written for it are one workload: the
+	// endpoint (what Calico's CNI and palisade's mirror write) stands for it.
+	endpoints := map[string]bool{}
+	for _, x := range b.weps {
+		endpoints[WorkloadEndpointKey(x)] = true
+	}
 	for _, p := range b.pods {
 		if p.Spec.HostNetwork {
 			continue // a host-networked pod is one of its node's processes
+		}
+		if endpoints[p.Namespace+"/"+p.Name] {
+			b.saProfile(p.Namespace, PodServiceAccount(p)) // the pod still makes its ksa profile exist
+			continue
 		}
 		w := b.podWorkload(p)
 		b.node(w.Node, global) // pods without a node share the node ""
@@ -347,15 +357,25 @@ func k8sProto(p corev1.Protocol) uint8 {
 	return protoTCP
 }
 
+// WorkloadEndpointKey is the workload key ("namespace/name") of an
+// endpoint: its pod's name, else its workload's, else its own.
+func WorkloadEndpointKey(x *api.WorkloadEndpoint) string {
+	return x.Namespace + "/" + workloadName(x)
+}
+
+func workloadName(x *api.WorkloadEndpoint) string {
+	switch {
+	case x.Spec.Pod != "":
+		return x.Spec.Pod
+	case x.Spec.Workload != "":
+		return x.Spec.Workload
+	}
+	return x.Name
+}
+
 func (b *builder) wepWorkload(x *api.WorkloadEndpoint) (*Workload, error) {
 	s := &x.Spec
-	name := s.Pod
-	if name == "" {
-		name = s.Workload
-	}
-	if name == "" {
-		name = x.Name
-	}
+	name := workloadName(x)
 	own := endpointLabels(x.Labels)
 	// Set on storage from the metadata and spec, over what the user wrote.
 	own[LabelNamespace] = x.Namespace
