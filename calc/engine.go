@@ -34,9 +34,9 @@ type Engine struct {
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
 	pods       map[store.Key]podUse
-	podObjs    map[store.Key]*corev1.Pod // pods that may be workloads (not host-networked)
-	wepKeys    map[store.Key]string      // WorkloadEndpoint -> its workload key
-	wepCount   map[string]int            // workload key -> WorkloadEndpoints with it
+	podObjs    map[store.Key]*corev1.Pod  // pods that may be workloads (not host-networked)
+	wepKeys    map[store.Key]string       // WorkloadEndpoint -> its workload key
+	wepCount   map[string]int             // workload key -> WorkloadEndpoints with it
 	userProf   map[string]*policy.Profile // compiled Profile objects (nil: invalid)
 
 	// Profiles that endpoints name: the resolution and who depends on it.
