@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/controller"
@@ -29,6 +30,35 @@ func DefaultResources() []api.Object {
 		api.SetTypeMeta(o)
 	}
 	return objs
+}
+
+// defaultsEvery is how often the leader checks that the default resources
+// still exist.
+var defaultsEvery = 5 * time.Second
+
+// keepDefaults recreates a default resource that went missing (deleted
+// around the CLI, which refuses to delete the default tier), while this
+// server leads: policies without a tier fall into the default tier, which
+// must exist.
+func (s *Server) keepDefaults(ctx context.Context) {
+	t := time.NewTicker(defaultsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		created, err := EnsureDefaults(wctx, s.st)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("checking the default resources", "error", err)
+		case len(created) > 0:
+			s.log.Warn("recreated default resources that had been deleted", "resources", created)
+		}
+	}
 }
 
 // EnsureDefaults creates each default resource that is missing and leaves

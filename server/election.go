@@ -93,6 +93,7 @@ func (s *Server) leadOnce(ctx context.Context) error {
 		}()
 		defer func() { stopMirror(); <-mirrorDone }()
 	}
+	go s.keepDefaults(lctx)
 	if err := s.ctl.Run(lctx); err != nil {
 		return err
 	}

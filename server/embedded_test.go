@@ -49,6 +49,16 @@ func TestEmbeddedServer(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 
 	t.Run("defaults", func(t *testing.T) { checkDefaults(t, st) })
+	t.Run("default tier recreated", func(t *testing.T) {
+		// Deleted around the CLI (which refuses it): the leader puts it back.
+		if _, err := st.Delete(ctx, store.Key{Kind: store.Kind(api.KindTier), Name: api.DefaultTierName}, ""); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 3*defaultsEvery, func() error {
+			_, err := st.Get(ctx, store.Key{Kind: store.Kind(api.KindTier), Name: api.DefaultTierName})
+			return err
+		})
+	})
 	t.Run("health", func(t *testing.T) {
 		code, body, err := httpGet("http://" + s.HealthAddr() + "/liveness")
 		if err != nil || code != http.StatusOK {

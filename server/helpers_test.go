@@ -37,6 +37,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	defaultsEvery = 200 * time.Millisecond // the tests do not wait seconds for a deleted default to return
 	var err error
 	binDir, err = os.MkdirTemp("", "palisade-server-test-")
 	if err != nil {
