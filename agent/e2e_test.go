@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/palisade-net/palisade/version"
 )
 
 // e2eManifests are what the end-to-end test applies with the CLI: the pod
@@ -69,7 +71,8 @@ func TestAgentEndToEnd(t *testing.T) {
 	)
 	out, err := e.cli("get", "node", e2eNode, "-o", "yaml")
 	must(t, err)
-	for _, want := range []string{"rack: r1", "kubernetes.io/hostname: n1", "ipv4Address: 198.19.0.2/24", "name: eth0"} {
+	for _, want := range []string{"rack: r1", "kubernetes.io/hostname: n1", "ipv4Address: 198.19.0.2/24", "name: eth0",
+		"palisade.io/agent-version: " + version.Get().Version} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the registered Node lacks %q:\n%s", want, out)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
+	"github.com/palisade-net/palisade/version"
 )
 
 // localNode is what the agent knows of its node locally: its name, the
@@ -75,6 +76,10 @@ func (ln localNode) desired(existing *api.Node) *api.Node {
 	maps.Copy(labels, ln.labels)
 	n.Labels = labels
 	n.Annotations = maps.Clone(n.Annotations)
+	if n.Annotations == nil {
+		n.Annotations = map[string]string{}
+	}
+	n.Annotations[version.AgentAnnotation] = version.Get().String()
 	api.SetNodeInterfaceReport(n, ln.report)
 
 	var all []netip.Prefix
@@ -170,10 +175,12 @@ func sameNode(a, b *api.Node) bool {
 		data, _ := json.Marshal(struct {
 			L map[string]string
 			R string
+			V string
 			A []api.NodeAddress
 			I []api.NodeInterface
 			B *api.NodeBGPSpec
-		}{n.Labels, n.Annotations[api.InterfacesAnnotation], n.Spec.Addresses, n.Spec.Interfaces, n.Spec.BGP})
+		}{n.Labels, n.Annotations[api.InterfacesAnnotation], n.Annotations[version.AgentAnnotation], n.Spec.Addresses,
+			n.Spec.Interfaces, n.Spec.BGP})
 		return data
 	}
 	return bytes.Equal(owned(a), owned(b))

@@ -6,10 +6,9 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-)
 
-// Version is set at build time with -ldflags "-X ...cli.Version=...".
-var Version = "dev"
+	"github.com/palisade-net/palisade/version"
+)
 
 // streams are the command's standard input and outputs.
 type streams struct {
@@ -50,7 +49,7 @@ func newRoot(s *streams) *cobra.Command {
 		Long: "palisade enforces Calico-style network policy with nftables, and explains every decision.\n" +
 			"It reads the YAML users already write for Calico (projectcalico.org/v3, crd.projectcalico.org/v1)\n" +
 			"and Kubernetes networking.k8s.io/v1 NetworkPolicy.",
-		Version:       Version,
+		Version:       version.Get().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/controller"
 	"github.com/palisade-net/palisade/store"
+	"github.com/palisade-net/palisade/version"
 )
 
 // DefaultTierOrder is the order of the default tier (api.md §2.4).
@@ -58,6 +60,20 @@ func (s *Server) keepDefaults(ctx context.Context) {
 		case len(created) > 0:
 			s.log.Warn("recreated default resources that had been deleted", "resources", created)
 		}
+	}
+}
+
+// recordVersion writes this server's version under version.ServersPrefix
+// (for `palisade version`); a failure is only logged.
+func (s *Server) recordVersion(ctx context.Context) {
+	data, err := json.Marshal(version.Get())
+	if err == nil {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err = s.st.Client().Put(wctx, version.ServersPrefix+s.cfg.Name, string(data))
+		cancel()
+	}
+	if err != nil {
+		s.log.Warn("recording the server's version", "error", err)
 	}
 }
 

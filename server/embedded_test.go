@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/autohep"
 	"github.com/palisade-net/palisade/store"
+	"github.com/palisade-net/palisade/version"
 )
 
 // startInProcess starts a server with an embedded member in a temporary
@@ -49,6 +50,15 @@ func TestEmbeddedServer(t *testing.T) {
 	ctx := ctxT(t, 30*time.Second)
 
 	t.Run("defaults", func(t *testing.T) { checkDefaults(t, st) })
+	t.Run("version recorded", func(t *testing.T) {
+		eventually(t, 5*time.Second, func() error {
+			resp, err := s.st.Client().Get(ctx, version.ServersPrefix+s.cfg.Name)
+			if err == nil && (len(resp.Kvs) == 0 || !strings.Contains(string(resp.Kvs[0].Value), version.Get().Version)) {
+				err = errors.New("the server's version is not recorded")
+			}
+			return err
+		})
+	})
 	t.Run("default tier recreated", func(t *testing.T) {
 		// Deleted around the CLI (which refuses it): the leader puts it back.
 		if _, err := st.Delete(ctx, store.Key{Kind: store.Kind(api.KindTier), Name: api.DefaultTierName}, ""); err != nil {

@@ -156,6 +156,7 @@ func (s *Server) background(ctx context.Context) {
 			if len(created) > 0 {
 				s.log.Info("created default resources", "resources", created)
 			}
+			s.recordVersion(ctx)
 			break
 		}
 		if ctx.Err() != nil {
