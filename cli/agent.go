@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,6 +25,7 @@ type agentFlags struct {
 	cfg        agent.Config
 	nodeLabels string
 	logLevel   string
+	logFormat  string
 	cleanup    bool
 	force      bool
 	nftBinary  string
@@ -55,6 +55,7 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.StringVar(&f.nodeLabels, "node-labels", "", "labels to add to the Node, k=v,k2=v2 (merged with its existing labels)")
 	fl.StringVar(&cfg.HealthListen, "health-listen", agent.DefaultHealthListen, "address of /liveness, /readiness and /metrics (- disables them)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "text or json (one object a line)")
 	fl.BoolVar(&f.cleanup, "cleanup", false, "remove table inet palisade (and nothing else) from this network namespace, then exit")
 	fl.BoolVar(&f.force, "force", false, "with --cleanup: remove the table even while an agent runs in this network namespace")
 	fl.DurationVar(&cfg.BatchDelay, "batch-delay", agent.DefaultBatchDelay, "quiet period that ends a burst of changes before they are applied")
@@ -75,11 +76,10 @@ func newAgentCmd(s *streams) *cobra.Command {
 }
 
 func runAgent(s *streams, f *agentFlags) error {
-	level, err := parseLogLevel(f.logLevel)
+	log, err := newLogger(s.err, f.logLevel, f.logFormat)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if f.cleanup {

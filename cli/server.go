@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os/signal"
 	"strings"
@@ -20,7 +21,7 @@ type serverFlags struct {
 	cfg                                    server.Config
 	listen, peerListen, advClient, advPeer string
 	endpoints                              string
-	logLevel                               string
+	logLevel, logFormat                    string
 }
 
 // embeddedOnly are the flags that configure the embedded etcd member.
@@ -75,6 +76,7 @@ func newServerCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.HealthListen, "health-listen", server.DefaultHealthListen, "address of /liveness, /readiness and /metrics")
 	fl.DurationVar(&cfg.ResyncPeriod, "resync-period", 0, "period of the automatic host endpoint full reconcile (default 5m)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "text or json (one object a line)")
 	return c
 }
 
@@ -112,8 +114,24 @@ func parseLogLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
+// newLogger is the logger of --log-level and --log-format (text or json).
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	l, err := parseLogLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
 func runServer(cmd *cobra.Command, s *streams, f *serverFlags) error {
-	level, err := parseLogLevel(f.logLevel)
+	logger, err := newLogger(s.err, f.logLevel, f.logFormat)
 	if err != nil {
 		return err
 	}
@@ -121,7 +139,7 @@ func runServer(cmd *cobra.Command, s *streams, f *serverFlags) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = logger
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() {
