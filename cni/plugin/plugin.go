@@ -144,13 +144,14 @@ func vethPeer(netnsPath, ifName string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s in %s: %w", ifName, netnsPath, err)
 	}
-	veth, ok := l.(*netlink.Veth)
-	if !ok {
+	if _, ok := l.(*netlink.Veth); !ok {
 		return "", fmt.Errorf("%s in %s is a %s, not a veth", ifName, netnsPath, l.Type())
 	}
-	idx, err := netlink.VethPeerIndex(veth)
-	if err != nil {
-		return "", err
+	// A veth's link attribute is its peer's index, in the peer's namespace
+	// (this one: the runtime runs plugins in the host's).
+	idx := l.Attrs().ParentIndex
+	if idx == 0 {
+		return "", fmt.Errorf("%s in %s reports no peer", ifName, netnsPath)
 	}
 	peer, err := netlink.LinkByIndex(idx)
 	if err != nil {
