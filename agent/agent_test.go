@@ -171,7 +171,7 @@ func TestApplyFailureKeepsPreviousRuleset(t *testing.T) {
 	})
 	eventually(t, 2*time.Second, func() error {
 		if got := value(a.m.failures); got < 3 {
-			return fmt.Errorf("felix_int_dataplane_failures_total = %v, want retries", got)
+			return fmt.Errorf("felix_int_dataplane_failures = %v, want retries", got)
 		}
 		return nil
 	})
@@ -345,7 +345,10 @@ func TestHealthAndMetrics(t *testing.T) {
 		"felix_active_local_policies 1",
 		"felix_calc_graph_update_time_seconds_count",
 		"felix_int_dataplane_apply_time_seconds_count 1",
-		"felix_int_dataplane_failures_total 0",
+		"felix_int_dataplane_failures 0",
+		"felix_resync_state 3",
+		fmt.Sprintf("felix_active_local_selectors %d", st8.Sets),
+		"felix_cluster_num_hosts 1",
 		fmt.Sprintf("palisade_nft_chains %d", st8.Chains),
 		fmt.Sprintf("palisade_nft_rules %d", st8.Rules),
 		fmt.Sprintf("palisade_nft_sets %d", st8.Sets),

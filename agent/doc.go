@@ -60,7 +60,7 @@
 //     its text differs from what this agent last applied.
 //   - A failed transaction leaves the previous ruleset in force (nft's
 //     transaction is atomic); it is logged, counted
-//     (felix_int_dataplane_failures_total), reported by /readiness with the
+//     (felix_int_dataplane_failures), reported by /readiness with the
 //     error, and retried with backoff (RetryDelay doubling to
 //     MaxRetryDelay). A new state is tried at the next batch regardless.
 //   - An unreachable datastore changes nothing in the kernel: the store's
@@ -76,7 +76,7 @@
 // /readiness lists every reason the agent is not ready; /metrics serves
 // felix_active_local_endpoints, felix_active_local_policies,
 // felix_calc_graph_update_time_seconds (model and render time per batch),
-// felix_int_dataplane_apply_time_seconds, felix_int_dataplane_failures_total,
+// felix_int_dataplane_apply_time_seconds, felix_int_dataplane_failures,
 // palisade_nft_chains, _rules, _sets, _maps, _set_elements, and a few
 // palisade_agent_* gauges and counters.
 package agent

@@ -226,7 +226,7 @@ func checkMetrics(t *testing.T, e *e2e) {
 	}
 	for _, want := range []string{
 		"felix_active_local_endpoints 2", "felix_active_local_policies 1",
-		"felix_int_dataplane_failures_total 0", "felix_int_dataplane_apply_time_seconds_count",
+		"felix_int_dataplane_failures 0", "felix_int_dataplane_apply_time_seconds_count",
 		"felix_calc_graph_update_time_seconds_count", "palisade_nft_chains", "palisade_nft_rules", "palisade_nft_sets",
 	} {
 		if !strings.Contains(body, want) {

@@ -35,6 +35,8 @@ type loop struct {
 	reg *registrar // nil: no registration
 
 	known  map[store.Key]bool // keys the engine holds (our Node excluded)
+	kinds  map[store.Kind]int // known keys by kind
+	nodes  map[string]int     // known Calico and Kubernetes Nodes by name (our own excluded)
 	seen   map[store.Key]bool // during a re-list: keys sent again
 	synced bool
 
@@ -67,7 +69,8 @@ type loop struct {
 }
 
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
-	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, felix: map[string]string{},
+	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, kinds: map[store.Kind]int{},
+		nodes: map[string]int{}, felix: map[string]string{},
 		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{},
 		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
@@ -139,6 +142,7 @@ func (l *loop) stopTimers() {
 func (l *loop) onUpdate(u update) {
 	if u.relist {
 		l.seen = map[store.Key]bool{}
+		l.a.m.resync.Set(resyncInProgress)
 		return
 	}
 	ev := u.ev
@@ -160,11 +164,7 @@ func (l *loop) onUpdate(u update) {
 	if ev.Key.Kind == store.Kind(api.KindFelixConfiguration) {
 		l.onFelix(ev)
 	}
-	if ev.Type == store.Deleted {
-		delete(l.known, ev.Key)
-	} else {
-		l.known[ev.Key] = true
-	}
+	l.setKnown(ev.Key, ev.Type != store.Deleted)
 	l.eng.Apply(l.withCNI(ev))
 	l.markDirty()
 	if l.trackWorkload(ev) {
@@ -242,13 +242,43 @@ func (l *loop) trackWorkload(ev store.Event) bool {
 	return had != ok || (ok && (old.iface != w.iface || !slices.Equal(old.ips, w.ips)))
 }
 
+// setKnown notes whether the engine holds key, keeping the cluster counts
+// (felix_cluster_num_*) up to date.
+func (l *loop) setKnown(k store.Key, present bool) {
+	if l.known[k] == present {
+		return
+	}
+	delta := 1
+	if present {
+		l.known[k] = true
+	} else {
+		delete(l.known, k)
+		delta = -1
+	}
+	l.kinds[k.Kind] += delta
+	if k.Kind == store.Kind(api.KindNode) || k.Kind == store.KindK8sNode {
+		if l.nodes[k.Name] += delta; l.nodes[k.Name] <= 0 {
+			delete(l.nodes, k.Name)
+		}
+	}
+	hosts := len(l.nodes)
+	if l.nodes[l.a.cfg.Node] == 0 {
+		hosts++ // this node, whose Node the loop keeps apart
+	}
+	l.a.m.numHosts.Set(float64(hosts))
+	// The lab's and Kubernetes-datastore views hold a pod and its endpoint:
+	// one workload each.
+	l.a.m.numWEPs.Set(float64(max(l.kinds[store.Kind(api.KindWorkloadEndpoint)], l.kinds[store.KindK8sPod])))
+	l.a.m.numHEPs.Set(float64(l.kinds[store.Kind(api.KindHostEndpoint)]))
+}
+
 // onSynced ends a full list: what a re-list did not send again is gone.
 // The first Synced allows the first kernel write.
 func (l *loop) onSynced(rev int64) {
 	if l.seen != nil {
 		for k := range l.known {
 			if !l.seen[k] {
-				delete(l.known, k)
+				l.setKnown(k, false)
 				delete(l.workloads, k)
 				l.eng.Apply(store.Event{Type: store.Deleted, Key: k, Revision: rev})
 				l.dirty = true
@@ -261,6 +291,7 @@ func (l *loop) onSynced(rev int64) {
 	}
 	l.eng.Apply(store.Event{Type: store.Synced, Revision: rev})
 	l.a.m.resyncs.Inc()
+	l.a.m.resync.Set(resyncInSync)
 	if !l.synced {
 		l.synced = true
 		l.a.state.setSynced()

@@ -27,7 +27,19 @@ type metrics struct {
 	resyncs     prometheus.Counter
 	lastApplied prometheus.Gauge
 	interfaces  *prometheus.GaugeVec
+	resync      prometheus.Gauge
+	selectors   prometheus.Gauge
+	numHosts    prometheus.Gauge
+	numWEPs     prometheus.Gauge
+	numHEPs     prometheus.Gauge
 }
+
+// felix_resync_state values, as Felix reports them.
+const (
+	resyncWaitForReady = 1
+	resyncInProgress   = 2
+	resyncInSync       = 3
+)
 
 // latencyBuckets cover 100µs to about 13s.
 var latencyBuckets = prometheus.ExponentialBuckets(0.0001, 2, 18)
@@ -49,7 +61,7 @@ func newMetrics() *metrics {
 			"Time to compute the node's ruleset from the datastore state, per batch of changes."),
 		applyTime: hist("felix_int_dataplane_apply_time_seconds",
 			"Time of one nftables transaction (successful or not)."),
-		failures: counter("felix_int_dataplane_failures_total", "Failed nftables transactions."),
+		failures: counter("felix_int_dataplane_failures", "Failed nftables transactions."),
 		applies:  counter("palisade_nft_applies_total", "Successful nftables transactions."),
 		chains:   gauge("palisade_nft_chains", "Chains in palisade's table as last applied."),
 		rules:    gauge("palisade_nft_rules", "Rules in palisade's table as last applied."),
@@ -70,13 +82,22 @@ func newMetrics() *metrics {
 			Help: "Departures from the interface naming convention: workloads bound by route lookup (bound_by_route), " +
 				"prefixed interfaces without a workload (unbound), workloads without an interface (missing)."},
 			[]string{"state"}),
+		resync: gauge("felix_resync_state",
+			"The datastore sync: 1 waiting for the datastore, 2 a full list in progress, 3 in sync."),
+		selectors: gauge("felix_active_local_selectors",
+			"Selectors (address sets) the rules of this node's endpoints use."),
+		numHosts: gauge("felix_cluster_num_hosts", "Nodes in the cluster (Calico and Kubernetes Nodes, by name)."),
+		numWEPs:  gauge("felix_cluster_num_workload_endpoints", "Workload endpoints (and pods) in the cluster."),
+		numHEPs:  gauge("felix_cluster_num_host_endpoints", "Stored host endpoints in the cluster."),
 	}
 }
 
 func (m *metrics) register(r *prometheus.Registry) {
+	m.resync.Set(resyncWaitForReady)
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpoints, m.policies, m.calcTime, m.applyTime, m.failures, m.applies, m.chains, m.rules, m.sets, m.maps,
-		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.resyncs, m.lastApplied, m.interfaces)
+		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.resyncs, m.lastApplied, m.interfaces,
+		m.resync, m.selectors, m.numHosts, m.numWEPs, m.numHEPs)
 }
 
 // interfaceReport records the node's binding report.
@@ -96,4 +117,5 @@ func (m *metrics) applied(res Result) {
 	m.elements.Set(float64(st.SetElements + st.MapElements))
 	m.endpoints.Set(float64(res.Endpoints))
 	m.policies.Set(float64(res.Policies))
+	m.selectors.Set(float64(st.Sets))
 }
