@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/palisade-net/palisade/cni/install"
+	"github.com/palisade-net/palisade/internal/sdnotify"
 	"github.com/palisade-net/palisade/nft"
 	"github.com/palisade-net/palisade/store"
 )
@@ -184,6 +185,7 @@ func Run(ctx context.Context, cfg Config, st store.Store, ap nft.Applier, ifs In
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	go sdnotify.Run(ctx, a.Ready, a.Live) // under systemd (Type=notify): READY=1, WATCHDOG=1
 	<-ctx.Done()
 	a.log.Info("stopping", "reason", context.Cause(ctx))
 	return a.Close()

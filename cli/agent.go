@@ -80,6 +80,10 @@ func runAgent(s *streams, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
+	// Before anything is written to the datastore or the kernel.
+	if err := agent.CheckNetAdmin(); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if f.cleanup {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/palisade-net/palisade/controller"
+	"github.com/palisade-net/palisade/internal/sdnotify"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -247,6 +248,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.log.Info("palisade server running", "datastore", s.ClientEndpoints(), "health", "http://"+s.HealthAddr())
+	nctx, stopNotify := context.WithCancel(ctx)
+	defer stopNotify()
+	go sdnotify.Run(nctx, s.Ready, s.Live) // under systemd (Type=notify): READY=1, WATCHDOG=1
 	var runErr error
 	select {
 	case <-ctx.Done():
