@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,4 +28,22 @@ func TestInstallService(t *testing.T) {
 		t.Errorf("the server's unit:\n%s", data)
 	}
 	wantContains(t, "", 1, "", "want server or agent", "install-service", "controller", "--unit-dir", dir)
+
+	// systemd's own check, where systemd is installed (units naming a binary that exists).
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("no systemd-analyze: the units' syntax is not checked by systemd")
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"agent", "server"} {
+		wantContains(t, "", 0, "wrote", "", "install-service", name, "--unit-dir", dir, "--executable", exe)
+		out, err := exec.Command(analyze, "verify", filepath.Join(dir, "palisade-"+name+".service")).CombinedOutput()
+		if err != nil {
+			t.Errorf("systemd-analyze verify palisade-%s.service: %v\n%s", name, err, out)
+		}
+	}
 }
