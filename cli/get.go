@@ -10,6 +10,7 @@ import (
 	"github.com/palisade-net/palisade/store"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 func init() { register(newGet) }
@@ -23,6 +24,7 @@ type getOpts struct {
 	namespace string
 	all       bool
 	export    bool
+	selector  string
 }
 
 func newGet(s *streams) *cobra.Command {
@@ -42,6 +44,7 @@ func newGet(s *streams) *cobra.Command {
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace of namespaced kinds (default \"default\")")
 	f.BoolVarP(&o.all, "all-namespaces", "A", false, "list namespaced kinds across every namespace")
 	f.BoolVar(&o.export, "export", false, "strip cluster-specific metadata (with NAME only)")
+	f.StringVarP(&o.selector, "selector", "l", "", "only resources whose labels match, as kubectl's -l: k=v, k!=v, k in (a,b), k, !k")
 	addDatastoreFlags(c, &o.ds)
 	// -a is calicoctl's old spelling of -A.
 	f.BoolVarP(&o.all, "all-namespaces-compat", "a", false, "same as -A")
@@ -69,6 +72,12 @@ func runGet(s *streams, o *getOpts, args []string) error {
 	if err != nil {
 		return fail(s, "%v", err)
 	}
+	sel := labels.Everything()
+	if o.selector != "" {
+		if sel, err = labels.Parse(o.selector); err != nil {
+			return fail(s, "--selector %q: %v", o.selector, err)
+		}
+	}
 	queries, err := getQueries(s, o, args)
 	if err != nil {
 		return err
@@ -93,6 +102,9 @@ func runGet(s *streams, o *getOpts, args []string) error {
 			continue
 		}
 		r.objs, errs = dropUnreadable(r.objs, errs)
+		if r.objs = selectLabels(r.objs, sel); !r.list && len(r.objs) == 0 {
+			continue // a named resource the selector leaves out
+		}
 		if o.export && len(args) > 1 {
 			exportStrip(r.objs)
 		}
@@ -220,6 +232,13 @@ func exportStrip(objs []api.Object) {
 
 func printResults(s *streams, f outputFormat, results []getResult, printNS bool) error {
 	switch f.kind {
+	case "name":
+		for _, r := range results {
+			for _, o := range r.objs {
+				fmt.Fprintf(s.out, "%s/%s\n", resourceName(o), o.GetName())
+			}
+		}
+		return nil
 	case "yaml", "json", "template":
 		var vs []any
 		for _, r := range results {
@@ -245,6 +264,30 @@ func printResults(s *streams, f outputFormat, results []getResult, printNS bool)
 		writeTable(s.out, r.kind, hs, r.objs)
 	}
 	return nil
+}
+
+// resourceName is kubectl's name of an object's resource in -o name:
+// "pod", "networkpolicy.networking.k8s.io", "globalnetworkpolicy.projectcalico.org".
+func resourceName(o api.Object) string {
+	api.SetTypeMeta(o)
+	gvk := o.GetObjectKind().GroupVersionKind()
+	kind := strings.ToLower(gvk.Kind)
+	if gvk.Group == "" {
+		return kind
+	}
+	return kind + "." + gvk.Group
+}
+
+// selectLabels keeps the objects whose labels the selector (kubectl's -l
+// syntax) matches.
+func selectLabels(objs []api.Object, sel labels.Selector) []api.Object {
+	out := objs[:0]
+	for _, o := range objs {
+		if sel.Matches(labels.Set(o.GetLabels())) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // dropUnreadable takes the stand-ins for undecodable stored values out of a

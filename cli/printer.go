@@ -274,7 +274,7 @@ func writeTable(w io.Writer, kind store.Kind, hs []string, objs []api.Object) {
 
 // outputFormat is a parsed -o value.
 type outputFormat struct {
-	kind    string   // ps, wide, custom, yaml, json, template
+	kind    string   // ps, wide, custom, yaml, json, template, name
 	columns []string // custom-columns
 	tmpl    string   // go-template text
 }
@@ -288,7 +288,7 @@ func parseOutput(o string) (outputFormat, error) {
 	switch o {
 	case "", "ps":
 		return outputFormat{kind: "ps"}, nil
-	case "wide", "yaml", "json":
+	case "wide", "yaml", "json", "name":
 		return outputFormat{kind: o}, nil
 	case "yml":
 		return outputFormat{kind: "yaml"}, nil

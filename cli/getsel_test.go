@@ -1,0 +1,35 @@
+package cli
+
+import "testing"
+
+// TestGetSelectorAndName: kubectl's -l and -o name on get.
+func TestGetSelectorAndName(t *testing.T) {
+	st := newMemory(t)
+	seedDefaults(t, st)
+	put(t, st, `
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n1-eth0, labels: {role: node, zone: a}}
+spec: {node: n1, interfaceName: eth0}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: n2-eth0, labels: {role: node, zone: b}}
+spec: {node: n2, interfaceName: eth0}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c, image: x}]}
+`)
+	want(t, "", 0, "hostendpoint.projectcalico.org/n2-eth0\n", "", "get", "heps", "-l", "role=node,zone!=a", "-o", "name")
+	want(t, "", 0, "hostendpoint.projectcalico.org/n1-eth0\nhostendpoint.projectcalico.org/n2-eth0\n", "",
+		"get", "heps", "--selector", "zone in (a,b)", "-o", "name")
+	want(t, "", 0, "", "", "get", "hep", "n1-eth0", "-l", "zone=b", "-o", "yaml")
+	want(t, "", 0, "pod/web\n", "", "get", "pods", "-n", "shop", "-o", "name")
+	wantContains(t, "", 1, "", "--selector", "get", "heps", "-l", "zone in (a")
+}
