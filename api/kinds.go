@@ -181,6 +181,16 @@ func DefaultNamespace(o Object, ns string) {
 	}
 }
 
+// KindAliases lists every kind name and alias LookupKind accepts, lower
+// case.
+func KindAliases() []string {
+	out := make([]string, 0, len(calicoByAlias))
+	for a := range calicoByAlias {
+		out = append(out, a)
+	}
+	return out
+}
+
 // LookupKind resolves a calicoctl resource-type alias (case-insensitive:
 // "gnp", "HostEndpoints", "felixconfig", ...) to its Calico kind.
 func LookupKind(alias string) (kind string, ok bool) {

@@ -25,6 +25,8 @@ type crudOpts struct {
 	namespace  string
 	skipExists bool // create
 	skipAbsent bool // delete
+	all        bool // delete --all
+	allNS      bool // delete -A
 }
 
 func addCRUDFlags(c *cobra.Command, o *crudOpts) {

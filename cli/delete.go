@@ -11,15 +11,17 @@ import (
 func newDelete(s *streams) *cobra.Command {
 	o := &crudOpts{}
 	c := &cobra.Command{
-		Use:   "delete (KIND NAME... | -f FILENAME) [-s]",
+		Use:   "delete (KIND NAME... | KIND --all [-n NS | -A] | -f FILENAME) [-s]",
 		Short: "Delete resources named on the command line or in a file",
 		Long: "delete removes each resource in turn. A resourceVersion in the input is a precondition.\n" +
 			"With --skip-not-exists, resources that do not exist count as deleted.",
-		Example: "  palisade delete gnp default-node-policy\n  palisade delete -f policy.yaml",
+		Example: "  palisade delete gnp default-node-policy\n  palisade delete -f policy.yaml\n  palisade delete networkpolicy --all -n staging",
 		RunE:    func(_ *cobra.Command, args []string) error { return runDelete(s, o, args) },
 	}
 	addCRUDFlags(c, o)
 	c.Flags().BoolVarP(&o.skipAbsent, "skip-not-exists", "s", false, "treat resources that do not exist as deleted")
+	c.Flags().BoolVar(&o.all, "all", false, "delete every resource of KIND (in the namespace, or with -A in all)")
+	c.Flags().BoolVarP(&o.allNS, "all-namespaces", "A", false, "with --all: in every namespace")
 	return c
 }
 
@@ -57,6 +59,16 @@ func deleteTargets(s *streams, o *crudOpts, args []string) ([]deleteTarget, stri
 		return nil, "", fail(s, "%v", err)
 	}
 	names := args[1:]
+	if o.all {
+		if len(names) > 0 {
+			return nil, "", fail(s, "give either NAME... or --all, not both")
+		}
+		targets, err := allTargets(o, kind)
+		if err != nil {
+			return nil, "", failErr(s, err)
+		}
+		return targets, kindName(kind), nil
+	}
 	if len(names) == 0 {
 		return nil, "", fail(s, "resource name may not be empty")
 	}
@@ -69,6 +81,29 @@ func deleteTargets(s *streams, o *crudOpts, args []string) ([]deleteTarget, stri
 		out = append(out, deleteTarget{key: store.Key{Kind: kind, Namespace: ns, Name: n}, err: err})
 	}
 	return out, kindName(kind), nil
+}
+
+// allTargets lists every resource of kind in the namespace (or all of
+// them with -A), as delete --all removes them.
+func allTargets(o *crudOpts, kind store.Kind) ([]deleteTarget, error) {
+	ns, err := resolveNamespace(kind, "", o.namespace, o.allNS)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := openSession(&o.ds)
+	if err != nil {
+		return nil, err
+	}
+	defer ss.close()
+	objs, _, err := ss.list(kind, ns)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]deleteTarget, 0, len(objs))
+	for _, obj := range objs {
+		out = append(out, deleteTarget{key: store.KeyOf(obj)})
+	}
+	return out, nil
 }
 
 func runDelete(s *streams, o *crudOpts, args []string) error {

@@ -33,3 +33,30 @@ spec: {nodeName: n1, containers: [{name: c, image: x}]}
 	want(t, "", 0, "pod/web\n", "", "get", "pods", "-n", "shop", "-o", "name")
 	wantContains(t, "", 1, "", "--selector", "get", "heps", "-l", "zone in (a")
 }
+
+// TestDeleteAll: delete KIND --all in a namespace, or with -A in all; a
+// refused deletion (the default tier) is reported, the rest deleted.
+func TestDeleteAll(t *testing.T) {
+	st := newMemory(t)
+	seedDefaults(t, st)
+	put(t, st, `
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: a, namespace: staging}
+spec: {selector: all()}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: b, namespace: staging}
+spec: {selector: all()}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: c, namespace: prod}
+spec: {selector: all()}
+`)
+	want(t, "", 0, "Successfully deleted 2 'NetworkPolicy' resource(s)\n", "", "delete", "networkpolicy", "--all", "-n", "staging")
+	want(t, "", 0, "NAMESPACE   NAME   TIER      \nprod        c      default   \n\n", "", "get", "networkpolicy", "-A")
+	want(t, "", 0, "Successfully deleted 1 'NetworkPolicy' resource(s)\n", "", "delete", "networkpolicy", "--all", "-A")
+	wantContains(t, "", 1, "", "not both", "delete", "networkpolicy", "x", "--all")
+}

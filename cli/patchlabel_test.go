@@ -96,7 +96,7 @@ func TestLabelMessages(t *testing.T) {
 	want(t, "", 1, "", "invalid label a=b=c\n", "label", "gnp", "p", "a=b=c")
 	wantContains(t, "", 1, "", "invalid label -bad=x: ", "label", "gnp", "p", "--", "-bad=x")
 	wantContains(t, "", 1, "", "invalid label bad=-x-: ", "label", "gnp", "p", "bad=-x-")
-	want(t, "", 1, "", "resource type 'gnps2' is not supported\n", "label", "gnps2", "p", "a=b")
+	want(t, "", 1, "", "resource type 'gnps2' is not supported (did you mean 'gnps'?)\n", "label", "gnps2", "p", "a=b")
 
 	// Nodes: the Calico Node and the Kubernetes Node of the same name.
 	want(t, "", 0, "Successfully set label env on nodes both\n", "", "label", "nodes", "both", "env=dev")

@@ -32,10 +32,60 @@ var k8sAliases = map[string]store.Kind{
 }
 
 // UnsupportedKindError: the KIND argument names no kind palisade stores.
-type UnsupportedKindError struct{ Arg string }
+type UnsupportedKindError struct {
+	Arg     string
+	Meaning string // the closest kind name or alias, if one is close
+}
 
 func (e *UnsupportedKindError) Error() string {
-	return fmt.Sprintf("resource type '%s' is not supported", e.Arg)
+	msg := fmt.Sprintf("resource type '%s' is not supported", e.Arg)
+	if e.Meaning != "" {
+		msg += fmt.Sprintf(" (did you mean '%s'?)", e.Meaning)
+	}
+	return msg
+}
+
+// closestKind is the accepted kind name or alias nearest to arg, when it
+// is a likely typo of it (one edit, two for names over four letters), else
+// "".
+func closestKind(arg string) string {
+	arg = strings.ToLower(strings.TrimSpace(arg))
+	best, bestD := "", 2
+	if len(arg) > 4 {
+		bestD = 3
+	}
+	names := api.KindAliases()
+	for a := range k8sAliases {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if d := editDistance(arg, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // lookupKind resolves a KIND argument (api.md §1.3 aliases, case-insensitive).
@@ -46,7 +96,7 @@ func lookupKind(arg string) (store.Kind, error) {
 	if k, ok := k8sAliases[strings.ToLower(strings.TrimSpace(arg))]; ok {
 		return k, nil
 	}
-	return "", &UnsupportedKindError{Arg: arg}
+	return "", &UnsupportedKindError{Arg: arg, Meaning: closestKind(arg)}
 }
 
 // kindName is the kind as printed: "GlobalNetworkPolicy", "Pod", "Node".
