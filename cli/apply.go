@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
-	"github.com/spf13/cobra"
 )
 
 func init() {
@@ -81,14 +84,45 @@ func newApply(s *streams) *cobra.Command {
 func newCreate(s *streams) *cobra.Command {
 	o := &crudOpts{}
 	c := &cobra.Command{
-		Use:   "create -f FILENAME [--skip-exists]",
+		Use:   "create (-f FILENAME | namespace NAME) [--skip-exists]",
 		Short: "Create resources from a file, a directory or standard input",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return runWrite(s, o, verbCreate(o.skipExists)) },
+		Long: "create creates each resource of -f (failing for those that exist, unless --skip-exists).\n" +
+			"As with kubectl, `create namespace NAME` creates a namespace without a file.",
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return runCreateArgs(s, o, args)
+			}
+			return runWrite(s, o, verbCreate(o.skipExists))
+		},
 	}
 	addCRUDFlags(c, o)
 	c.Flags().BoolVar(&o.skipExists, "skip-exists", false, "treat resources that already exist as created")
 	return c
+}
+
+// runCreateArgs is create with a kind on the command line: only
+// `create namespace NAME` (kubectl's) makes sense without a file.
+func runCreateArgs(s *streams, o *crudOpts, args []string) error {
+	kind, err := lookupKind(args[0])
+	if err != nil || kind != store.KindK8sNamespace || len(args) != 2 || len(o.files) > 0 {
+		return fail(s, "create takes its resources from -f FILENAME (a file, a directory or - for standard input), "+
+			"e.g. `cat <<EOF | palisade create -f -`; only `create namespace NAME` needs no file")
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: args[1]}}
+	api.SetTypeMeta(ns)
+	if errs := api.Validate(ns); len(errs) > 0 {
+		return fail(s, "namespace %q: %v", args[1], errs[0])
+	}
+	ss, err := openSession(&o.ds)
+	if err != nil {
+		return failErr(s, err)
+	}
+	defer ss.close()
+	if _, err := ss.create(ns); err != nil && !(o.skipExists && store.IsAlreadyExists(err)) {
+		return failErr(s, err)
+	}
+	fmt.Fprintf(s.out, "namespace/%s created\n", args[1])
+	return nil
 }
 
 func newReplace(s *streams) *cobra.Command {

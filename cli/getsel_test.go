@@ -1,6 +1,10 @@
 package cli
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/palisade-net/palisade/store"
+)
 
 // TestGetSelectorAndName: kubectl's -l and -o name on get.
 func TestGetSelectorAndName(t *testing.T) {
@@ -59,4 +63,19 @@ spec: {selector: all()}
 	want(t, "", 0, "NAMESPACE   NAME   TIER      \nprod        c      default   \n\n", "", "get", "networkpolicy", "-A")
 	want(t, "", 0, "Successfully deleted 1 'NetworkPolicy' resource(s)\n", "", "delete", "networkpolicy", "--all", "-A")
 	wantContains(t, "", 1, "", "not both", "delete", "networkpolicy", "x", "--all")
+}
+
+// TestCreateNamespace: kubectl's `create namespace NAME`; any other kind
+// on create's command line says it takes -f.
+func TestCreateNamespace(t *testing.T) {
+	st := newMemory(t)
+	seedDefaults(t, st)
+	want(t, "", 0, "namespace/staging created\n", "", "create", "namespace", "staging")
+	if !exists(t, st, store.KindK8sNamespace, "", "staging") {
+		t.Error("the namespace was not stored")
+	}
+	wantContains(t, "", 1, "", "already exists", "create", "ns", "staging")
+	want(t, "", 0, "namespace/staging created\n", "", "create", "ns", "staging", "--skip-exists")
+	wantContains(t, "", 1, "", "create takes its resources from -f", "create", "gnp", "foo")
+	wantContains(t, "", 1, "", "namespace \"Bad_Name\"", "create", "namespace", "Bad_Name")
 }
