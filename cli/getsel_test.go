@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/palisade-net/palisade/store"
@@ -78,4 +79,16 @@ func TestCreateNamespace(t *testing.T) {
 	want(t, "", 0, "namespace/staging created\n", "", "create", "ns", "staging", "--skip-exists")
 	wantContains(t, "", 1, "", "create takes its resources from -f", "create", "gnp", "foo")
 	wantContains(t, "", 1, "", "namespace \"Bad_Name\"", "create", "namespace", "Bad_Name")
+}
+
+// TestKubectlPluginName: as kubectl-palisade, help and examples say
+// `kubectl palisade`.
+func TestKubectlPluginName(t *testing.T) {
+	old := ProgramName
+	ProgramName = "kubectl palisade"
+	t.Cleanup(func() { ProgramName = old })
+	out, _ := wantContains(t, "", 0, "kubectl palisade get (KIND", "", "get", "--help")
+	if !strings.Contains(out, "  kubectl palisade get heps -o wide") {
+		t.Errorf("examples do not say kubectl palisade:\n%s", out)
+	}
 }

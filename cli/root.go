@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,6 +43,10 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 1
 }
 
+// ProgramName is how help texts name the command: "palisade", or
+// "kubectl palisade" when the binary runs as a kubectl plugin.
+var ProgramName = "palisade"
+
 func newRoot(s *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "palisade",
@@ -56,7 +61,19 @@ func newRoot(s *streams) *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c(s))
 	}
+	if ProgramName != "palisade" {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: ProgramName}
+		renameExamples(root)
+	}
 	return root
+}
+
+// renameExamples makes every example say ProgramName ("kubectl palisade").
+func renameExamples(c *cobra.Command) {
+	c.Example = strings.ReplaceAll(c.Example, "palisade ", ProgramName+" ")
+	for _, sub := range c.Commands() {
+		renameExamples(sub)
+	}
 }
 
 // commands are the subcommands; each command's file registers itself in an
