@@ -99,10 +99,21 @@ func readConfigFile(path string, required bool) (apiConfigSpec, error) {
 		return apiConfigSpec{}, &ConfigError{Source: path, Err: err}
 	}
 	var probe struct {
-		Kind string `json:"kind"`
+		Kind          string `json:"kind"`
+		DatastoreType string `json:"datastoreType"`
+		Spec          struct {
+			DatastoreType string `json:"datastoreType"`
+		} `json:"spec"`
 	}
 	if err := yaml.Unmarshal(data, &probe); err != nil {
 		return apiConfigSpec{}, &ConfigError{Source: path, Err: err}
+	}
+	// The datastore type first: a Kubernetes-datastore configuration has
+	// fields palisade does not know, and the type is what to say.
+	for _, t := range []string{probe.DatastoreType, probe.Spec.DatastoreType} {
+		if err := checkDatastoreType(t); err != nil {
+			return apiConfigSpec{}, &ConfigError{Source: path, Err: err}
+		}
 	}
 	var spec apiConfigSpec
 	switch probe.Kind {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,4 +93,17 @@ func TestKubectlPluginName(t *testing.T) {
 	if !strings.Contains(out, "  kubectl palisade get heps -o wide") {
 		t.Errorf("examples do not say kubectl palisade:\n%s", out)
 	}
+}
+
+// TestKubernetesDatastoreConfig: a calicoctl configuration for the
+// Kubernetes datastore gets the same message as $DATASTORE_TYPE, not a
+// complaint about its other fields.
+func TestKubernetesDatastoreConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "calicoctl.cfg")
+	cfg := "apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nmetadata: {}\nspec:\n  datastoreType: kubernetes\n  kubeconfig: /root/.kube/config\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, "", 1, "", `datastoreType "kubernetes" is not supported: palisade's datastore is etcd (etcdv3)`,
+		"get", "heps", "-c", path)
 }
