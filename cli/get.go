@@ -33,9 +33,10 @@ func newGet(s *streams) *cobra.Command {
 		Use:   "get (KIND [NAME...] | -f FILENAME) [-o ps|wide|yaml|json|custom-columns=...]",
 		Short: "Print resources from the datastore",
 		Long: "get prints the named resources, or every resource of KIND, as calicoctl get does. KIND is a\n" +
-			"Calico kind or one of its aliases (heps, gnp, policy, ...), case-insensitive.",
-		Example: "  palisade get heps -o wide\n  palisade get felixconfiguration default --export -o yaml",
-		RunE:    func(_ *cobra.Command, args []string) error { return runGet(s, o, args) },
+			"Calico kind or one of its aliases (heps, gnp, policy, ...), case-insensitive.\n\n" + kindsHelp(),
+		ValidArgsFunction: completeKinds,
+		Example:           "  palisade get heps -o wide\n  palisade get felixconfiguration default --export -o yaml",
+		RunE:              func(_ *cobra.Command, args []string) error { return runGet(s, o, args) },
 	}
 	addFileFlags(c, &o.files, &o.recursive)
 	f := c.Flags()

@@ -107,3 +107,14 @@ func TestKubernetesDatastoreConfig(t *testing.T) {
 	wantContains(t, "", 1, "", `datastoreType "kubernetes" is not supported: palisade's datastore is etcd (etcdv3)`,
 		"get", "heps", "-c", path)
 }
+
+// TestKindsHelpAndCompletion: get's help lists the kinds; shell completion
+// offers kinds and aliases.
+func TestKindsHelpAndCompletion(t *testing.T) {
+	wantContains(t, "", 0, "Kinds: GlobalNetworkPolicy, NetworkPolicy", "", "get", "--help")
+	out, _ := wantContains(t, "", 0, "globalnetworkpolicy\n", "", "__complete", "get", "glob")
+	if strings.Contains(out, "hostendpoint") {
+		t.Errorf("completion of glob offers hostendpoint:\n%s", out)
+	}
+	wantContains(t, "", 0, "netpol\n", "", "__complete", "delete", "netp")
+}

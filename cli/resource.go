@@ -2,10 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
@@ -86,6 +90,29 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// kindsHelp lists the kinds for help texts: the Calico kinds, then the
+// Kubernetes kinds palisade stores, with a short alias each.
+func kindsHelp() string {
+	return "Kinds: " + strings.Join(api.CalicoKinds(), ", ") +
+		";\nKubernetes kinds: pods (po), namespaces (ns), services (svc), endpointslices, serviceaccounts (sa),\n" +
+		"kubernetesnetworkpolicies (knp, netpol), kubernetesnodes (k8snode)."
+}
+
+// completeKinds completes a KIND argument from the kinds and aliases.
+func completeKinds(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, a := range append(api.KindAliases(), slices.Collect(maps.Keys(k8sAliases))...) {
+		if strings.HasPrefix(a, strings.ToLower(prefix)) {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // lookupKind resolves a KIND argument (api.md §1.3 aliases, case-insensitive).
