@@ -98,7 +98,7 @@ spec: {nodeName: n1}
 			"prod        web        n1     10.1.0.5/32   cali1       \n\n"},
 		{[]string{"felixconfig"}, "NAME      \ndefault   \n\n"},
 		{[]string{"kubecontrollersconfigs", "default"}, "NAME      \ndefault   \n\n"},
-		{[]string{"pods", "-A"}, "NAMESPACE   NAME   \nprod        web    \n\n"},
+		{[]string{"pods", "-A"}, "NAMESPACE   NAME   NODE   \nprod        web    n1     \n\n"},
 		{[]string{"profile", "projectcalico-default-allow"}, "NAME                          \nprojectcalico-default-allow   \n\n"},
 	} {
 		want(t, "", 0, tc.out, "", append([]string{"get"}, tc.args...)...)

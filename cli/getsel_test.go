@@ -118,3 +118,36 @@ func TestKindsHelpAndCompletion(t *testing.T) {
 	}
 	wantContains(t, "", 0, "netpol\n", "", "__complete", "delete", "netp")
 }
+
+// TestKubernetesColumns: kubectl's useful columns for pods, services and
+// nodes.
+func TestKubernetesColumns(t *testing.T) {
+	st := newMemory(t)
+	seedDefaults(t, st)
+	put(t, st, `
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c, image: x}]}
+status: {podIP: 198.18.1.10, podIPs: [{ip: 198.18.1.10}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: NodePort, clusterIP: 198.19.128.10, selector: {app: web}, ports: [{port: 80, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1, labels: {zone: a}}
+status: {addresses: [{type: InternalIP, address: 198.19.0.2}]}
+`)
+	want(t, "", 0, "NAMESPACE   NAME   IP            NODE   LABELS    \nshop        web    198.18.1.10   n1     app=web   \n\n", "",
+		"get", "po", "-n", "shop", "-o", "wide")
+	want(t, "", 0, "NAMESPACE   NAME   TYPE       CLUSTER-IP      PORTS          \nshop        web    NodePort   198.19.128.10   80:30080/TCP   \n\n", "",
+		"get", "svc", "-n", "shop", "-o", "wide")
+	want(t, "", 0, "NAME   ADDRESSES    LABELS   \nn1     198.19.0.2   zone=a   \n\n", "", "get", "k8snodes", "-o", "wide")
+}

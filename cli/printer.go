@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -188,6 +189,75 @@ var tableSpecs = map[store.Kind]*tableSpec{
 				return ""
 			}},
 	},
+}
+
+// Kubernetes kinds get kubectl's useful columns.
+func init() {
+	labelsCell := func(o api.Object) string {
+		var kv []string
+		for k, v := range o.GetLabels() {
+			kv = append(kv, k+"="+v)
+		}
+		sort.Strings(kv)
+		return strings.Join(kv, ",")
+	}
+	pod := func(o api.Object) *corev1.Pod { return o.(*corev1.Pod) }
+	svc := func(o api.Object) *corev1.Service { return o.(*corev1.Service) }
+	tableSpecs[store.KindK8sPod] = &tableSpec{
+		ps: []string{"NAME", "NODE"}, wide: []string{"NAME", "IP", "NODE", "LABELS"},
+		cols: map[string]cell{"NAME": nameCell, "NODE": func(o api.Object) string { return pod(o).Spec.NodeName },
+			"IP": func(o api.Object) string {
+				var ips []string
+				for _, ip := range pod(o).Status.PodIPs {
+					ips = append(ips, ip.IP)
+				}
+				if len(ips) == 0 && pod(o).Status.PodIP != "" {
+					ips = []string{pod(o).Status.PodIP}
+				}
+				return strings.Join(ips, ",")
+			},
+			"LABELS": labelsCell},
+	}
+	tableSpecs[store.KindK8sService] = &tableSpec{
+		ps: []string{"NAME", "TYPE"}, wide: []string{"NAME", "TYPE", "CLUSTER-IP", "PORTS"},
+		cols: map[string]cell{"NAME": nameCell,
+			"TYPE": func(o api.Object) string {
+				if t := svc(o).Spec.Type; t != "" {
+					return string(t)
+				}
+				return string(corev1.ServiceTypeClusterIP)
+			},
+			"CLUSTER-IP": func(o api.Object) string { return svc(o).Spec.ClusterIP },
+			"PORTS": func(o api.Object) string {
+				var ps []string
+				for _, p := range svc(o).Spec.Ports {
+					proto := p.Protocol
+					if proto == "" {
+						proto = corev1.ProtocolTCP
+					}
+					if p.NodePort != 0 {
+						ps = append(ps, fmt.Sprintf("%d:%d/%s", p.Port, p.NodePort, proto))
+					} else {
+						ps = append(ps, fmt.Sprintf("%d/%s", p.Port, proto))
+					}
+				}
+				return strings.Join(ps, ",")
+			}},
+	}
+	tableSpecs[store.KindK8sNode] = &tableSpec{
+		ps: []string{"NAME"}, wide: []string{"NAME", "ADDRESSES", "LABELS"},
+		cols: map[string]cell{"NAME": nameCell,
+			"ADDRESSES": func(o api.Object) string {
+				var as []string
+				for _, a := range o.(*corev1.Node).Status.Addresses {
+					as = append(as, a.Address)
+				}
+				return strings.Join(as, ",")
+			},
+			"LABELS": labelsCell},
+	}
+	tableSpecs[store.KindK8sNamespace] = &tableSpec{ps: []string{"NAME"}, wide: []string{"NAME", "LABELS"},
+		cols: map[string]cell{"NAME": nameCell, "LABELS": labelsCell}}
 }
 
 var netsetTable = &tableSpec{
