@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,20 +39,11 @@ func backupOrder() []store.Kind {
 		store.Kind(api.KindNode), store.KindK8sNode}
 	out := append([]store.Kind(nil), first...)
 	for _, k := range store.AllKinds() {
-		if !contains(first, k) {
+		if !slices.Contains(first, k) {
 			out = append(out, k)
 		}
 	}
 	return out
-}
-
-func contains[T comparable](xs []T, x T) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func newExportCmd(s *streams) *cobra.Command {
@@ -187,7 +179,7 @@ func runImport(s *streams, o *datastoreOpts, files []string) error {
 	for i, k := range backupOrder() {
 		rank[k] = i
 	}
-	sortStable(objs, func(a, b api.Object) bool { return rank[store.KindOf(a)] < rank[store.KindOf(b)] })
+	slices.SortStableFunc(objs, func(a, b api.Object) int { return rank[store.KindOf(a)] - rank[store.KindOf(b)] })
 	written := 0
 	for _, obj := range objs {
 		k := store.KeyOf(obj)
@@ -207,14 +199,6 @@ func runImport(s *streams, o *datastoreOpts, files []string) error {
 	}
 	fmt.Fprintf(s.out, "Successfully imported %d resource(s)\n", written)
 	return nil
-}
-
-func sortStable(objs []api.Object, less func(a, b api.Object) bool) {
-	for i := 1; i < len(objs); i++ {
-		for j := i; j > 0 && less(objs[j], objs[j-1]); j-- {
-			objs[j], objs[j-1] = objs[j-1], objs[j]
-		}
-	}
 }
 
 func newSnapshotCmd(s *streams) *cobra.Command {
