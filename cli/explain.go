@@ -113,18 +113,27 @@ func buildModel(s *streams, files []string, recursive bool) (*policy.Model, erro
 // buildModelFrom is buildModel with the datastore chosen by ds (flags),
 // for commands that read the live datastore when no -f is given.
 func buildModelFrom(s *streams, files []string, recursive bool, ds *datastoreOpts) (*policy.Model, error) {
-	var objs []api.Object
+	m, _, err := buildModelDocs(s, files, recursive, ds)
+	return m, err
+}
+
+// buildModelDocs is buildModelFrom that also returns the documents the
+// model was built from (with their file and line when read from -f).
+func buildModelDocs(s *streams, files []string, recursive bool, ds *datastoreOpts) (*policy.Model, []api.Document, error) {
+	var docs []api.Document
 	var errs []error
 	if len(files) == 0 {
 		live, err := liveObjects(ds)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		objs = live
+		for _, o := range live {
+			docs = append(docs, api.Document{Object: o})
+		}
 	} else {
-		docs, e := loadManifests(files, recursive, s.in)
-		objs, errs = objects(docs), e
+		docs, errs = loadManifests(files, recursive, s.in)
 	}
+	objs := objects(docs)
 	m, err := policy.NewModel(objs)
 	if err != nil {
 		var be *policy.BuildError
@@ -142,15 +151,15 @@ func buildModelFrom(s *streams, files []string, recursive bool, ds *datastoreOpt
 		}
 		fmt.Fprintf(s.err, "warning: %d problem(s) in the datastore; the rest is judged, failing closed where a "+
 			"policy or profile cannot be resolved\n", len(errs))
-		return m, nil
+		return m, docs, nil
 	}
 	if len(errs) > 0 {
 		for _, e := range errs {
 			fmt.Fprintln(s.err, e)
 		}
-		return nil, fmt.Errorf("%d problem(s) in the manifests; run palisade validate for details", len(errs))
+		return nil, nil, fmt.Errorf("%d problem(s) in the manifests; run palisade validate for details", len(errs))
 	}
-	return m, nil
+	return m, docs, nil
 }
 
 func flowFor(m *policy.Model, from, to, port string) (policy.Flow, error) {
