@@ -93,7 +93,7 @@ func runDemo(s *streams, verbose bool) error {
 	}
 	ports := []string{"80/TCP", "5432/TCP"}
 	cells := matrixCells(pods, nil, ports)
-	judgeAll(m, cells)
+	judgeAll(m, cells, false)
 	fmt.Fprintln(s.out, "== seed 004: matrix of the staging and admin pods (palisade matrix)")
 	printGrids(s.out, pods, nil, ports, cells)
 	return nil

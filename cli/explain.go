@@ -17,6 +17,7 @@ type explainOpts struct {
 	recursive bool
 	flowOpts
 	output string
+	staged bool
 	ds     datastoreOpts
 }
 
@@ -70,6 +71,7 @@ func newExplain(s *streams) *cobra.Command {
 	addFileFlags(c, &o.files, &o.recursive)
 	addFlowFlags(c, &o.flowOpts)
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	c.Flags().BoolVar(&o.staged, "staged", false, "also explain the flow as if the staged policies were enforced")
 	addDatastoreFlags(c, &o.ds)
 	return c
 }
@@ -81,25 +83,54 @@ func runExplain(s *streams, o *explainOpts) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("unrecognized output format '%s' (want text or json)", o.output)
 	}
-	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
+	m, docs, err := buildModelDocs(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
-	f, err := o.flow(m)
+	v, err := o.evaluate(m)
 	if err != nil {
 		return err
 	}
-	v, err := m.Evaluate(f)
-	if err != nil {
-		return err
+	var vs *policy.Verdict
+	if o.staged {
+		ms, err := stagedModel(docs)
+		if err != nil {
+			return err
+		}
+		if vs, err = o.evaluate(ms); err != nil {
+			return fmt.Errorf("with the staged policies: %w", err)
+		}
 	}
 	if o.output == "json" {
 		enc := json.NewEncoder(s.out)
 		enc.SetIndent("", "  ")
+		if vs != nil {
+			return enc.Encode(struct {
+				*policy.Verdict
+				Staged *policy.Verdict `json:"staged"`
+			}{v, vs})
+		}
 		return enc.Encode(v)
 	}
 	printVerdict(s.out, v)
+	if vs != nil {
+		change := "unchanged"
+		if vs.Verdict != v.Verdict {
+			change = "changed"
+		}
+		fmt.Fprintf(s.out, "\nWith the staged policies enforced (%s):\n", change)
+		printVerdict(s.out, vs)
+	}
 	return nil
+}
+
+// evaluate judges the flow of the flags in a model.
+func (o *explainOpts) evaluate(m *policy.Model) (*policy.Verdict, error) {
+	f, err := o.flow(m)
+	if err != nil {
+		return nil, err
+	}
+	return m.Evaluate(f)
 }
 
 // buildModel loads manifests, or without -f every object in the live

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/spf13/cobra"
 )
@@ -19,6 +21,7 @@ type matrixOpts struct {
 	ports     string
 	external  string
 	output    string
+	staged    bool
 	ds        datastoreOpts
 }
 
@@ -36,7 +39,9 @@ func newMatrix(s *streams) *cobra.Command {
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().StringVar(&o.ports, "ports", "", "comma-separated PORT/PROTO list, e.g. 80/TCP,53/UDP")
 	c.Flags().StringVar(&o.external, "external", "", "comma-separated IP addresses outside the cluster to include")
-	c.Flags().StringVarP(&o.output, "output", "o", "grid", "output format: grid or tsv")
+	c.Flags().StringVarP(&o.output, "output", "o", "grid", "output format: grid or tsv; with --staged, tsv or diff")
+	c.Flags().BoolVar(&o.staged, "staged", false, "also judge every flow as if the staged policies were enforced\n"+
+		"(-o tsv adds that verdict; -o diff lists only the flows it changes)")
 	addDatastoreFlags(c, &o.ds)
 	return c
 }
@@ -45,12 +50,18 @@ type matrixCell struct {
 	src, dst policy.Peer
 	port     string
 	allowed  bool
+	staged   bool // the verdict with the staged policies enforced (--staged)
 	err      error
 }
 
 func runMatrix(s *streams, o *matrixOpts) error {
-	if o.output != "grid" && o.output != "tsv" {
-		return fmt.Errorf("unrecognized output format '%s' (want grid or tsv)", o.output)
+	switch {
+	case o.staged && o.output == "grid":
+		o.output = "diff"
+	case o.output == "diff" && !o.staged:
+		return fmt.Errorf("-o diff needs --staged")
+	case o.output != "grid" && o.output != "tsv" && o.output != "diff":
+		return fmt.Errorf("unrecognized output format '%s' (want grid, tsv or diff)", o.output)
 	}
 	ports := splitList(o.ports)
 	if len(ports) == 0 {
@@ -61,7 +72,7 @@ func runMatrix(s *streams, o *matrixOpts) error {
 			return fmt.Errorf("--ports: %w", err)
 		}
 	}
-	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
+	m, docs, err := buildModelDocs(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
@@ -75,14 +86,25 @@ func runMatrix(s *streams, o *matrixOpts) error {
 	}
 	pods := m.Pods()
 	cells := matrixCells(pods, ext, ports)
-	judgeAll(m, cells)
+	judgeAll(m, cells, false)
+	if o.staged {
+		ms, err := stagedModel(docs)
+		if err != nil {
+			return err
+		}
+		judgeAll(ms, cells, true)
+	}
 	for _, c := range cells {
 		if c.err != nil {
 			return fmt.Errorf("%s -> %s %s: %w", c.src, c.dst, c.port, c.err)
 		}
 	}
-	if o.output == "tsv" {
-		printTSV(s.out, cells)
+	switch o.output {
+	case "tsv":
+		printTSV(s.out, cells, o.staged)
+		return nil
+	case "diff":
+		printDiff(s.out, cells)
 		return nil
 	}
 	printGrids(s.out, pods, ext, ports, cells)
@@ -123,8 +145,32 @@ func matrixCells(pods, ext []policy.Peer, ports []string) []*matrixCell {
 	return out
 }
 
-// judgeAll evaluates the cells on every core; the model is read-only.
-func judgeAll(m *policy.Model, cells []*matrixCell) {
+// stagedModel is the model of the documents with every staged policy
+// enforced (policy.StagedView).
+func stagedModel(docs []api.Document) (*policy.Model, error) {
+	ms, err := policy.NewModel(policy.StagedView(objects(docs)))
+	var be *policy.BuildError
+	if err != nil && !errors.As(err, &be) {
+		return nil, fmt.Errorf("the staged policies: %w", err)
+	}
+	return ms, nil
+}
+
+// printDiff lists the flows the staged policies would change.
+func printDiff(w io.Writer, cells []*matrixCell) {
+	n := 0
+	for _, c := range cells {
+		if c.staged != c.allowed {
+			n++
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s -> %s\n", c.src, c.dst, tsvPort(c.port), verdictWord(c.allowed), verdictWord(c.staged))
+		}
+	}
+	fmt.Fprintf(w, "%d of %d flow(s) would change with the staged policies\n", n, len(cells))
+}
+
+// judgeAll evaluates the cells on every core (into staged with the staged
+// model, whose peers are looked up again by name); the model is read-only.
+func judgeAll(m *policy.Model, cells []*matrixCell, staged bool) {
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan *matrixCell, 256)
@@ -133,11 +179,29 @@ func judgeAll(m *policy.Model, cells []*matrixCell) {
 		go func() {
 			defer wg.Done()
 			for c := range next {
-				f, err := policy.NewFlow(c.src, c.dst, c.port)
-				if err == nil {
-					c.allowed, err = m.Allowed(f)
+				src, dst := c.src, c.dst
+				var err error
+				if staged {
+					if src, err = m.ResolvePeer(c.src.String()); err == nil {
+						dst, err = m.ResolvePeer(c.dst.String())
+					}
 				}
-				c.err = err
+				var f policy.Flow
+				if err == nil {
+					f, err = policy.NewFlow(src, dst, c.port)
+				}
+				allowed := false
+				if err == nil {
+					allowed, err = m.Allowed(f)
+				}
+				if staged {
+					c.staged = allowed
+				} else {
+					c.allowed = allowed
+				}
+				if err != nil {
+					c.err = err
+				}
 			}
 		}()
 	}
@@ -161,8 +225,12 @@ func tsvPort(p string) string {
 	return strings.ToUpper(proto) + "/" + n
 }
 
-func printTSV(w io.Writer, cells []*matrixCell) {
+func printTSV(w io.Writer, cells []*matrixCell, staged bool) {
 	for _, c := range cells {
+		if staged {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.src, c.dst, tsvPort(c.port), verdictWord(c.allowed), verdictWord(c.staged))
+			continue
+		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.src, c.dst, tsvPort(c.port), verdictWord(c.allowed))
 	}
 }
