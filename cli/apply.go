@@ -30,12 +30,15 @@ type crudOpts struct {
 	skipAbsent bool // delete
 	all        bool // delete --all
 	allNS      bool // delete -A
+	force      bool // skip the lockout guard
 }
 
 func addCRUDFlags(c *cobra.Command, o *crudOpts) {
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().BoolVar(&o.skipEmpty, "skip-empty", false, "do not fail when a file or directory holds no resource")
 	c.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of namespaced resources that name none (default \"default\")")
+	c.Flags().BoolVar(&o.force, "force", false, "write even if the change would cut this command's path to the datastore,\n"+
+		"the SSH session it runs in, or a node's agent's path to the datastore")
 	addDatastoreFlags(c, &o.ds)
 }
 
@@ -183,6 +186,15 @@ func runWrite(s *streams, o *crudOpts, v writeVerb) error {
 		defer ss.close()
 		if err := ss.ensureInitialized(); err != nil {
 			return failErr(s, err)
+		}
+		var writes []api.Object
+		for _, it := range items {
+			if it.err == nil {
+				writes = append(writes, it.obj)
+			}
+		}
+		if err := ss.guardWrite(writes, nil, o.force); err != nil {
+			return fail(s, "%v", err)
 		}
 	}
 	for _, it := range items {

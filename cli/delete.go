@@ -124,6 +124,15 @@ func runDelete(s *streams, o *crudOpts, args []string) error {
 	if err := ss.probe(); err != nil {
 		return failErr(s, err)
 	}
+	var keys []store.Key
+	for _, tg := range targets {
+		if tg.err == nil {
+			keys = append(keys, tg.key)
+		}
+	}
+	if err := ss.guardWrite(nil, keys, o.force); err != nil {
+		return fail(s, "%v", err)
+	}
 	t := tally{resources: len(targets), kind: kind}
 	for _, tg := range targets {
 		err := tg.err
