@@ -16,9 +16,10 @@ type explainOpts struct {
 	files     []string
 	recursive bool
 	flowOpts
-	output string
-	staged bool
-	ds     datastoreOpts
+	output      string
+	staged      bool
+	verdictOnly bool
+	ds          datastoreOpts
 }
 
 // flowOpts are the flags that name one flow (explain, dataplane trace).
@@ -72,6 +73,7 @@ func newExplain(s *streams) *cobra.Command {
 	addFlowFlags(c, &o.flowOpts)
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	c.Flags().BoolVar(&o.staged, "staged", false, "also explain the flow as if the staged policies were enforced")
+	c.Flags().BoolVar(&o.verdictOnly, "verdict-only", false, "print only allow or deny, and exit 0 when allowed, 1 when denied (for scripts)")
 	addDatastoreFlags(c, &o.ds)
 	return c
 }
@@ -90,6 +92,13 @@ func runExplain(s *streams, o *explainOpts) error {
 	v, err := o.evaluate(m)
 	if err != nil {
 		return err
+	}
+	if o.verdictOnly {
+		fmt.Fprintln(s.out, v.Verdict)
+		if !v.Allowed() {
+			return &exitError{code: 1}
+		}
+		return nil
 	}
 	var vs *policy.Verdict
 	if o.staged {
@@ -237,5 +246,8 @@ func printSteps(w io.Writer, steps []policy.Step) {
 			fmt.Fprintf(w, " %s %s (%s)", st.Endpoint, st.Direction, st.Kind)
 		}
 		fmt.Fprintf(w, "\n      %s: %s\n", strings.ToUpper(string(st.Result)), st.Reason)
+		for _, t := range st.Tried {
+			fmt.Fprintf(w, "        - %s\n", t)
+		}
 	}
 }

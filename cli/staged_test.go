@@ -65,3 +65,20 @@ spec: {stagedAction: Delete}
 		"matrix", "-f", base, "-f", del, "--ports", "80/TCP,8080/TCP", "--staged")
 	wantContains(t, "", 1, "", "-o diff needs --staged", "matrix", "-f", base, "--ports", "80/TCP", "-o", "diff")
 }
+
+// TestExplainVerdictOnly: scripts get the word and the exit status; a
+// denial at the end of a tier lists why each rule tried did not match.
+func TestExplainVerdictOnly(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "cluster.yaml")
+	if err := os.WriteFile(base, []byte(stagedCluster), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flow := []string{"explain", "-f", base, "--from", "shop/client", "--to", "shop/web"}
+	want(t, "", 0, "allow\n", "", append(flow, "--port", "80/TCP", "--verdict-only")...)
+	want(t, "", 1, "deny\n", "", append(flow, "--port", "8080/TCP", "--verdict-only")...)
+	out, _ := wantContains(t, "", 0, "end of tier default", "", append(flow, "--port", "8080/TCP")...)
+	if !strings.Contains(out, "- shop/web rule 0: destination port 8080 is not in [80]") {
+		t.Errorf("the tried rules are not listed:\n%s", out)
+	}
+}

@@ -177,6 +177,7 @@ func (e *evaluator) evalTiers(ep endpoint, d Direction, k StageKind, pkt packet,
 		if (k == StageNormal || k == StageForward) && t.DefaultAction == ActionDeny {
 			s := base
 			s.Tier = t.Name
+			s.Tried = e.m.triedRules(tp.policies, d, pkt)
 			return e.emit(s, ResultDeny, fmt.Sprintf("end of tier %s: policies selected the endpoint but no rule matched; the tier's default action is Deny (§3.1 step 6c)", t.Name)), true
 		}
 		// preDNAT and untracked tiers never end in a drop; a Pass tier goes on.

@@ -24,6 +24,10 @@ type Step struct {
 	Action    string `json:"action,omitempty"`
 	Result    Result `json:"result"`
 	Reason    string `json:"reason"`
+	// Tried lists, when a tier ends without a matching rule, each rule of
+	// the policies it tried and the first of its conditions the packet
+	// failed ("policy rule N: why").
+	Tried []string `json:"tried,omitempty"`
 }
 
 // Path is the judgement of one way through the network: one per NodePort
