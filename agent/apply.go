@@ -2,7 +2,11 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/palisade-net/palisade/policy"
@@ -111,14 +115,41 @@ func (l *loop) apply(ctx context.Context) {
 	l.a.m.applies.Inc()
 	l.a.m.lastApplied.SetToCurrentTime()
 	l.reportProgrammed()
+	l.logApply(first, took)
+}
+
+// logApply logs one transaction: its size, what changed since the last,
+// why (the kinds of the changes in the batch) and how long it took. At
+// most one line a second is at Info (the rest at Debug, counted in the
+// next Info line), so a burst of changes does not flood the log.
+func (l *loop) logApply(first bool, took time.Duration) {
 	st := l.res.Ruleset.Stats()
-	log := l.a.log.Debug
-	if first {
-		log = l.a.log.Info
+	prev := l.lastStats
+	l.lastStats = st
+	reasons := make([]string, 0, len(l.why))
+	for _, k := range slices.Sorted(maps.Keys(l.why)) {
+		reasons = append(reasons, fmt.Sprintf("%s:%d", k, l.why[k]))
 	}
-	log("applied the ruleset", "chains", st.Chains, "rules", st.Rules, "sets", st.Sets,
-		"elements", st.SetElements+st.MapElements, "endpoints", l.res.Endpoints, "policies", l.res.Policies,
-		"took", took.Round(time.Microsecond))
+	clear(l.why)
+	attrs := []any{"chains", st.Chains, "rules", st.Rules, "sets", st.Sets, "elements", st.SetElements + st.MapElements,
+		"endpoints", l.res.Endpoints, "policies", l.res.Policies, "took", took.Round(time.Microsecond)}
+	if !first {
+		attrs = append(attrs, "changed", fmt.Sprintf("chains %+d, rules %+d, sets %+d, elements %+d", st.Chains-prev.Chains,
+			st.Rules-prev.Rules, st.Sets-prev.Sets, st.SetElements+st.MapElements-prev.SetElements-prev.MapElements))
+	}
+	if len(reasons) > 0 {
+		attrs = append(attrs, "why", strings.Join(reasons, ","))
+	}
+	if !first && time.Since(l.lastInfoLog) < time.Second {
+		l.quietApplies++
+		l.a.log.Debug("applied the ruleset", attrs...)
+		return
+	}
+	if l.quietApplies > 0 {
+		attrs = append(attrs, "alsoAppliedSinceLastLine", l.quietApplies)
+	}
+	l.quietApplies, l.lastInfoLog = 0, time.Now()
+	l.a.log.Info("applied the ruleset", attrs...)
 }
 
 func (l *loop) armRetry(d time.Duration) {
@@ -194,6 +225,7 @@ func (l *loop) repairDrift(ctx context.Context, what string) {
 		return
 	}
 	l.a.m.drift.Inc()
+	l.why["drift"]++
 	l.a.log.Warn("palisade's table was "+what+" outside the agent; restoring it", "table", "inet palisade")
 	l.apply(ctx)
 }

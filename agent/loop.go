@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/cni"
 	"github.com/palisade-net/palisade/policy"
+	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -51,27 +52,31 @@ type loop struct {
 	stored     *api.Node                           // our Node as the datastore has it
 	overlay    []byte                              // our Node as the engine has it (JSON)
 
-	dirty      bool
-	res        Result
-	text       string // res.Ruleset.Text()
-	haveRes    bool
-	batchStart time.Time
-	batch      *time.Timer
-	batchC     <-chan time.Time
-	retry      *time.Timer
-	retryC     <-chan time.Time
-	retryDelay time.Duration
-	failures   int
-	applied    string // the text this agent last applied
-	hasApplied bool
-	kernelText string // the table as the kernel listed it after the last apply (normalised)
-	problems   int
+	dirty        bool
+	res          Result
+	text         string // res.Ruleset.Text()
+	haveRes      bool
+	batchStart   time.Time
+	why          map[string]int // kinds of the changes since the last transaction (for its log line)
+	lastStats    render.Stats   // the ruleset last applied
+	lastInfoLog  time.Time
+	quietApplies int // transactions logged at Debug since the last Info line
+	batch        *time.Timer
+	batchC       <-chan time.Time
+	retry        *time.Timer
+	retryC       <-chan time.Time
+	retryDelay   time.Duration
+	failures     int
+	applied      string // the text this agent last applied
+	hasApplied   bool
+	kernelText   string // the table as the kernel listed it after the last apply (normalised)
+	problems     int
 }
 
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
 	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, kinds: map[store.Kind]int{},
 		nodes: map[string]int{}, felix: map[string]string{},
-		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{},
+		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{}, why: map[string]int{},
 		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
 }
 
@@ -100,6 +105,7 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 			l.onUpdate(u)
 		case ifs := <-ifaces:
 			l.ifaces, l.haveIfaces = ifs, true
+			l.why["interfaces"]++
 			if l.a.cni != nil {
 				l.a.cni.setLinks(ifs)
 			}
@@ -166,6 +172,7 @@ func (l *loop) onUpdate(u update) {
 	}
 	l.setKnown(ev.Key, ev.Type != store.Deleted)
 	l.eng.Apply(l.withCNI(ev))
+	l.why[strings.TrimPrefix(string(ev.Key.Kind), "k8s/")]++
 	l.markDirty()
 	if l.trackWorkload(ev) {
 		l.refreshNode()
@@ -215,6 +222,7 @@ func (l *loop) patchWEP(w *api.WorkloadEndpoint) *api.WorkloadEndpoint {
 // endpoints that have none of their own.
 func (l *loop) onCNI() {
 	l.cniBound = cniBindings(l.a.cni.snapshot())
+	l.why["cni"]++
 	for k, w := range l.localWEPs {
 		obj := api.Object(w)
 		if p := l.patchWEP(w); p != nil {
