@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -26,17 +27,20 @@ type crudOpts struct {
 	recursive  bool
 	skipEmpty  bool
 	namespace  string
-	skipExists bool // create
-	skipAbsent bool // delete
-	all        bool // delete --all
-	allNS      bool // delete -A
-	force      bool // skip the lockout guard
+	skipExists bool          // create
+	skipAbsent bool          // delete
+	all        bool          // delete --all
+	allNS      bool          // delete -A
+	force      bool          // skip the lockout guard
+	confirm    time.Duration // roll back unless confirmed within
 }
 
 func addCRUDFlags(c *cobra.Command, o *crudOpts) {
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().BoolVar(&o.skipEmpty, "skip-empty", false, "do not fail when a file or directory holds no resource")
 	c.Flags().StringVarP(&o.namespace, "namespace", "n", "", "namespace of namespaced resources that name none (default \"default\")")
+	c.Flags().DurationVar(&o.confirm, "confirm-within", 0, "roll the change back unless `palisade confirm ID` comes within this\n"+
+		"long (the server rolls back, even if this connection is cut)")
 	c.Flags().BoolVar(&o.force, "force", false, "write even if the change would cut this command's path to the datastore,\n"+
 		"the SSH session it runs in, or a node's agent's path to the datastore")
 	addDatastoreFlags(c, &o.ds)
@@ -195,6 +199,13 @@ func runWrite(s *streams, o *crudOpts, v writeVerb) error {
 		}
 		if err := ss.guardWrite(writes, nil, o.force); err != nil {
 			return fail(s, "%v", err)
+		}
+		keys := make([]store.Key, 0, len(writes))
+		for _, w := range writes {
+			keys = append(keys, store.KeyOf(w))
+		}
+		if err := ss.recordChange(s, o.confirm, v.name, keys); err != nil {
+			return failErr(s, err)
 		}
 	}
 	for _, it := range items {

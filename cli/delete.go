@@ -133,6 +133,9 @@ func runDelete(s *streams, o *crudOpts, args []string) error {
 	if err := ss.guardWrite(nil, keys, o.force); err != nil {
 		return fail(s, "%v", err)
 	}
+	if err := ss.recordChange(s, o.confirm, "delete", keys); err != nil {
+		return failErr(s, err)
+	}
 	t := tally{resources: len(targets), kind: kind}
 	for _, tg := range targets {
 		err := tg.err

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/palisade-net/palisade/rollback"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -94,6 +95,7 @@ func (s *Server) leadOnce(ctx context.Context) error {
 		defer func() { stopMirror(); <-mirrorDone }()
 	}
 	go s.keepDefaults(lctx)
+	go rollback.Run(lctx, s.st.Client(), s.st, time.Second, s.log) // unconfirmed changes, at their deadline
 	if err := s.ctl.Run(lctx); err != nil {
 		return err
 	}

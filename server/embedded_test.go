@@ -12,6 +12,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/autohep"
+	"github.com/palisade-net/palisade/rollback"
 	"github.com/palisade-net/palisade/store"
 	"github.com/palisade-net/palisade/version"
 )
@@ -57,6 +58,29 @@ func TestEmbeddedServer(t *testing.T) {
 				err = errors.New("the server's version is not recorded")
 			}
 			return err
+		})
+	})
+	t.Run("unconfirmed change rolled back", func(t *testing.T) {
+		k := store.Key{Kind: store.Kind(api.KindGlobalNetworkSet), Name: "temp"}
+		prior, err := rollback.Capture(ctx, st, []store.Key{k}) // absent
+		if err != nil {
+			t.Fatal(err)
+		}
+		gns := &api.GlobalNetworkSet{}
+		gns.Name = "temp"
+		api.SetTypeMeta(gns)
+		if _, err := st.Create(ctx, gns); err != nil {
+			t.Fatal(err)
+		}
+		c := rollback.Change{ID: "t1", Created: time.Now(), Deadline: time.Now(), Prior: prior}
+		if err := rollback.Record(ctx, s.st.Client(), c); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, func() error {
+			if _, err := st.Get(ctx, k); !store.IsNotFound(err) {
+				return errors.New("the leader did not roll the change back")
+			}
+			return nil
 		})
 	})
 	t.Run("default tier recreated", func(t *testing.T) {
