@@ -44,6 +44,21 @@
 // Everything else in the Node is kept; writes re-read and retry on
 // conflict.
 //
+// # Binding workloads to interfaces (bind.go, cni.go)
+//
+// A local workload is bound, in order, to the interface its CNI
+// attachment names (palisade-cni, served on Config.CNISocket; the
+// attachment also gives an endpoint without addresses its addresses), to
+// the interface its endpoint names when that exists (Calico's naming
+// convention), or to the veth whose peer is in another namespace and
+// whose route to one of its addresses is the most specific. What departs
+// from the convention is published in the Node's palisade.io/interfaces
+// annotation (policy reads the route and CNI bindings from it), with
+// interfaces that look like a workload's but belong to none (dropped) and
+// endpoints with no interface. After each transaction the loop tells the
+// CNI backend which workload each dispatched interface belongs to, which
+// answers the plugin's ADD.
+//
 // # Contracts
 //
 //   - No kernel write before the first full sync: the loop renders and
