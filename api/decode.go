@@ -153,6 +153,11 @@ func (d *decoder) item(n *yaml.Node, defKind, defVersion string) {
 		var de *DocumentError
 		if errors.As(err, &de) {
 			de.Source, de.Index, de.Line = d.source, d.index, n.Line
+			for i := range de.Fields {
+				if de.Fields[i].Line == 0 {
+					de.Fields[i].Line = lineOf(n, de.Fields[i].Field)
+				}
+			}
 			if de.Kind == "" {
 				de.Kind = kind
 			}

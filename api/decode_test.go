@@ -186,7 +186,7 @@ spec:
 
 func TestDuplicateKeys(t *testing.T) {
 	de := decodeErr(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: a}\nspec: {order: 1, order: 2}\n")
-	if len(de.Fields) != 1 || de.Fields[0] != (FieldError{Field: "spec.order", Rule: RuleDuplicateField}) {
+	if len(de.Fields) != 1 || de.Fields[0] != (FieldError{Field: "spec.order", Rule: RuleDuplicateField, Line: 4}) {
 		t.Errorf("got %v", de)
 	}
 }
@@ -237,7 +237,7 @@ metadata: {name: c}
 	if len(docs) == 2 && (docs[0].Index != 1 || docs[0].Line != 2 || docs[1].Index != 3 || docs[1].Line != 13) {
 		t.Errorf("index/line = %d/%d and %d/%d", docs[0].Index, docs[0].Line, docs[1].Index, docs[1].Line)
 	}
-	want := `m.yaml: document 2 (line 8): Tier "b": spec.defaultAction: defaultAction must be Deny or Pass`
+	want := `m.yaml: document 2 (line 11): Tier "b": spec.defaultAction: defaultAction must be Deny or Pass`
 	if len(errs) != 1 || errs[0].Error() != want {
 		t.Errorf("errors = %v, want %q", errs, want)
 	}
@@ -284,7 +284,7 @@ items:
 	if diff := cmp.Diff(want, docIDs(docs)); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `document 2 (line 22): Tier "BAD": metadata.name`) {
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `document 2 (line 24): Tier "BAD": metadata.name`) {
 		t.Errorf("errors = %v", errs)
 	}
 }
@@ -313,7 +313,7 @@ func TestJSONInput(t *testing.T) {
 	if docs[0].Line != 2 {
 		t.Errorf("line = %d", docs[0].Line)
 	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `document 1 (line 8): NetworkSet "b": spec.bogus: `+RuleUnknownField) {
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `document 1 (line 12): NetworkSet "b": spec.bogus: `+RuleUnknownField) {
 		t.Errorf("errors = %v", errs)
 	}
 }
@@ -377,9 +377,9 @@ spec:
   ingress: [{action: Allow, protocol: tcp, source: {nets: [10.1.2.3]}}]
 `)
 	want := []FieldError{
-		{Field: "spec.ingress[0].protocol", Value: "tcp", Rule: protocolRule(&Protocol{Name: "tcp"})},
+		{Field: "spec.ingress[0].protocol", Value: "tcp", Rule: protocolRule(&Protocol{Name: "tcp"}), Line: 6},
 		{Field: "spec.ingress[0].source.nets[0]", Value: "10.1.2.3",
-			Rule: "invalid CIDR: a network in CIDR notation is required (for example 10.1.2.3/32)"},
+			Rule: "invalid CIDR: a network in CIDR notation is required (for example 10.1.2.3/32)", Line: 6},
 	}
 	if diff := cmp.Diff(want, de.Fields); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

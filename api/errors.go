@@ -15,6 +15,9 @@ type FieldError struct {
 	Value string
 	// Rule says what is wrong, in Calico's words where api.md quotes them.
 	Rule string
+	// Line is the line of the offending key in the source (0: unknown;
+	// the document's line is printed instead).
+	Line int
 }
 
 // Error renders "<field>: <rule>".
@@ -59,7 +62,13 @@ func (e *DocumentError) Error() string {
 	}
 	lines := make([]string, 0, len(e.Fields)+1)
 	for _, f := range e.Fields {
-		lines = append(lines, prefix+f.Error())
+		p := prefix
+		if f.Line > 0 && f.Line != e.Line {
+			at := *e
+			at.Line = f.Line
+			p = at.prefix()
+		}
+		lines = append(lines, p+f.Error())
 	}
 	if e.Err != nil {
 		lines = append(lines, prefix+e.Err.Error())

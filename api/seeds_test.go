@@ -25,7 +25,7 @@ func TestSeedManifests(t *testing.T) {
 			"GlobalNetworkPolicy(all-nodes-policy)", "GlobalNetworkPolicy(some-nodes-policy)",
 			"GlobalNetworkPolicy(ingress-k8s-masters)", "GlobalNetworkPolicy(ingress-k8s-workers)"}},
 		{file: "002-host-endpoint-broken.yaml", errs: []string{
-			`002-host-endpoint-broken.yaml: document 1 (line 4): HostEndpoint "node1": metadata.spec: ` + RuleUnknownField}},
+			`002-host-endpoint-broken.yaml: document 1 (line 10): HostEndpoint "node1": metadata.spec: ` + RuleUnknownField}},
 		{file: "002-host-endpoint-fixed.yaml", ids: []string{"HostEndpoint(node1)"}},
 		{file: "002-securing-host-endpoints.yaml",
 			ids: []string{"Service(default/foo)", "Service(default/bar)", "NetworkPolicy(default/foo-consumer)",
@@ -34,12 +34,12 @@ func TestSeedManifests(t *testing.T) {
 			errs: []string{
 				`document 1 (line 6): Deployment "foo": unknown resource type (Deployment) and/or version (apps/v1)`,
 				`document 2 (line 35): Deployment "bar": unknown resource type (Deployment) and/or version (apps/v1)`,
-				`document 7 (line 124): HostEndpoint "node1": metadata.spec: ` + RuleUnknownField}},
+				`document 7 (line 130): HostEndpoint "node1": metadata.spec: ` + RuleUnknownField}},
 		{file: "003-protect-hosts.yaml", ids: []string{"GlobalNetworkPolicy(k8s-worker)",
 			"HostEndpoint(my-host-eth0)", "FelixConfiguration(default)"}},
 		{file: "003-placeholders.yaml", errs: []string{
 			"spec.ingress[0].source.nets[0]: invalid CIDR\n" +
-				"003-placeholders.yaml: document 1 (line 3): GlobalNetworkPolicy \"k8s-worker\": " +
+				"003-placeholders.yaml: document 1 (line 23): GlobalNetworkPolicy \"k8s-worker\": " +
 				"spec.egress[0].destination.nets[0]: invalid CIDR"}},
 		{file: "004-global-default-deny.yaml", ids: []string{"GlobalNetworkPolicy(global-deny-all)",
 			"NetworkPolicy(org-1/team-netpol)"}},
@@ -56,7 +56,7 @@ func TestSeedManifests(t *testing.T) {
 			"NetworkPolicy(default/isolate-namespace)", "NetworkPolicy(default/db-connection)"}},
 		{file: "004-allow-all-objects.yaml", errs: []string{
 			`NetworkPolicy "allow-all": spec.ingress: expected a list` + "\n" +
-				`004-allow-all-objects.yaml: document 1 (line 4): NetworkPolicy "allow-all": spec.egress: expected a list`}},
+				`004-allow-all-objects.yaml: document 1 (line 15): NetworkPolicy "allow-all": spec.egress: expected a list`}},
 		{file: "004-staging-demo.yaml", ids: []string{"NetworkPolicy(default/deny-all)",
 			"NetworkPolicy(default/allow-out-to-in)", "Namespace(admin)", "Pod(staging/frontend)",
 			"Service(staging/frontend)", "Pod(staging/backend)", "Service(staging/backend)", "Pod(staging/db)",
