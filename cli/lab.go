@@ -62,7 +62,7 @@ func newLabCmd(s *streams) *cobra.Command {
 		"of scripts/kube-binaries.sh)")
 	c.Flags().BoolVar(&o.keep, "keep", false, "leave the lab up after the run (remove it later with palisade lab down)")
 	c.AddCommand(newLabUp(s, o), newLabDown(s, o), newLabStatus(s, o), newLabRun(s, o), newLabEnv(s, o),
-		newLabResponder(s), newLabEnforcer(s), newLabAPIServer(s, o))
+		newLabResponder(s), newLabEnforcer(s), newLabAPIServer(s, o), newLabExec(s))
 	return c
 }
 
@@ -227,6 +227,32 @@ func newLabResponder(s *streams) *cobra.Command {
 	c.Flags().StringVar(&tcp, "tcp", "", "comma-separated TCP ports")
 	c.Flags().StringVar(&udp, "udp", "", "comma-separated UDP ports")
 	return c
+}
+
+func newLabExec(s *streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "exec NAMESPACE/POD|NODE -- COMMAND [ARGS...]",
+		Short: "Run a command inside a lab pod's or node's network namespace (as kubectl exec does in a pod)",
+		Long: "exec runs COMMAND in the network namespace of a lab pod (NAMESPACE/POD), node or outside host\n" +
+			"(NAME or node:NAME), with this terminal's input and output; the exit status is the command's. The\n" +
+			"pods answer HTTP on the ports the seeds probe, so the seeds' curl and wget commands work as written:\n" +
+			"  palisade lab exec staging/curl -- curl -s 198.18.1.80",
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			t, err := lab.LoadTopology()
+			if err != nil {
+				return err
+			}
+			code, err := lab.Exec(t, args[0], args[1:], s.in, s.out, s.err)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
 }
 
 func newLabAPIServer(s *streams, o *labOpts) *cobra.Command {

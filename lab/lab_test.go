@@ -124,6 +124,10 @@ func TestLab(t *testing.T) {
 	}{
 		{[]string{"lab", "status", "--dir", cfg.Dir}, "healthy"},
 		{[]string{"lab", "env", "--dir", cfg.Dir}, "export ETCD_ENDPOINTS=unix://" + filepath.Join(cfg.Dir, "etcd.sock")},
+		// A pod answers HTTP (the seeds curl): a GET from another pod, with bash alone.
+		{[]string{"lab", "exec", "yaobank/summary", "--", "bash", "-c",
+			`exec 3<>/dev/tcp/198.18.1.10/80; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3`},
+			"palisade lab: 198.18.1.10:80 answered"},
 	} {
 		var o, e bytes.Buffer
 		if code := cli.Run(c.args, strings.NewReader(""), &o, &e); code != 0 || !strings.Contains(o.String(), c.want) {

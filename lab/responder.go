@@ -68,9 +68,13 @@ func serveTCP(ln net.Listener) {
 func echo(c net.Conn) {
 	defer c.Close()
 	buf := make([]byte, 512)
-	for {
+	for first := true; ; first = false {
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		k, err := c.Read(buf)
+		if first && k > 0 && isHTTP(buf[:k]) {
+			answerHTTP(c)
+			return
+		}
 		if k > 0 {
 			if _, werr := c.Write(buf[:k]); werr != nil {
 				return
@@ -80,6 +84,24 @@ func echo(c net.Conn) {
 			return
 		}
 	}
+}
+
+// isHTTP reports whether a connection opened with an HTTP request line
+// (the seeds' curl and wget).
+func isHTTP(b []byte) bool {
+	for _, m := range []string{"GET ", "HEAD ", "POST ", "PUT ", "OPTIONS "} {
+		if strings.HasPrefix(string(b), m) {
+			return true
+		}
+	}
+	return false
+}
+
+// answerHTTP sends a small page naming the address that answered.
+func answerHTTP(c net.Conn) {
+	body := fmt.Sprintf("palisade lab: %s answered\n", c.LocalAddr())
+	_, _ = fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		len(body), body)
 }
 
 func serveUDP(c net.PacketConn) {

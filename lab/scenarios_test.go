@@ -2,9 +2,11 @@ package lab
 
 import (
 	"io/fs"
+	"net"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palisade-net/palisade/examples"
 	"github.com/palisade-net/palisade/store"
@@ -191,5 +193,45 @@ func TestQuoteArgs(t *testing.T) {
 	want := `palisade patch kcc default --patch='` + autoHEPPatch + `'`
 	if c.String() != want {
 		t.Errorf("%s\nwant %s", c, want)
+	}
+}
+
+func TestExecTarget(t *testing.T) {
+	topo, err := LoadTopology()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		"yaobank/customer": PodNS("yaobank", "customer"), "node:control": NodeNS("control"),
+		"node1": NodeNS("node1"), "host1": NodeNS("host1"),
+	} {
+		if got, err := ExecTarget(topo, in); err != nil || got != want {
+			t.Errorf("ExecTarget(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"yaobank/nobody", "node9"} {
+		if _, err := ExecTarget(topo, bad); err == nil {
+			t.Errorf("ExecTarget(%q): no error", bad)
+		}
+	}
+}
+
+// TestResponderHTTP: a connection that opens with an HTTP request gets a
+// page; anything else is echoed (the probes' one-byte exchange).
+func TestResponderHTTP(t *testing.T) {
+	for _, tc := range []struct{ send, want string }{
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.0 200 OK"},
+		{"x", "x"},
+	} {
+		a, b := net.Pipe()
+		go echo(a)
+		go func() { _, _ = b.Write([]byte(tc.send)) }()
+		buf := make([]byte, 256)
+		_ = b.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := b.Read(buf)
+		if err != nil || !strings.HasPrefix(string(buf[:n]), tc.want) {
+			t.Errorf("sent %q: got %q, %v; want %q first", tc.send, buf[:n], err, tc.want)
+		}
+		b.Close()
 	}
 }
