@@ -236,7 +236,7 @@ func newLabExec(s *streams) *cobra.Command {
 		Long: "exec runs COMMAND in the network namespace of a lab pod (NAMESPACE/POD), node or outside host\n" +
 			"(NAME or node:NAME), with this terminal's input and output; the exit status is the command's. The\n" +
 			"pods answer HTTP on the ports the seeds probe, so the seeds' curl and wget commands work as written:\n" +
-			"  palisade lab exec staging/curl -- curl -s 198.18.1.80",
+			"  palisade lab exec staging/curl -- curl -s 198.18.0.90",
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
 			t, err := lab.LoadTopology()
