@@ -23,6 +23,7 @@ type labOpts struct {
 	keep     bool
 	extra    int
 	kube     bool
+	empty    bool
 }
 
 func (o *labOpts) config(s *streams) (lab.Config, error) {
@@ -34,7 +35,7 @@ func (o *labOpts) config(s *streams) (lab.Config, error) {
 		return lab.Config{}, fmt.Errorf("--enforcer %q: want agent or standin", o.enforcer)
 	}
 	return lab.Config{Dir: o.dir, Exe: exe, Palisade: Run, Out: s.out, Verbose: o.verbose,
-		Enforcer: o.enforcer, Extra: o.extra, Kube: o.kube}, nil
+		Enforcer: o.enforcer, Extra: o.extra, Kube: o.kube, Empty: o.empty}, nil
 }
 
 func newLabCmd(s *streams) *cobra.Command {
@@ -99,7 +100,7 @@ func runLabAll(s *streams, o *labOpts) error {
 }
 
 func newLabUp(s *streams, o *labOpts) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "up",
 		Short: "Build the lab and leave it running, unprotected (no host endpoints, no policies)",
 		Args:  cobra.NoArgs,
@@ -119,6 +120,9 @@ func newLabUp(s *streams, o *labOpts) *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&o.empty, "empty", false, "leave the seeds' namespaces, pods and services out of the datastore (their\n"+
+		"network namespaces are built): a seed's own commands create them; the scenarios need them")
+	return c
 }
 
 func dirFlag(o *labOpts) string {

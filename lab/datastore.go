@@ -52,9 +52,20 @@ func (l *Lab) liveModel(ctx context.Context) (*policy.Model, error) {
 }
 
 // baseline is the unprotected lab: the topology and the default resources
-// the server creates (automatic host endpoints disabled).
+// the server creates (automatic host endpoints disabled); with Empty, the
+// topology's nodes only.
 func (l *Lab) baseline() []api.Object {
-	return append(slices.Clone(l.topo.Objects), server.DefaultResources()...)
+	var out []api.Object
+	for _, o := range l.topo.Objects {
+		switch o.(type) {
+		case *corev1.Namespace, *corev1.Pod, *corev1.Service:
+			if l.cfg.Empty {
+				continue
+			}
+		}
+		out = append(out, o)
+	}
+	return append(out, server.DefaultResources()...)
 }
 
 // storeBaseline is the part of the baseline the lab writes to the

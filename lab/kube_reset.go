@@ -73,7 +73,7 @@ func (l *Lab) resetNamespacesOnce(ctx context.Context, prune bool) error {
 		return err
 	}
 	want := map[string]*corev1.Namespace{}
-	for _, o := range l.topo.Objects {
+	for _, o := range l.baseline() {
 		if x, ok := o.(*corev1.Namespace); ok {
 			want[x.Name] = x
 		}
@@ -129,7 +129,7 @@ func (l *Lab) deleteNamespace(ctx context.Context, name string) error {
 
 func (l *Lab) resetNodes(ctx context.Context) error {
 	c := l.kube.CoreV1().Nodes()
-	for _, o := range l.topo.Objects {
+	for _, o := range l.baseline() {
 		w, ok := o.(*corev1.Node)
 		if !ok {
 			continue
@@ -202,7 +202,7 @@ func (l *Lab) resetServices(ctx context.Context) error {
 		return err
 	}
 	want := map[string]*corev1.Service{}
-	for _, o := range l.topo.Objects {
+	for _, o := range l.baseline() {
 		if x, ok := o.(*corev1.Service); ok {
 			want[x.Namespace+"/"+x.Name] = x
 		}
@@ -236,7 +236,7 @@ func (l *Lab) resetPods(ctx context.Context) error {
 		return err
 	}
 	want := map[string]*corev1.Pod{}
-	for _, o := range l.topo.Objects {
+	for _, o := range l.baseline() {
 		if x, ok := o.(*corev1.Pod); ok {
 			want[x.Namespace+"/"+x.Name] = x
 		}

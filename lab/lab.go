@@ -70,6 +70,11 @@ type Config struct {
 	// topology's Kubernetes objects live there, the server mirrors them,
 	// and the seeds' kubectl commands run with a real kubectl.
 	Kube bool
+	// Empty leaves the topology's Namespaces, Pods and Services out of the
+	// datastore (the nodes, hosts and pods' network namespaces are built
+	// as usual): a seed's own commands then create them without "already
+	// exists". The scenarios expect the full topology.
+	Empty bool
 }
 
 // state is the content of state.json.
@@ -78,6 +83,7 @@ type state struct {
 	Exe        string    `json:"exe"`
 	Enforcer   string    `json:"enforcer"`
 	Kube       bool      `json:"kube,omitempty"`
+	Empty      bool      `json:"empty,omitempty"`
 	Created    time.Time `json:"created"`
 	UpSeconds  float64   `json:"upSeconds,omitempty"`
 }
@@ -176,7 +182,7 @@ func Open(cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.cfg.Enforcer, l.cfg.Kube = s.Enforcer, s.Kube
+	l.cfg.Enforcer, l.cfg.Kube, l.cfg.Empty = s.Enforcer, s.Kube, s.Empty
 	for _, name := range l.topo.Namespaces() {
 		n, err := netlab.OpenNamed(name)
 		if err != nil {

@@ -233,3 +233,31 @@ func TestLabKube(t *testing.T) {
 		})
 	}
 }
+
+// TestLabEmpty: `lab up --empty` leaves the seeds' namespaces, pods and
+// services out of the datastore, so a seed's own apply creates them.
+func TestLabEmpty(t *testing.T) {
+	var out bytes.Buffer
+	cfg := testConfig(t, "palisade-lab-empty", &out)
+	cfg.Empty = true
+	up(t, cfg)
+	run := func(args ...string) (int, string) {
+		var o, e bytes.Buffer
+		code := cli.Run(append(args, "--etcd-endpoints", "unix://"+filepath.Join(cfg.Dir, "etcd.sock")),
+			strings.NewReader(""), &o, &e)
+		return code, o.String() + e.String()
+	}
+	if code, got := run("get", "pods", "-A"); code != 0 || strings.Contains(got, "yaobank") {
+		t.Fatalf("get pods after up --empty: exit %d\n%s", code, got)
+	}
+	if code, got := run("apply", "-f", filepath.Join(cfg.Dir, "examples", "topology", "10-namespaces.yaml")); code != 0 {
+		t.Fatalf("apply the namespaces: exit %d\n%s", code, got)
+	}
+	if code, got := run("apply", "-f", filepath.Join(cfg.Dir, "examples", "topology", "20-yaobank.yaml")); code != 0 ||
+		!strings.Contains(got, "Successfully applied") {
+		t.Fatalf("apply the yaobank pods: exit %d\n%s", code, got)
+	}
+	if code, got := run("get", "pods", "-n", "yaobank"); code != 0 || !strings.Contains(got, "customer") {
+		t.Errorf("get pods -n yaobank: exit %d\n%s", code, got)
+	}
+}

@@ -65,7 +65,7 @@ func (l *Lab) up(ctx context.Context) error {
 		return err
 	}
 	err := writeState(l.dir, &state{Namespaces: l.topo.Namespaces(), Exe: l.cfg.Exe,
-		Enforcer: l.cfg.Enforcer, Kube: l.cfg.Kube, Created: time.Now()})
+		Enforcer: l.cfg.Enforcer, Kube: l.cfg.Kube, Empty: l.cfg.Empty, Created: time.Now()})
 	if err != nil {
 		return err
 	}
