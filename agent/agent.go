@@ -57,6 +57,9 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Node), st: st, nft: ap, ifs: ifs,
 		reg: prometheus.NewRegistry(), m: newMetrics(), state: newStatus()}
 	a.m.register(a.reg)
+	if cr, ok := ap.(nft.CounterReader); ok && cfg.RuleMetrics != RuleMetricsOff {
+		a.reg.MustRegister(newRuleCollector(cr, cfg.RuleMetrics, cfg.ApplyTimeout))
+	}
 	return a, nil
 }
 

@@ -186,7 +186,10 @@ func (l *loop) reportFailClosed(problems []error) {
 
 // counterValues matches the values nft prints after a counter, which change
 // with traffic and are not drift.
-var counterValues = regexp.MustCompile(`counter packets \d+ bytes \d+`)
+var (
+	counterValues    = regexp.MustCompile(`counter packets \d+ bytes \d+`)
+	namedCounterVals = regexp.MustCompile(`(?m)^\s*packets \d+ bytes \d+\n`)
+)
 
 // readBack lists palisade's table as the kernel holds it, normalised for
 // comparison; "" when it cannot be read.
@@ -197,7 +200,7 @@ func (l *loop) readBack(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	return counterValues.ReplaceAllString(text, "counter")
+	return namedCounterVals.ReplaceAllString(counterValues.ReplaceAllString(text, "counter"), "")
 }
 
 // checkDrift reads the table back and, when something outside the agent

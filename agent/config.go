@@ -91,6 +91,10 @@ type Config struct {
 	CNIConfDir string
 	// CNITimeout is the plugin's policySetupTimeoutSeconds (default 10s).
 	CNITimeout time.Duration
+	// RuleMetrics sets the granularity of palisade_rule_packets_total and
+	// palisade_rule_bytes_total: RuleMetricsRules (default, one series per
+	// rule), RuleMetricsPolicies (a policy's rules summed) or RuleMetricsOff.
+	RuleMetrics string
 	// Logger receives the agent's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -134,6 +138,9 @@ func (c Config) Defaults() Config {
 	if c.Engine == "" {
 		c.Engine = EngineIncremental
 	}
+	if c.RuleMetrics == "" {
+		c.RuleMetrics = RuleMetricsRules
+	}
 	if c.CNIStateDir == "" {
 		c.CNIStateDir = DefaultCNIStateDir
 	}
@@ -162,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.Engine != EngineIncremental && c.Engine != EngineRebuild {
 		return &ConfigError{Field: "engine", Err: fmt.Errorf("%q is not %s or %s", c.Engine, EngineIncremental, EngineRebuild)}
+	}
+	if err := validRuleMetrics(c.RuleMetrics); err != nil {
+		return &ConfigError{Field: "rule-metrics", Err: err}
 	}
 	if c.HealthListen != "-" {
 		if _, _, err := net.SplitHostPort(c.HealthListen); err != nil {

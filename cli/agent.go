@@ -54,6 +54,7 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.Node, "node", "", "this node's name (default: the hostname, lower-cased)")
 	fl.StringVar(&f.nodeLabels, "node-labels", "", "labels to add to the Node, k=v,k2=v2 (merged with its existing labels)")
 	fl.StringVar(&cfg.HealthListen, "health-listen", agent.DefaultHealthListen, "address of /liveness, /readiness and /metrics (- disables them)")
+	fl.StringVar(&cfg.RuleMetrics, "rule-metrics", agent.RuleMetricsRules, "series of palisade_rule_packets_total: rules (one per rule), policies (rules summed) or off")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json (one object a line)")
 	fl.BoolVar(&f.cleanup, "cleanup", false, "remove table inet palisade (and nothing else) from this network namespace, then exit")

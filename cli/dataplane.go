@@ -26,12 +26,13 @@ type dataplaneOpts struct {
 func newDataplaneCmd(s *streams) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "dataplane",
-		Short: "Show or trace the nftables ruleset palisade renders for a node",
+		Short: "Show or trace the nftables ruleset palisade renders for a node, or read its counters",
 		Long: "dataplane works on the nftables ruleset (table inet palisade) that palisade renders for one\n" +
-			"node, offline from manifests (-f) or, without -f, from the datastore. Nothing touches the kernel.",
+			"node: show and trace render it offline from manifests (-f) or, without -f, from the datastore,\n" +
+			"and touch no kernel; counters reads the packet counts of the ruleset in force on this machine.",
 		Args: cobra.NoArgs,
 	}
-	c.AddCommand(newDataplaneShow(s), newDataplaneTrace(s))
+	c.AddCommand(newDataplaneShow(s), newDataplaneTrace(s), newDataplaneCounters(s))
 	return c
 }
 

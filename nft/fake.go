@@ -20,6 +20,7 @@ type Fake struct {
 	calls   int // Apply calls, failed ones included
 	fail    []error
 	hook    func(call int, rs *render.Ruleset) error
+	counts  map[string][2]uint64 // SetCounter's values: packets, bytes
 }
 
 var _ Applier = (*Fake)(nil)

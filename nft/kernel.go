@@ -47,6 +47,8 @@ func (c Config) Defaults() Config {
 type Kernel struct {
 	cfg Config
 	mu  sync.Mutex
+	// applyMu serialises Apply's read of the counters and its write.
+	applyMu sync.Mutex
 	// own holds the process ids of the last nft runs, so the change
 	// monitor can tell this applier's transactions from anyone else's.
 	ownMu sync.Mutex
@@ -94,6 +96,14 @@ func NewKernel(cfg Config) (*Kernel, error) {
 
 // Apply replaces palisade's table with rs in one transaction.
 func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
+	k.applyMu.Lock()
+	defer k.applyMu.Unlock()
+	if rs != nil && len(rs.Counters) > 0 {
+		// Carry the counts of counters that stay over the replacement.
+		if now, err := k.Counters(ctx); err == nil {
+			rs = withCounts(rs, now)
+		}
+	}
 	text, err := rulesetText(rs)
 	if err != nil {
 		return err

@@ -52,13 +52,15 @@ func (b *builder) failClosedRules(unresolved string, k policy.StageKind, d polic
 		if !normal {
 			return []Rule{rule(Return, "unresolved endpoint: no verdict")}, true
 		}
-		return []Rule{rule(Drop, "unresolved endpoint, failing closed: "+unresolved)}, true
+		return b.counted(CounterKey{Kind: CountFailClosed, Direction: d.String(), Policy: "unresolved endpoint", Rule: -1, Action: "Deny"},
+			[]Rule{rule(Drop, "unresolved endpoint, failing closed: "+unresolved)}), true
 	}
 	if !normal {
 		return nil, false
 	}
 	if r := policy.QuarantineRule(b.src.Quarantined(), d); r != nil {
-		return b.renderRule(r, d, false, "peer of an unresolved endpoint, failing closed"), false
+		key := CounterKey{Kind: CountFailClosed, Direction: d.String(), Policy: "peer of an unresolved endpoint", Rule: -1, Action: "Deny"}
+		return b.renderRule(r, d, false, "peer of an unresolved endpoint, failing closed", key), false
 	}
 	return nil, false
 }
@@ -135,7 +137,8 @@ func (b *builder) tierChain(tp policy.TierPolicies, k policy.StageKind, d policy
 			rule(Return, "allowed or passed", anyMark(MarkBits)))
 	}
 	if endDrop {
-		c.Rules = append(c.Rules, rule(Drop, "end of tier "+tp.Tier.Name+": default action Deny"))
+		key := CounterKey{Kind: CountEndOfTier, Direction: d.String(), Tier: tp.Tier.Name, Rule: -1, Action: "Deny"}
+		c.Rules = append(c.Rules, b.counted(key, []Rule{rule(Drop, "end of tier "+tp.Tier.Name+": default action Deny")})...)
 	}
 	b.chains[name] = c
 	return name
@@ -145,8 +148,9 @@ func (b *builder) tierChain(tp policy.TierPolicies, k policy.StageKind, d policy
 func (b *builder) afterTiers(profiles []*policy.Profile, k policy.StageKind, d policy.Direction) []Rule {
 	switch k {
 	case policy.StageForward:
-		return []Rule{{Statements: []Statement{setMark(MarkAccept)}, Verdict: Return,
-			Comment: "forwarded traffic is allowed unless applyOnForward policy decided"}}
+		key := CounterKey{Kind: CountForward, Direction: d.String(), Rule: -1, Action: "Allow"}
+		return b.counted(key, []Rule{{Statements: []Statement{setMark(MarkAccept)}, Verdict: Return,
+			Comment: "forwarded traffic is allowed unless applyOnForward policy decided"}})
 	case policy.StagePreDNAT, policy.StageUntracked:
 		return []Rule{rule(Return, "no verdict: the packet continues")}
 	}
@@ -159,7 +163,8 @@ func (b *builder) afterTiers(profiles []*policy.Profile, k policy.StageKind, d p
 			out = append(out, rule(Jump(pc), "profile "+p.Name), rule(Return, "", markIs(MarkAccept)))
 		}
 	}
-	return append(out, rule(Drop, "no policy or profile allowed"))
+	key := CounterKey{Kind: CountNoPolicy, Direction: d.String(), Rule: -1, Action: "Deny"}
+	return append(out, b.counted(key, []Rule{rule(Drop, "no policy or profile allowed")})...)
 }
 
 // policyChain is the chain of one policy's rules for a direction, shared by
@@ -175,7 +180,7 @@ func (b *builder) policyChain(p *policy.Policy, d policy.Direction) string {
 		rules = p.Egress
 	}
 	for i := range rules {
-		c.Rules = append(c.Rules, b.renderRule(&rules[i], d, false, fmt.Sprintf("%s %s rule %d", p.Key(), dirName(d), rules[i].Index))...)
+		c.Rules = append(c.Rules, b.renderRule(&rules[i], d, false, fmt.Sprintf("%s %s rule %d", p.Key(), dirName(d), rules[i].Index), ruleKey(p, d, &rules[i]))...)
 	}
 	b.chains[name] = c
 	return name
@@ -203,7 +208,8 @@ func (b *builder) profileChain(p *policy.Profile, d policy.Direction) string {
 	}
 	c := &Chain{Name: name, Comment: fmt.Sprintf("Profile %s %s", p.Name, d)}
 	for i := range rules {
-		c.Rules = append(c.Rules, b.renderRule(&rules[i], d, true, fmt.Sprintf("profile %s %s rule %d", p.Name, dirName(d), i))...)
+		key := CounterKey{Kind: CountProfile, Direction: d.String(), Policy: "Profile " + p.Name, Rule: i, Action: rules[i].Action.String()}
+		c.Rules = append(c.Rules, b.renderRule(&rules[i], d, true, fmt.Sprintf("profile %s %s rule %d", p.Name, dirName(d), i), key)...)
 	}
 	b.chains[name] = c
 	return name

@@ -30,10 +30,17 @@ func (b *builder) failsafeChains() {
 	if len(out) > 0 {
 		b.failsafeSet(setFailsafeOut, "FailsafeOutboundHostPorts without a net", out)
 	}
-	fwdIn := failsafeRules(in, setFailsafeIn, FieldDport, FieldSaddr, "inbound failsafe")
-	fwdOut := failsafeRules(out, setFailsafeOut, FieldDport, FieldDaddr, "outbound failsafe")
-	revIn := failsafeRules(out, setFailsafeOut, FieldSport, FieldSaddr, "outbound failsafe in reverse (reply)")
-	revOut := failsafeRules(in, setFailsafeIn, FieldSport, FieldDaddr, "inbound failsafe in reverse (reply)")
+	fs := func(d, what string) CounterKey {
+		return CounterKey{Kind: CountFailsafe, Direction: d, Policy: what, Rule: -1, Action: "Allow"}
+	}
+	fwdIn := b.counted(fs("ingress", "inbound failsafe"),
+		failsafeRules(in, setFailsafeIn, FieldDport, FieldSaddr, "inbound failsafe"))
+	fwdOut := b.counted(fs("egress", "outbound failsafe"),
+		failsafeRules(out, setFailsafeOut, FieldDport, FieldDaddr, "outbound failsafe"))
+	revIn := b.counted(fs("ingress", "outbound failsafe reply"),
+		failsafeRules(out, setFailsafeOut, FieldSport, FieldSaddr, "outbound failsafe in reverse (reply)"))
+	revOut := b.counted(fs("egress", "inbound failsafe reply"),
+		failsafeRules(in, setFailsafeIn, FieldSport, FieldDaddr, "inbound failsafe in reverse (reply)"))
 	add := func(name, comment string, rules ...[]Rule) {
 		var all []Rule
 		for _, rs := range rules {

@@ -20,6 +20,8 @@ type builder struct {
 	// ifaces are the host (non-workload) interfaces dispatch considers.
 	ifaces []string
 	wild   *policy.HostEndpoint
+	// counters are the named counters, by name (counters.go).
+	counters map[string]*Counter
 }
 
 // Names of the fixed chains and maps.
@@ -257,6 +259,7 @@ func (b *builder) ruleset() *Ruleset {
 		r.Maps = append(r.Maps, mp)
 	}
 	sort.Slice(r.Maps, func(i, j int) bool { return r.Maps[i].Name < r.Maps[j].Name })
+	r.Counters = b.sortedCounters()
 	return r
 }
 

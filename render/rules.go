@@ -16,8 +16,9 @@ var portProtos = []uint8{6, 17, 132}
 // family it is rendered in (Rule.InFamily), and within a family one per
 // disjunct where nft cannot express an "or" in one rule (numeric and named
 // ports, a negated ICMP type and code). The disjuncts are disjoint, so a
-// Log rule logs a packet once.
-func (b *builder) renderRule(r *policy.Rule, d policy.Direction, profile bool, comment string) []Rule {
+// Log rule logs a packet once. Every rule rendered counts into key's
+// counter.
+func (b *builder) renderRule(r *policy.Rule, d policy.Direction, profile bool, comment string, key CounterKey) []Rule {
 	var stmts []Statement
 	var v Verdict
 	switch r.Action {
@@ -41,7 +42,7 @@ func (b *builder) renderRule(r *policy.Rule, d policy.Direction, profile bool, c
 			out = append(out, Rule{Matches: ms, Statements: stmts, Verdict: v, Comment: comment})
 		}
 	}
-	return out
+	return b.counted(key, out)
 }
 
 // ruleFamilies lists the families to render r in: FamilyAny alone when r

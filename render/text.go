@@ -22,6 +22,9 @@ func (r *Ruleset) Text() string {
 	for _, c := range r.Chains {
 		writeChain(&w, c)
 	}
+	for _, c := range r.Counters {
+		writeCounter(&w, c)
+	}
 	w.WriteString("}\n")
 	return w.String()
 }
@@ -251,6 +254,9 @@ func statementString(s Statement) string {
 	case StmtLog:
 		return "log prefix " + quote(x.Prefix, 127)
 	case StmtCounter:
+		if x.Name != "" {
+			return "counter name " + strconv.Quote(x.Name)
+		}
 		return "counter"
 	}
 	return fmt.Sprintf("# unknown statement %T", s)

@@ -29,6 +29,8 @@ type Ruleset struct {
 	Chains []*Chain
 	Sets   []*Set
 	Maps   []*Map
+	// Counters are the named counter objects rules count into, by name.
+	Counters []*Counter
 }
 
 // Hook is a netfilter hook.
@@ -217,8 +219,9 @@ type StmtNotrack struct{}
 // StmtLog logs the packet with a prefix and goes on.
 type StmtLog struct{ Prefix string }
 
-// StmtCounter counts packets and bytes.
-type StmtCounter struct{}
+// StmtCounter counts packets and bytes: into the named counter object
+// Name, or an anonymous counter of its own when Name is "".
+type StmtCounter struct{ Name string }
 
 func (StmtMark) isStatement()    {}
 func (StmtNotrack) isStatement() {}
