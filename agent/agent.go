@@ -34,6 +34,9 @@ type Agent struct {
 	http *http.Server
 	addr net.Addr
 
+	flows      *flows // the flow log (nil without a namespace-aware applier)
+	httpCancel context.CancelFunc
+
 	cni     *cniBackend  // with Config.CNISocket
 	cniHTTP *http.Server // serving cni
 
@@ -60,6 +63,11 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 	if cr, ok := ap.(nft.CounterReader); ok && cfg.RuleMetrics != RuleMetricsOff {
 		a.reg.MustRegister(newRuleCollector(cr, cfg.RuleMetrics, cfg.ApplyTimeout))
 	}
+	fl, err := a.newFlows()
+	if err != nil {
+		return nil, err
+	}
+	a.flows = fl
 	return a, nil
 }
 
@@ -166,12 +174,14 @@ func (a *Agent) Close() error {
 			_ = a.cniHTTP.Close() // ADDs waiting get an error: the kubelet retries
 		}
 		if a.http != nil {
+			a.httpCancel() // ends /flows streams
 			ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 			if err := a.http.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stopping the health endpoints: %w", err))
 			}
 			cancel()
 		}
+		a.flows.close()
 		a.closeErr = errors.Join(errs...)
 		a.log.Info("agent stopped; the last ruleset stays in force")
 	})

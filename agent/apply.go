@@ -114,6 +114,7 @@ func (l *loop) apply(ctx context.Context) {
 	l.a.m.applied(l.res)
 	l.a.m.applies.Inc()
 	l.a.m.lastApplied.SetToCurrentTime()
+	l.a.flows.applied(l.a, ctx, l.res.Ruleset)
 	l.reportProgrammed()
 	l.logApply(first, took)
 }

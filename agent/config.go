@@ -95,6 +95,12 @@ type Config struct {
 	// palisade_rule_bytes_total: RuleMetricsRules (default, one series per
 	// rule), RuleMetricsPolicies (a policy's rules summed) or RuleMetricsOff.
 	RuleMetrics string
+	// FlowLogFile, when set, is a file the agent appends each flow log
+	// record to as a JSON line (flow logs are turned on by FelixConfiguration
+	// spec.flowLogs). FlowLogBuffer is how many recent records /flows keeps
+	// (default 10000).
+	FlowLogFile   string
+	FlowLogBuffer int
 	// Logger receives the agent's logs (default: discarded).
 	Logger *slog.Logger
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -140,7 +141,11 @@ func (a *Agent) serveHealth() error {
 	mux.HandleFunc("/liveness", a.handleLiveness)
 	mux.HandleFunc("/readiness", a.handleReadiness)
 	mux.Handle("/metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
-	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	mux.HandleFunc("/flows", a.handleFlows)
+	base, cancel := context.WithCancel(context.Background())
+	a.httpCancel = cancel
+	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("health endpoints stopped", "error", err)

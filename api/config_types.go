@@ -36,6 +36,16 @@ type FelixConfigurationSpec struct {
 	IPForwarding                 string       `json:"ipForwarding,omitempty"`
 	DisableConntrackInvalidCheck *bool        `json:"disableConntrackInvalidCheck,omitempty"`
 
+	// Palisade's own fields (Calico has no equivalent): flow logs.
+	// FlowLogs is Disabled (default), Denied (log denied flows) or All
+	// (denied flows and allowed new connections).
+	FlowLogs string `json:"flowLogs,omitempty"`
+	// FlowLogsRateLimit bounds, per node and per second, the packets the
+	// kernel sends to the flow log (default 100); FlowLogsRateLimitBurst is
+	// the burst above it (default 200).
+	FlowLogsRateLimit      *int `json:"flowLogsRateLimit,omitempty"`
+	FlowLogsRateLimitBurst *int `json:"flowLogsRateLimitBurst,omitempty"`
+
 	// Extra holds the other Calico FelixConfiguration fields, raw.
 	Extra map[string]json.RawMessage `json:"-"`
 }

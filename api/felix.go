@@ -117,6 +117,8 @@ var felixFields = []felixField{
 	{"mtuIfacePattern", tStr}, {"floatingIPs", tStr}, {"windowsManageFirewallRules", tStr},
 	{"goGCThreshold", tInt}, {"goMemoryLimitMB", tInt}, {"goMaxProcs", tInt}, {"requireMTUFile", tBool},
 	{"cgroupV2Path", tStr},
+	// Palisade's own fields, after Calico's.
+	{"flowLogs", nil}, {"flowLogsRateLimit", nil}, {"flowLogsRateLimitBurst", nil},
 }
 
 var (

@@ -53,6 +53,12 @@ func (v *validator) felix(s *FelixConfigurationSpec) {
 			v.add(fmt.Sprintf("spec.kubeNodePortRanges[%d]", i), p.String(), "must be a port number or range 1-65535")
 		}
 	}
+	v.oneOf("spec.flowLogs", s.FlowLogs, false, "Disabled", "Denied", "All")
+	for i, n := range []*int{s.FlowLogsRateLimit, s.FlowLogsRateLimitBurst} {
+		if n != nil && (*n < 1 || *n > 1000000) {
+			v.add([]string{"spec.flowLogsRateLimit", "spec.flowLogsRateLimitBurst"}[i], fmt.Sprint(*n), "must be between 1 and 1000000")
+		}
+	}
 	v.felixExtra(s.Extra)
 }
 

@@ -42,7 +42,7 @@ func newAgentCmd(s *streams) *cobra.Command {
 			"datastore, computes the node's ruleset and applies it to table inet palisade in one nftables\n" +
 			"transaction per batch of changes. Nothing is written before the first full sync; a failed\n" +
 			"transaction leaves the previous ruleset in force; SIGTERM or SIGINT stops the agent and leaves\n" +
-			"the ruleset in force. It serves /liveness, /readiness and /metrics on --health-listen.\n" +
+			"the ruleset in force. It serves /liveness, /readiness, /metrics and /flows on --health-listen.\n" +
 			"With --cleanup it removes table inet palisade (and nothing else) and exits.",
 		Example: "  palisade agent --node node1 --etcd-endpoints http://10.0.0.1:2379 --node-labels rack=r1\n" +
 			"  palisade agent --cleanup",
@@ -53,7 +53,8 @@ func newAgentCmd(s *streams) *cobra.Command {
 	cfg := &f.cfg
 	fl.StringVar(&cfg.Node, "node", "", "this node's name (default: the hostname, lower-cased)")
 	fl.StringVar(&f.nodeLabels, "node-labels", "", "labels to add to the Node, k=v,k2=v2 (merged with its existing labels)")
-	fl.StringVar(&cfg.HealthListen, "health-listen", agent.DefaultHealthListen, "address of /liveness, /readiness and /metrics (- disables them)")
+	fl.StringVar(&cfg.HealthListen, "health-listen", agent.DefaultHealthListen, "address of /liveness, /readiness, /metrics and /flows (- disables them)")
+	fl.StringVar(&cfg.FlowLogFile, "flow-log-file", "", "append each flow log record (FelixConfiguration spec.flowLogs) to this file as a JSON line")
 	fl.StringVar(&cfg.RuleMetrics, "rule-metrics", agent.RuleMetricsRules, "series of palisade_rule_packets_total: rules (one per rule), policies (rules summed) or off")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json (one object a line)")

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
+	"github.com/palisade-net/palisade/flowlog"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/lab"
 	"github.com/palisade-net/palisade/nft"
@@ -144,17 +144,7 @@ func sortPolicy(r CounterRow) string {
 // policyMatches reports whether a counter's policy is the one named: by
 // its whole name ("GlobalNetworkPolicy default.x"), its key ("ns/name",
 // "default.x"), or a namespaced policy's bare name.
-func policyMatches(have, want string) bool {
-	if want == "" || have == want {
-		return true
-	}
-	_, key, _ := strings.Cut(have, " ")
-	if key == want {
-		return true
-	}
-	_, name, ok := strings.Cut(key, "/")
-	return ok && name == want
-}
+func policyMatches(have, want string) bool { return flowlog.PolicyMatches(have, want) }
 
 func filterRows(rows []CounterRow, pol string, unused bool) []CounterRow {
 	var out []CounterRow

@@ -117,6 +117,10 @@ func (k *Kernel) ApplyText(ctx context.Context, text string) error {
 	return k.transact(ctx, "apply", text, false)
 }
 
+// NetNS is the path of the network namespace the applier programs ("" for
+// the caller's own).
+func (k *Kernel) NetNS() string { return k.cfg.NetNS }
+
 // Check asks nft whether rs would apply (`nft -c`), without changing the
 // kernel.
 func (k *Kernel) Check(ctx context.Context, rs *render.Ruleset) error {

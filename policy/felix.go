@@ -47,7 +47,31 @@ type FelixSettings struct {
 	EndpointToHost    EndpointToHost
 	InterfacePrefixes []string
 	InvalidCheckOff   bool
+	FlowLogs          FlowLogSettings
 }
+
+// FlowLogMode says which verdicts the kernel sends to the flow log.
+type FlowLogMode uint8
+
+// Flow log modes (FelixConfiguration spec.flowLogs).
+const (
+	FlowLogsDisabled FlowLogMode = iota
+	FlowLogsDenied               // denied flows
+	FlowLogsAll                  // denied flows and allowed new connections
+)
+
+// FlowLogSettings are the node's flow log settings: the mode and the
+// kernel's rate limit (packets per second and burst, for the whole node).
+type FlowLogSettings struct {
+	Mode        FlowLogMode
+	Rate, Burst int
+}
+
+// Flow log rate limit defaults.
+const (
+	DefaultFlowLogRate  = 100
+	DefaultFlowLogBurst = 200
+)
 
 const (
 	protoICMP   = 1
@@ -69,6 +93,7 @@ func DefaultFelixSettings() FelixSettings {
 			tcp(5473), tcp(6443), tcp(6666), tcp(6667)},
 		EndpointToHost:    EndpointToHostDrop,
 		InterfacePrefixes: []string{"cali"},
+		FlowLogs:          FlowLogSettings{Rate: DefaultFlowLogRate, Burst: DefaultFlowLogBurst},
 	}
 }
 
@@ -108,6 +133,23 @@ func (s *FelixSettings) overlay(fc *api.FelixConfiguration) error {
 	}
 	if sp.DisableConntrackInvalidCheck != nil {
 		s.InvalidCheckOff = *sp.DisableConntrackInvalidCheck
+	}
+	switch sp.FlowLogs {
+	case "":
+	case "Disabled":
+		s.FlowLogs.Mode = FlowLogsDisabled
+	case "Denied":
+		s.FlowLogs.Mode = FlowLogsDenied
+	case "All":
+		s.FlowLogs.Mode = FlowLogsAll
+	default:
+		return fmt.Errorf("spec.flowLogs: %q is not Disabled, Denied or All", sp.FlowLogs)
+	}
+	if sp.FlowLogsRateLimit != nil {
+		s.FlowLogs.Rate = *sp.FlowLogsRateLimit
+	}
+	if sp.FlowLogsRateLimitBurst != nil {
+		s.FlowLogs.Burst = *sp.FlowLogsRateLimitBurst
 	}
 	return nil
 }

@@ -155,7 +155,7 @@ func (b *builder) counted(key CounterKey, rules []Rule) []Rule {
 	for i := range rules {
 		rules[i].Statements = append([]Statement{st}, rules[i].Statements...)
 	}
-	return rules
+	return b.withFlowLog(key, st.(StmtCounter).Name, rules)
 }
 
 // sortedCounters lists the builder's counters by name.

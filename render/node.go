@@ -22,6 +22,10 @@ type builder struct {
 	wild   *policy.HostEndpoint
 	// counters are the named counters, by name (counters.go).
 	counters map[string]*Counter
+	// flowLog is the flow log limit, once a rule uses it (flowlog.go).
+	flowLog *FlowLogLimit
+	// endpoints are the interfaces' endpoints, for flow logs.
+	endpoints map[string]string
 }
 
 // Names of the fixed chains and maps.
@@ -160,6 +164,7 @@ func (b *builder) workloadDispatch() error {
 	sort.Strings(names)
 	for _, ifc := range names {
 		w := byIface[ifc]
+		b.endpoint(ifc, "WorkloadEndpoint "+w.Key())
 		from.Elements = append(from.Elements, MapElement{Key: ifc, Verdict: Goto(b.workloadChain(w, policy.Egress))})
 		to.Elements = append(to.Elements, MapElement{Key: ifc, Verdict: Goto(b.workloadChain(w, policy.Ingress))})
 	}
@@ -172,6 +177,14 @@ func (b *builder) workloadDispatch() error {
 		{Verdict: Drop, Comment: "unknown workload interface"},
 	}})
 	return nil
+}
+
+// endpoint records the endpoint behind an interface.
+func (b *builder) endpoint(ifc, what string) {
+	if b.endpoints == nil {
+		b.endpoints = map[string]string{}
+	}
+	b.endpoints[ifc] = what
 }
 
 // hostDispatch builds, for each stage, the map from interface to host
@@ -197,6 +210,13 @@ func (b *builder) hostDispatch() {
 	for _, s := range stages {
 		mp := b.addMap(s.mp, s.comment)
 		for _, ifc := range b.ifaces {
+			if s.k == policy.StageNormal {
+				if h := b.stageHEP(ifc, s.k, s.d); h != nil {
+					b.endpoint(ifc, "HostEndpoint "+h.Name)
+				} else if b.wild != nil {
+					b.endpoint(ifc, "HostEndpoint "+b.wild.Name)
+				}
+			}
 			if h := b.stageHEP(ifc, s.k, s.d); h != nil {
 				mp.Elements = append(mp.Elements, MapElement{Key: ifc, Verdict: Goto(b.hostChain(h, s.k, s.d))})
 			}
@@ -260,6 +280,8 @@ func (b *builder) ruleset() *Ruleset {
 	}
 	sort.Slice(r.Maps, func(i, j int) bool { return r.Maps[i].Name < r.Maps[j].Name })
 	r.Counters = b.sortedCounters()
+	r.FlowLog = b.flowLog
+	r.Endpoints = b.endpoints
 	return r
 }
 

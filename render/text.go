@@ -25,6 +25,10 @@ func (r *Ruleset) Text() string {
 	for _, c := range r.Counters {
 		writeCounter(&w, c)
 	}
+	if r.FlowLog != nil {
+		fmt.Fprintf(&w, "\tlimit %s {\n\t\tcomment \"flow logs: packets sent to NFLOG group %d, node-wide\"\n\t\trate %d/second burst %d packets\n\t}\n\n",
+			r.FlowLog.Name, r.FlowLog.Group, r.FlowLog.Rate, r.FlowLog.Burst)
+	}
 	w.WriteString("}\n")
 	return w.String()
 }
@@ -252,7 +256,14 @@ func statementString(s Statement) string {
 	case StmtNotrack:
 		return "notrack"
 	case StmtLog:
-		return "log prefix " + quote(x.Prefix, 127)
+		out := "log prefix " + quote(x.Prefix, 127)
+		if x.Group != 0 {
+			out += fmt.Sprintf(" group %d", x.Group)
+		}
+		if x.Limit != "" {
+			out = "limit name " + strconv.Quote(x.Limit) + " " + out
+		}
+		return out
 	case StmtCounter:
 		if x.Name != "" {
 			return "counter name " + strconv.Quote(x.Name)

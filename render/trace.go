@@ -263,7 +263,9 @@ func (t *tracer) apply(stmts []Statement) {
 		case StmtNotrack:
 			t.p.CtState = CtUntracked
 		case StmtLog:
-			t.res.Logged++
+			if x.Group == 0 { // a Log rule; flow log rules are not counted
+				t.res.Logged++
+			}
 		}
 	}
 }

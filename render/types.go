@@ -31,6 +31,13 @@ type Ruleset struct {
 	Maps   []*Map
 	// Counters are the named counter objects rules count into, by name.
 	Counters []*Counter
+	// FlowLog, when flow logs are on, is the node-wide rate limit of the
+	// flow log rules (a named limit object).
+	FlowLog *FlowLogLimit
+	// Endpoints names, per interface, the endpoint behind it
+	// ("WorkloadEndpoint ns/pod", "HostEndpoint name"): what flow logs
+	// report. It is not part of the table.
+	Endpoints map[string]string
 }
 
 // Hook is a netfilter hook.
@@ -216,8 +223,15 @@ type StmtMark struct{ Clear, Set uint32 }
 // StmtNotrack exempts the packet from connection tracking (raw only).
 type StmtNotrack struct{}
 
-// StmtLog logs the packet with a prefix and goes on.
-type StmtLog struct{ Prefix string }
+// StmtLog logs the packet with a prefix and goes on: to the kernel log,
+// or to NFLOG group Group when it is not 0. Limit, when set, names the
+// table's limit object the log is subject to (over the limit, the rule
+// stops there: nothing is logged and the next rule runs).
+type StmtLog struct {
+	Prefix string
+	Group  uint16
+	Limit  string
+}
 
 // StmtCounter counts packets and bytes: into the named counter object
 // Name, or an anonymous counter of its own when Name is "".
