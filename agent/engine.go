@@ -58,19 +58,25 @@ const (
 // newEngine returns the engine the configuration selects.
 func newEngine(kind, node string) engine {
 	if kind == EngineRebuild {
-		return &sourceEngine{src: newModelCache(), node: node}
+		return &sourceEngine{src: newModelCache(), node: node, staged: newStagedCache()}
 	}
-	return &sourceEngine{src: calc.NewEngine(node), node: node}
+	return &sourceEngine{src: calc.NewEngine(node), node: node, staged: newStagedCache()}
 }
 
-// sourceEngine renders a sourcer's model for one node.
+// sourceEngine renders a sourcer's model for one node, with the shadow
+// evaluation of staged policies when there are any.
 type sourceEngine struct {
-	src  sourcer
-	node string
+	src    sourcer
+	node   string
+	staged *stagedCache
 }
 
-func (e *sourceEngine) Apply(ev store.Event) { e.src.Apply(ev) }
-func (e *sourceEngine) Changed() bool        { return e.src.Changed() }
+func (e *sourceEngine) Apply(ev store.Event) {
+	e.src.Apply(ev)
+	e.staged.Apply(ev)
+}
+
+func (e *sourceEngine) Changed() bool { return e.src.Changed() || e.staged.Changed() }
 
 func (e *sourceEngine) Render() (Result, error) {
 	src := e.src.Source()
@@ -78,7 +84,13 @@ func (e *sourceEngine) Render() (Result, error) {
 	if p, ok := e.src.(interface{ Problems() []error }); ok {
 		res.Problems = p.Problems()
 	}
-	rs, err := render.Node(src, e.node)
+	var rs *render.Ruleset
+	var err error
+	if stg := e.staged.Source(); stg != nil {
+		rs, err = render.NodeStaged(src, stg, e.node)
+	} else {
+		rs, err = render.Node(src, e.node)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -179,3 +191,67 @@ func (c *modelCache) Source() render.Source {
 
 // Problems lists the objects the last rebuild left out, and why.
 func (c *modelCache) Problems() []error { return c.errs }
+
+// stagedCache keeps the view of the cluster with staged policies enforced
+// (policy.StagedView) for the shadow evaluation: while the datastore holds
+// any staged policy it rebuilds that model per batch (linear in the
+// cluster, like the rebuild engine); with none it costs a map of the
+// objects' pointers, shared with the engine's events.
+type stagedCache struct {
+	objs    *modelCache
+	staged  map[store.Key]bool
+	changed bool
+}
+
+func newStagedCache() *stagedCache {
+	return &stagedCache{objs: newModelCache(), staged: map[store.Key]bool{}}
+}
+
+func isStaged(o api.Object) bool {
+	switch o.(type) {
+	case *api.StagedGlobalNetworkPolicy, *api.StagedNetworkPolicy, *api.StagedKubernetesNetworkPolicy:
+		return true
+	}
+	return false
+}
+
+func (c *stagedCache) Apply(ev store.Event) {
+	c.objs.Apply(ev)
+	was := c.staged[ev.Key]
+	if ev.Type == store.Deleted || ev.Object == nil || !isStaged(ev.Object) {
+		delete(c.staged, ev.Key)
+	} else {
+		c.staged[ev.Key] = true
+	}
+	// The shadow changes with any object while staged policies exist, and
+	// when the last one goes.
+	c.changed = c.changed || len(c.staged) > 0 || was
+}
+
+func (c *stagedCache) Changed() bool { return c.changed }
+
+// Source is the staged view's model, or nil when no staged policy exists.
+func (c *stagedCache) Source() render.Source {
+	c.changed = false
+	if len(c.staged) == 0 {
+		return nil
+	}
+	if !c.objs.changed && c.objs.model != nil {
+		return c.objs.model
+	}
+	keys := make([]store.Key, 0, len(c.objs.objs))
+	for k := range c.objs.objs {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b store.Key) int { return strings.Compare(a.Path(), b.Path()) })
+	objs := make([]api.Object, len(keys))
+	for i, k := range keys {
+		objs[i] = c.objs.objs[k]
+	}
+	m, _ := policy.NewModel(policy.StagedView(objs)) // problems are the enforced model's to report
+	if m == nil {
+		return nil
+	}
+	c.objs.model, c.objs.changed = m, false
+	return m
+}

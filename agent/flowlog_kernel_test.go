@@ -94,6 +94,40 @@ func TestAgentFlowLogs(t *testing.T) {
 		t.Errorf("palisade flows --verdict denied --to app/web: %v\n%s", err, out)
 	}
 
+	// A staged policy that would deny port 80 to web: not enforced, but
+	// counted and logged as a staged denial.
+	e.apply(t, `
+apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata: {name: web-guard, namespace: app}
+spec:
+  selector: app == 'web'
+  ingress:
+  - {action: Deny, protocol: TCP, destination: {ports: [80, 8080]}}
+  - {action: Allow}
+`)
+	eventually(t, 5*time.Second, func() error {
+		if err := probe(e.ext, e2ePodA, 80, 300*time.Millisecond); err != nil {
+			return fmt.Errorf("port 80 to web stopped answering: the staged policy is enforced? %w", err)
+		}
+		recs, err := e.flows("verdict=staged-denied")
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.DstPort == 80 && r.Dst == e2ePodA && r.Policy == "NetworkPolicy app/web-guard" && r.Kind == render.CountStagedRule &&
+				r.Endpoint == "WorkloadEndpoint app/web" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no staged-denied record of port 80 to web in %+v", recs)
+	})
+	out, err = exec.Command("ip", "netns", "exec", e.node.Name, binPath, "dataplane", "counters", "--policy", "web-guard", "-o", "wide").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "(staged) NetworkPolicy app/web-guard") || !strings.Contains(string(out), "staged-rule") {
+		t.Errorf("palisade dataplane counters --policy web-guard: %v\n%s", err, out)
+	}
+	t.Logf("counters:\n%s", out)
+
 	// A flood of denied packets: the kernel passes at most the burst plus
 	// the rate to the flow log.
 	before, err := e.flows("to=" + e2ePodA)

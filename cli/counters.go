@@ -135,7 +135,7 @@ func CounterRows(vals []nft.CounterValue) []CounterRow {
 
 // sortPolicy puts a tier's end after its policies.
 func sortPolicy(r CounterRow) string {
-	if r.Kind == render.CountEndOfTier {
+	if r.Kind == render.CountEndOfTier || r.Kind == render.CountStagedEndOfTier {
 		return "\xff"
 	}
 	return r.Policy
@@ -176,6 +176,10 @@ func writeCounterRows(s *streams, rows []CounterRow, wide bool) error {
 			pol = "(no policy or profile allowed)"
 		case render.CountForward:
 			pol = "(forward default)"
+		case render.CountStagedEndOfTier:
+			pol, rule = "(staged: end of tier)", "-"
+		case render.CountStagedRule:
+			pol = "(staged) " + pol
 		}
 		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%d\t%d", tier, pol, rule, dash(r.Action), dash(r.Direction), r.Packets, r.Bytes)
 		if wide {

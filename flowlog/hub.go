@@ -108,9 +108,9 @@ type Filter struct {
 // ParseFilter checks a filter's values.
 func ParseFilter(verdict, from, to, policy string) (Filter, error) {
 	switch verdict {
-	case "", VerdictAllowed, VerdictDenied:
+	case "", VerdictAllowed, VerdictDenied, VerdictStagedDenied:
 	default:
-		return Filter{}, fmt.Errorf("--verdict: %q is not %s or %s", verdict, VerdictAllowed, VerdictDenied)
+		return Filter{}, fmt.Errorf("--verdict: %q is not %s, %s or %s", verdict, VerdictAllowed, VerdictDenied, VerdictStagedDenied)
 	}
 	return Filter{Verdict: verdict, From: from, To: to, Policy: policy}, nil
 }

@@ -11,10 +11,12 @@ import (
 	"github.com/palisade-net/palisade/render"
 )
 
-// Verdicts of a record.
+// Verdicts of a record. A staged denial is what a staged policy would
+// have denied: the packet was not dropped for it.
 const (
-	VerdictAllowed = "allowed"
-	VerdictDenied  = "denied"
+	VerdictAllowed      = "allowed"
+	VerdictDenied       = "denied"
+	VerdictStagedDenied = "staged-denied"
 )
 
 // Record is one flow log line: a packet the kernel logged, and the
@@ -134,9 +136,13 @@ func NewRecord(t time.Time, node string, p Packet, key render.CounterKey, counte
 		n := key.Rule
 		r.Rule = &n
 	}
-	r.Verdict = VerdictDenied
-	if key.Action == "Allow" {
+	switch {
+	case strings.HasPrefix(key.Kind, "staged-"):
+		r.Verdict = VerdictStagedDenied
+	case key.Action == "Allow":
 		r.Verdict = VerdictAllowed
+	default:
+		r.Verdict = VerdictDenied
 	}
 	return r
 }

@@ -127,6 +127,10 @@ func (k CounterKey) String() string {
 		fmt.Fprintf(&b, " failing closed (%s): Deny", k.Policy)
 	case CountForward:
 		b.WriteString(" forwarded, no applyOnForward policy decided: Allow")
+	case CountStagedRule:
+		fmt.Fprintf(&b, " staged: %s rule %d (tier %s) would Deny", k.Policy, k.Rule, k.Tier)
+	case CountStagedEndOfTier:
+		fmt.Fprintf(&b, " staged: end of tier %s would Deny", k.Tier)
 	default:
 		fmt.Fprintf(&b, " %s %s", k.Kind, k.Policy)
 	}

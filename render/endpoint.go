@@ -37,6 +37,9 @@ func (b *builder) hostChain(h *policy.HostEndpoint, k policy.StageKind, d policy
 		return name
 	}
 	tiers := b.src.HostEndpointPolicies(h, k, d)
+	if sh := b.stagedHEP(h); sh != nil && k == policy.StageNormal {
+		c.Rules = append(c.Rules, stagedJump(b.stagedChain(hepBase(h), tiers, b.stg.HostEndpointPolicies(sh, k, d), d))...)
+	}
 	c.Rules = append(c.Rules, b.tierRules(tiers, k, d)...)
 	c.Rules = append(c.Rules, b.afterTiers(h.Profiles, k, d)...)
 	return name
@@ -87,6 +90,9 @@ func (b *builder) workloadChain(w *policy.Workload, d policy.Direction) string {
 		return name
 	}
 	tiers := b.src.WorkloadPolicies(w, d)
+	if sw := b.stagedWorkload(w); sw != nil {
+		c.Rules = append(c.Rules, stagedJump(b.stagedChain(wepBase(w), tiers, b.stg.WorkloadPolicies(sw, d), d))...)
+	}
 	c.Rules = append(c.Rules, b.tierRules(tiers, policy.StageNormal, d)...)
 	c.Rules = append(c.Rules, b.afterTiers(w.Profiles, policy.StageNormal, d)...)
 	return name

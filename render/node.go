@@ -26,6 +26,10 @@ type builder struct {
 	flowLog *FlowLogLimit
 	// endpoints are the interfaces' endpoints, for flow logs.
 	endpoints map[string]string
+	// stg is the staged view (NodeStaged), and its endpoints by key.
+	stg    Source
+	stgWL  map[string]*policy.Workload
+	stgHEP map[string]*policy.HostEndpoint
 }
 
 // Names of the fixed chains and maps.
@@ -64,12 +68,16 @@ const (
 // Node renders the ruleset of one node (semantics.md §2, §3.3, §14) from
 // a source: a *policy.Model, or an incremental engine's view.
 func Node(src Source, node string) (*Ruleset, error) {
+	return renderNode(src, nil, node)
+}
+
+func renderNode(src, stg Source, node string) (*Ruleset, error) {
 	n := src.Node(node)
 	if n == nil {
 		return nil, fmt.Errorf("render: no node named %q in the model", node)
 	}
 	b := &builder{src: src, n: n, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{},
-		members: map[string][]netip.Prefix{}}
+		members: map[string][]netip.Prefix{}, stg: stg}
 	if err := b.collectInterfaces(); err != nil {
 		return nil, err
 	}

@@ -36,13 +36,18 @@ func (b *builder) renderRule(r *policy.Rule, d policy.Direction, profile bool, c
 	default:
 		return nil
 	}
+	return b.counted(key, b.matchRules(r, stmts, v, comment))
+}
+
+// matchRules renders r's matches, each disjunct with stmts and v.
+func (b *builder) matchRules(r *policy.Rule, stmts []Statement, v Verdict, comment string) []Rule {
 	var out []Rule
 	for _, fam := range ruleFamilies(r) {
 		for _, ms := range b.ruleMatches(r, fam) {
 			out = append(out, Rule{Matches: ms, Statements: stmts, Verdict: v, Comment: comment})
 		}
 	}
-	return b.counted(key, out)
+	return out
 }
 
 // ruleFamilies lists the families to render r in: FamilyAny alone when r

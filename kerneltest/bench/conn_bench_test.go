@@ -58,6 +58,9 @@ type lab struct {
 	k              *nft.Kernel
 	variants       []*variant
 	current        *variant
+	// big is the variant with the most policies, as render emits it; the
+	// variants after it are the same policies rendered otherwise.
+	big int
 }
 
 func newLab(t testing.TB, policyCounts []int) *lab {
@@ -110,7 +113,44 @@ func newLab(t testing.TB, policyCounts []int) *lab {
 		b.variants = append(b.variants, &variant{name: fmt.Sprintf("palisade-%d", n), policies: n, rs: rs, walked: walkedRules(rs)})
 		checkTrace(t, rs, n)
 	}
+	b.big = len(b.variants) - 1
+	// The cost of counters and flow logs: the largest ruleset without its
+	// counters, and with flow logs of allowed flows (a twin before every
+	// Allow rule the first packet walks past).
+	n := policyCounts[len(policyCounts)-1]
+	noCounters := stripCounters(b.variants[b.big].rs)
+	b.variants = append(b.variants, &variant{name: fmt.Sprintf("%d-nocounters", n), policies: n, rs: noCounters, walked: walkedRules(noCounters)})
+	m, err = benchModel(n, flowLogsAll)
+	must(t, err)
+	rs, err := render.Node(m, nodeName)
+	must(t, err)
+	checkTrace(t, rs, n)
+	b.variants = append(b.variants, &variant{name: fmt.Sprintf("%d-flowlogs", n), policies: n, rs: rs, walked: walkedRules(rs)})
 	return b
+}
+
+// stripCounters returns a copy of rs with no counter statements or
+// counter objects: the ruleset as it was before counters.
+func stripCounters(rs *render.Ruleset) *render.Ruleset {
+	cp := *rs
+	cp.Counters = nil
+	cp.Chains = make([]*render.Chain, len(rs.Chains))
+	for i, c := range rs.Chains {
+		nc := *c
+		nc.Rules = make([]render.Rule, len(c.Rules))
+		for j, r := range c.Rules {
+			var st []render.Statement
+			for _, s := range r.Statements {
+				if _, ok := s.(render.StmtCounter); !ok {
+					st = append(st, s)
+				}
+			}
+			r.Statements = st
+			nc.Rules[j] = r
+		}
+		cp.Chains[i] = &nc
+	}
+	return &cp
 }
 
 // walkedRules counts the rules of the tier and policy chains: every one of
@@ -446,7 +486,7 @@ func TestConnRate(t *testing.T) {
 		}
 	}
 	// B6: one established flow, with and without the largest ruleset.
-	base, big := b.variants[0], b.variants[len(b.variants)-1]
+	base, big := b.variants[0], b.variants[b.big]
 	for r := 0; r < s.tputRounds; r++ {
 		for _, v := range []*variant{base, big} {
 			b.use(t, v)
@@ -463,7 +503,7 @@ func TestConnRate(t *testing.T) {
 
 func (b *lab) report(t testing.TB, s settings, st map[*variant]*stats, took time.Duration) {
 	var w strings.Builder
-	base, one, big := b.variants[0], b.variants[1], b.variants[len(b.variants)-1]
+	base, one, big := b.variants[0], b.variants[1], b.variants[b.big]
 	bs := st[base]
 	fmt.Fprintf(&w, "new connections ext -> pod (connect, 1-byte request, 1-byte response, close); %d rounds, variants interleaved; per variant and round %v with one client (seq) then %v with %d clients (par); GOMAXPROCS %d; %v\n",
 		s.rounds, s.seqDur, s.parDur, s.workers, runtime.GOMAXPROCS(0), took.Round(time.Second))
@@ -492,6 +532,12 @@ func (b *lab) report(t testing.TB, s settings, st map[*variant]*stats, took time
 		d := median(paired(durs(xb.p50s), durs(x1.p50s), diff))
 		fmt.Fprintf(&w, "per rule on the first packet (%s vs %s: %d more rules, p50 %+.1f us): %.0f ns (peer A8 ~70 ns per set-match rule, A7 nft 14.8 ns per linear rule)\n",
 			big.name, one.name, dr, d, d*1000/float64(dr))
+	}
+	for _, v := range b.variants[b.big+1:] {
+		x := st[v]
+		fmt.Fprintf(&w, "%s vs %s (same rounds): rate %.1f%% of it with one client, %.1f%% with %d; p50 %+.1f us\n",
+			big.name, v.name, median(paired(xb.seqRates, x.seqRates, ratio)), median(paired(xb.parRates, x.parRates, ratio)), s.workers,
+			median(paired(durs(xb.p50s), durs(x.p50s), diff)))
 	}
 	if len(bs.tput) > 0 && len(xb.tput) > 0 {
 		tr := paired(xb.tput, bs.tput, ratio)

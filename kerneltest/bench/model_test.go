@@ -104,9 +104,18 @@ spec:
 	return b.String()
 }
 
-// benchModel is the model with n policies on the server pod.
-func benchModel(n int) (*policy.Model, error) {
-	docs := baseYAML + remoteYAML() + policiesYAML(n)
+// flowLogsAll turns flow logs on for every decision, allowed ones too.
+const flowLogsAll = `---
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: default}
+spec: {flowLogs: All}
+`
+
+// benchModel is the model with n policies on the server pod, and extra
+// documents.
+func benchModel(n int, extra ...string) (*policy.Model, error) {
+	docs := baseYAML + remoteYAML() + policiesYAML(n) + strings.Join(extra, "")
 	ds, errs := api.Decode("bench.yaml", []byte(docs))
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("decode: %v", errs)
