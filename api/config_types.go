@@ -7,7 +7,7 @@ import (
 )
 
 // FelixConfiguration holds per-cluster (name "default") or per-node (name
-// "node.<node>") agent settings (api.md §2.10).
+// "node.<node>") agent settings (docs/api.md §2.10).
 type FelixConfiguration struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -58,7 +58,7 @@ type ProtoPort struct {
 }
 
 // KubeControllersConfiguration is the singleton "default" controller
-// configuration (api.md §2.11).
+// configuration (docs/api.md §2.11).
 type KubeControllersConfiguration struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -95,7 +95,7 @@ type NodeControllerConfig struct {
 	LeakGracePeriod  *metav1.Duration        `json:"leakGracePeriod,omitempty"`
 }
 
-// AutoHostEndpointConfig configures automatic host endpoints (api.md §7).
+// AutoHostEndpointConfig configures automatic host endpoints (docs/api.md §7).
 type AutoHostEndpointConfig struct {
 	AutoCreate                string                     `json:"autoCreate,omitempty"`
 	CreateDefaultHostEndpoint string                     `json:"createDefaultHostEndpoint,omitempty"`

@@ -21,7 +21,7 @@ type Document struct {
 
 // Decode splits data (YAML or JSON, several documents separated by lines
 // starting with "---") into resources, and decodes each strictly, normalises,
-// defaults and validates it (api.md §8.2).
+// defaults and validates it (docs/api.md §8.2).
 //
 // A document may hold one resource, a YAML or JSON list of resources, or a
 // "List" / "<Kind>List" object with items; empty documents are skipped. Each

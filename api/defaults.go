@@ -8,11 +8,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// LabelTier is set on every policy by defaulting (api.md §1.3).
+// LabelTier is set on every policy by defaulting (docs/api.md §1.3).
 const LabelTier = "projectcalico.org/tier"
 
-// Default fills in the values Calico's defaulting would (api.md §2.1, §2.3,
-// §2.4, §2.10; semantics.md decision 7 and the §7.5 erratum). It is
+// Default fills in the values Calico's defaulting would (docs/api.md §2.1, §2.3,
+// §2.4, §2.10; docs/semantics.md decision 7 and the §7.5 erratum). It is
 // idempotent and never fails; Validate reports what it cannot fix.
 func Default(o Object) {
 	switch o := o.(type) {

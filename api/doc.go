@@ -17,7 +17,7 @@
 //
 // # Decoding pipeline
 //
-// Decode splits its input on lines starting with "---" (api.md §8.2), parses
+// Decode splits its input on lines starting with "---" (docs/api.md §8.2), parses
 // each part as YAML 1.2 (go.yaml.in/yaml/v3; JSON text goes through a JSON
 // tokenizer into the same node tree, because YAML lacks some JSON escapes)
 // and then, for every resource:

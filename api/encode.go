@@ -8,7 +8,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// List is the "<Kind>List" object calicoctl prints for a list (api.md §8.4).
+// List is the "<Kind>List" object calicoctl prints for a list (docs/api.md §8.4).
 type List struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata"`

@@ -2,7 +2,7 @@ package api
 
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-// HostEndpoint is one or more of a host's interfaces (api.md §2.5).
+// HostEndpoint is one or more of a host's interfaces (docs/api.md §2.5).
 type HostEndpoint struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -25,7 +25,7 @@ type EndpointPort struct {
 	Port     uint16   `json:"port"`
 }
 
-// WorkloadEndpoint is a pod's (or VM's) interface (api.md §2.6).
+// WorkloadEndpoint is a pod's (or VM's) interface (docs/api.md §2.6).
 type WorkloadEndpoint struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -67,7 +67,7 @@ type WorkloadEndpointPort struct {
 	HostIP   string   `json:"hostIP,omitempty"`
 }
 
-// Node is a Calico node (api.md §2.9).
+// Node is a Calico node (docs/api.md §2.9).
 type Node struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

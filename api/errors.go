@@ -13,7 +13,7 @@ type FieldError struct {
 	Field string
 	// Value is the offending value as text, when there is one.
 	Value string
-	// Rule says what is wrong, in Calico's words where api.md quotes them.
+	// Rule says what is wrong, in Calico's words where docs/api.md quotes them.
 	Rule string
 	// Line is the line of the offending key in the source (0: unknown;
 	// the document's line is printed instead).
@@ -102,7 +102,7 @@ func (e *DocumentError) prefix() string {
 }
 
 // CalicoMessage renders the field errors the way libcalico-go's validation
-// error does, for output that scripts grep (api.md §8.3): one field gives
+// error does, for output that scripts grep (docs/api.md §8.3): one field gives
 // "error with field <field> = '<value>' (<rule>)", several give
 // "error with the following fields:" and one "-  <field> = '<value>' (<rule>)"
 // line each. Without field errors it is Err's text.

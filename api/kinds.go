@@ -14,8 +14,8 @@ type kindInfo struct {
 	kind       string
 	namespaced bool
 	plural     string
-	aliases    []string // calicoctl aliases, lower case (api.md §1.3)
-	noCRDv1    bool     // no crd.projectcalico.org/v1 CRD exists (api.md §1.1)
+	aliases    []string // calicoctl aliases, lower case (docs/api.md §1.3)
+	noCRDv1    bool     // no crd.projectcalico.org/v1 CRD exists (docs/api.md §1.1)
 	newObj     func() Object
 }
 
@@ -198,7 +198,7 @@ func LookupKind(alias string) (kind string, ok bool) {
 	return kind, ok
 }
 
-// Plural returns the lower-case plural used in etcd keys (api.md §9.1).
+// Plural returns the lower-case plural used in etcd keys (docs/api.md §9.1).
 func Plural(kind string) string {
 	if k, ok := calicoByKind[kind]; ok {
 		return k.plural
@@ -226,7 +226,7 @@ func Plural(kind string) string {
 	return l + "s"
 }
 
-// CalicoKinds lists the Calico kinds palisade handles, in api.md §1.3 order.
+// CalicoKinds lists the Calico kinds palisade handles, in docs/api.md §1.3 order.
 func CalicoKinds() []string {
 	out := make([]string, len(calicoKinds))
 	for i, k := range calicoKinds {

@@ -8,11 +8,11 @@ import (
 )
 
 // AnnotationMetadata carries the v3 ObjectMeta on crd.projectcalico.org/v1
-// objects (api.md §1.1).
+// objects (docs/api.md §1.1).
 const AnnotationMetadata = "projectcalico.org/metadata"
 
 // normaliseCRDV1 applies the lenient crd.projectcalico.org/v1 read path
-// (api.md §1.1): the v3 metadata annotation is folded back into the object,
+// (docs/api.md §1.1): the v3 metadata annotation is folded back into the object,
 // protocol names are put in Calico's spelling and rule nets are read the way
 // Felix reads them (a bare IP is a host network, host bits are masked).
 func normaliseCRDV1(o Object) []FieldError {

@@ -5,7 +5,7 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 // Action is what a rule does when it matches.
 type Action string
 
-// Rule actions (api.md §3.1).
+// Rule actions (docs/api.md §3.1).
 const (
 	Allow Action = "Allow"
 	Deny  Action = "Deny"
@@ -25,7 +25,7 @@ const (
 // StagedAction says what a staged policy would do to its enforced twin.
 type StagedAction string
 
-// Staged actions (api.md §2.3).
+// Staged actions (docs/api.md §2.3).
 const (
 	StagedActionSet    StagedAction = "Set"
 	StagedActionDelete StagedAction = "Delete"
@@ -33,7 +33,7 @@ const (
 	StagedActionIgnore StagedAction = "Ignore"
 )
 
-// Rule is one policy or profile rule (api.md §3.1).
+// Rule is one policy or profile rule (docs/api.md §3.1).
 type Rule struct {
 	Action      Action        `json:"action"`
 	IPVersion   *int          `json:"ipVersion,omitempty"`
@@ -53,7 +53,7 @@ type ICMPFields struct {
 	Code *int `json:"code,omitempty"`
 }
 
-// EntityRule is the source or destination of a rule (api.md §3.2).
+// EntityRule is the source or destination of a rule (docs/api.md §3.2).
 type EntityRule struct {
 	Nets              []string             `json:"nets,omitempty"`
 	Selector          string               `json:"selector,omitempty"`
@@ -95,7 +95,7 @@ type RuleMetadata struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// GlobalNetworkPolicy is a cluster-wide policy (api.md §2.1).
+// GlobalNetworkPolicy is a cluster-wide policy (docs/api.md §2.1).
 type GlobalNetworkPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -118,7 +118,7 @@ type GlobalNetworkPolicySpec struct {
 	PerformanceHints       []string     `json:"performanceHints,omitempty"`
 }
 
-// NetworkPolicy is a namespaced Calico policy (api.md §2.2).
+// NetworkPolicy is a namespaced Calico policy (docs/api.md §2.2).
 type NetworkPolicy struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -163,7 +163,7 @@ type StagedNetworkPolicySpec struct {
 	NetworkPolicySpec `json:",inline"`
 }
 
-// Tier groups policies; tiers are evaluated in order (api.md §2.4).
+// Tier groups policies; tiers are evaluated in order (docs/api.md §2.4).
 type Tier struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -182,7 +182,7 @@ type TierStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
-// Profile carries rules and labels applied to endpoints (api.md §2.7).
+// Profile carries rules and labels applied to endpoints (docs/api.md §2.7).
 type Profile struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -23,7 +23,7 @@ type chunk struct {
 }
 
 // splitDocuments splits data on lines that start with "---"; the rest of a
-// separator line is discarded (api.md §8.2).
+// separator line is discarded (docs/api.md §8.2).
 func splitDocuments(data []byte) []chunk {
 	var out []chunk
 	start, startLine, line := 0, 1, 1

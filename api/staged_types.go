@@ -6,7 +6,7 @@ import (
 )
 
 // KindStagedKubernetesNetworkPolicy is a staged (never enforced) Kubernetes
-// NetworkPolicy (api.md §2.3).
+// NetworkPolicy (docs/api.md §2.3).
 const KindStagedKubernetesNetworkPolicy = "StagedKubernetesNetworkPolicy"
 
 // StagedKubernetesNetworkPolicy is parsed, validated and stored, never

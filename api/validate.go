@@ -14,7 +14,7 @@ import (
 	"github.com/palisade-net/palisade/selector"
 )
 
-// Validate checks o against Calico's rules (api.md §1.2, §2, §3) and the
+// Validate checks o against Calico's rules (docs/api.md §1.2, §2, §3) and the
 // decisions palisade adds, and returns every broken rule with its field
 // path. It expects a defaulted object (see Default); it does not change o.
 func Validate(o Object) []FieldError {
@@ -64,7 +64,7 @@ func (v *validator) add(path, value, rule string) {
 	v.errs = append(v.errs, FieldError{Field: path, Value: value, Rule: rule})
 }
 
-// ---- metadata (api.md §1.2) ----
+// ---- metadata (docs/api.md §1.2) ----
 
 const (
 	dnsLabel      = `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
@@ -248,7 +248,7 @@ func truncate(s string) string {
 	return s
 }
 
-// strictCIDR parses a CIDR whose host bits are zero (api.md §3.2).
+// strictCIDR parses a CIDR whose host bits are zero (docs/api.md §3.2).
 func strictCIDR(s string) (netip.Prefix, string) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {

@@ -28,7 +28,7 @@ var felixStringPatterns = map[string]*regexp.Regexp{
 	"routeSource":            regexp.MustCompile(`^(?i)(workloadips|calicoipam)?$`),
 }
 
-// felix validates FelixConfiguration (api.md §2.10, semantics.md decision 3).
+// felix validates FelixConfiguration (docs/api.md §2.10, docs/semantics.md decision 3).
 func (v *validator) felix(s *FelixConfigurationSpec) {
 	v.failsafes("spec.failsafeInboundHostPorts", s.FailsafeInboundHostPorts)
 	v.failsafes("spec.failsafeOutboundHostPorts", s.FailsafeOutboundHostPorts)
@@ -63,7 +63,7 @@ func (v *validator) felix(s *FelixConfigurationSpec) {
 }
 
 // failsafes checks failsafe entries: TCP or UDP only (an SCTP entry is an
-// error, semantics.md decision 3), a port, and an optional CIDR.
+// error, docs/semantics.md decision 3), a port, and an optional CIDR.
 func (v *validator) failsafes(path string, list *[]ProtoPort) {
 	if list == nil {
 		return
@@ -110,7 +110,7 @@ func (v *validator) felixExtra(extra map[string]json.RawMessage) {
 	}
 }
 
-// kubeControllers validates api.md §2.11.
+// kubeControllers validates docs/api.md §2.11.
 func (v *validator) kubeControllers(s *KubeControllersConfigurationSpec) {
 	v.oneOf("spec.logSeverityScreen", s.LogSeverityScreen, false,
 		"None", "Debug", "Info", "Warning", "Error", "Fatal", "Panic")

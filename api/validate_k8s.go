@@ -109,7 +109,7 @@ func (v *validator) k8sPeer(path string, p *networkingv1.NetworkPolicyPeer) {
 }
 
 // ipBlock checks cidr and except: valid CIDRs, each except a strict subset
-// of cidr (api.md decision 9).
+// of cidr (docs/api.md decision 9).
 func (v *validator) ipBlock(path string, b *networkingv1.IPBlock) {
 	cidr, err := netip.ParsePrefix(b.CIDR)
 	if err != nil {
@@ -129,7 +129,7 @@ func (v *validator) ipBlock(path string, b *networkingv1.IPBlock) {
 	}
 }
 
-// stagedK8s validates a StagedKubernetesNetworkPolicy (api.md §2.3).
+// stagedK8s validates a StagedKubernetesNetworkPolicy (docs/api.md §2.3).
 func (v *validator) stagedK8s(o *StagedKubernetesNetworkPolicy) {
 	v.stagedAction("spec.stagedAction", o.Spec.StagedAction)
 	if o.Spec.StagedAction == StagedActionDelete {

@@ -35,7 +35,7 @@ const (
 	maxRulePorts = 50
 )
 
-// policy validates a policy spec (api.md §2.1, §2.2).
+// policy validates a policy spec (docs/api.md §2.1, §2.2).
 func (v *validator) policy(path string, p policyView, global bool) {
 	if p.tier != "" && len(validation.IsDNS1123Label(p.tier)) > 0 {
 		v.add(path+".tier", p.tier, "tier "+ruleLabel)
@@ -107,7 +107,7 @@ func (v *validator) policyStages(path string, p policyView) {
 	}
 }
 
-// ---- rules (api.md §3) ----
+// ---- rules (docs/api.md §3) ----
 
 var validProtocolNames = map[string]bool{"TCP": true, "UDP": true, "ICMP": true, "ICMPv6": true, "SCTP": true, "UDPLite": true}
 
@@ -236,7 +236,7 @@ func (v *validator) ruleHTTP(path string, r *Rule, ingress bool) {
 	}
 }
 
-// entity validates one side of a rule (api.md §3.2) except nets family
+// entity validates one side of a rule (docs/api.md §3.2) except nets family
 // consistency and services, which need the whole rule.
 func (v *validator) entity(path string, e *EntityRule, proto *Protocol) {
 	v.selector(path+".selector", e.Selector, noGlobal)
@@ -359,7 +359,7 @@ func (v *validator) ruleServices(path string, r *Rule, ingress, global bool) {
 	}
 }
 
-// ---- staged policies (api.md §2.3) ----
+// ---- staged policies (docs/api.md §2.3) ----
 
 const ruleStagedDelete = "Spec fields, except Tier, should all be zero-value if stagedAction is Delete"
 

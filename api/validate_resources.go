@@ -9,7 +9,7 @@ import (
 )
 
 // LabelNamespace is the label Calico gives namespaced endpoints and sets; it
-// may not be set by hand on network sets (api.md §1.3).
+// may not be set by hand on network sets (docs/api.md §1.3).
 const LabelNamespace = "projectcalico.org/namespace"
 
 // LabelOrchestrator is the label a WorkloadEndpoint carries with its
@@ -22,7 +22,7 @@ func (v *validator) tier(o *Tier) {
 	}
 }
 
-// hostEndpoint validates api.md §2.5.
+// hostEndpoint validates docs/api.md §2.5.
 func (v *validator) hostEndpoint(s *HostEndpointSpec) {
 	switch {
 	case s.Node == "":
@@ -63,7 +63,7 @@ func (v *validator) endpointPort(path, name string, proto Protocol, port uint16,
 	}
 }
 
-// workloadEndpoint validates api.md §2.6.
+// workloadEndpoint validates docs/api.md §2.6.
 func (v *validator) workloadEndpoint(s *WorkloadEndpointSpec) {
 	v.interfaceName("spec.interfaceName", s.InterfaceName, true)
 	var nets []netip.Prefix
@@ -140,7 +140,7 @@ func (v *validator) profile(s *ProfileSpec) {
 	v.labels("spec.labelsToApply", s.LabelsToApply)
 }
 
-// networkSet validates api.md §2.8: CIDRs or bare IPs, host bits allowed.
+// networkSet validates docs/api.md §2.8: CIDRs or bare IPs, host bits allowed.
 func (v *validator) networkSet(labels map[string]string, s *NetworkSetSpec) {
 	if _, ok := labels[LabelNamespace]; ok {
 		v.add("metadata.labels["+LabelNamespace+"]", labels[LabelNamespace],
@@ -153,7 +153,7 @@ func (v *validator) networkSet(labels map[string]string, s *NetworkSetSpec) {
 	}
 }
 
-// node validates a Calico Node (api.md §2.9).
+// node validates a Calico Node (docs/api.md §2.9).
 func (v *validator) node(s *NodeSpec) {
 	if b := s.BGP; b != nil {
 		if *b == (NodeBGPSpec{}) {

@@ -1,12 +1,12 @@
 // Package autohep computes the automatic host endpoints that Calico's
-// kube-controllers node controller would maintain (api.md §7,
-// semantics.md §1.3), as pure functions.
+// kube-controllers node controller would maintain (docs/api.md §7,
+// docs/semantics.md §1.3), as pure functions.
 //
 // The package owns:
 //
 //   - NodeInfo, the node facts the controller reads, built from a Calico
 //     Node (FromCalicoNode), a Kubernetes Node with Calico's annotations
-//     (FromKubernetesNode, the KDD mapping of api.md §2.9) or both (Merge);
+//     (FromKubernetesNode, the KDD mapping of docs/api.md §2.9) or both (Merge);
 //   - ForNode, the desired host endpoints for one node under a
 //     controller configuration: the default "<node>-auto-hep" wildcard
 //     endpoint and the template endpoints, with expectedIPs in exactly the

@@ -66,7 +66,7 @@ func Name(nodeName, suffix string) string {
 }
 
 // ExpectedIPs returns the addresses of the default endpoint in the order of
-// api.md §7.3: the address parts of the BGP IPv4 and IPv6 addresses, the
+// docs/api.md §7.3: the address parts of the BGP IPv4 and IPv6 addresses, the
 // IPIP tunnel address, the VXLAN IPv4 and IPv6 tunnel addresses and the
 // WireGuard IPv4 and IPv6 interface addresses (these seven are not
 // de-duplicated among themselves, as in Calico), then InternalIP addresses

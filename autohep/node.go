@@ -101,7 +101,7 @@ func FromKubernetesNode(n *corev1.Node) NodeInfo {
 }
 
 // kubernetesLabels merges Calico-only labels with the Kubernetes labels;
-// the Kubernetes labels win (api.md §2.9).
+// the Kubernetes labels win (docs/api.md §2.9).
 func kubernetesLabels(n *corev1.Node) map[string]string {
 	var meta struct {
 		Labels map[string]string `json:"labels"`
@@ -136,7 +136,7 @@ func familyOnly(s string, v4 bool) string {
 // followed by the Kubernetes ones not already listed; interfaces come from
 // the Calico Node unless it has none. Labels are the Calico Node's overlaid
 // by the Kubernetes labels: Kubernetes wins, as in Calico's Kubernetes
-// datastore mapping and its etcd-mode label sync (api.md §2.9, §7.5).
+// datastore mapping and its etcd-mode label sync (docs/api.md §2.9, §7.5).
 func Merge(calico *api.Node, k8s *corev1.Node) NodeInfo {
 	switch {
 	case calico == nil && k8s == nil:

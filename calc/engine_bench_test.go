@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// W1 of shared/docs/performance.md as datastore objects: the endpoints and
+// W1 of docs/performance.md as datastore objects: the endpoints and
 // selectors of genW1 become 10k pods in 100 namespaces on 50 nodes (200 on
 // w1Node, the engine's node) and 2k GlobalNetworkPolicies whose selectors
 // have W1's five shapes, each with 5 rules mixing selectors (of the same

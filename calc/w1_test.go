@@ -9,7 +9,7 @@ import (
 	"github.com/palisade-net/palisade/selector"
 )
 
-// W1 of shared/docs/performance.md: 10k endpoints x 2k selectors over 100
+// W1 of docs/performance.md: 10k endpoints x 2k selectors over 100
 // namespaces. Every endpoint has app (500 values), tier (4), env (3), team
 // (50), a unique pod id and its namespace, and inherits from its
 // namespace's profile. Selectors mix five shapes, see w1Selector.

@@ -252,7 +252,7 @@ func anyValid(items []inputItem) bool {
 	return false
 }
 
-// reportWrite prints calicoctl's summary (api.md §8.3).
+// reportWrite prints calicoctl's summary (docs/api.md §8.3).
 func reportWrite(s *streams, v writeVerb, t tally) error {
 	kind := ""
 	if t.kind != "" {

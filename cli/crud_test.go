@@ -12,7 +12,7 @@ import (
 	"github.com/palisade-net/palisade/store"
 )
 
-// Messages and exit codes of api.md §8.3.
+// Messages and exit codes of docs/api.md §8.3.
 
 func TestWriteMessages(t *testing.T) {
 	st := newMemory(t)

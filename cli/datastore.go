@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Datastore selection, as calicoctl does it (api.md §8.1): the
+// Datastore selection, as calicoctl does it (docs/api.md §8.1): the
 // --etcd-endpoints flag, then the environment (ETCD_ENDPOINTS,
 // ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE), then the config file
 // (-c/--config, palisade's own or a calicoctl CalicoAPIConfig document),

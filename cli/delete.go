@@ -158,7 +158,7 @@ func runDelete(s *streams, o *crudOpts, args []string) error {
 }
 
 // reportDelete prints calicoctl's delete summary: the count deleted, then
-// one line per failure (api.md §8.3).
+// one line per failure (docs/api.md §8.3).
 func reportDelete(s *streams, t tally) error {
 	kind := ""
 	if t.kind != "" {

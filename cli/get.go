@@ -30,7 +30,7 @@ type getOpts struct {
 func newGet(s *streams) *cobra.Command {
 	o := &getOpts{}
 	c := &cobra.Command{
-		Use:   "get (KIND [NAME...] | -f FILENAME) [-o ps|wide|yaml|json|custom-columns=...]",
+		Use:   "get (KIND [NAME...] | -f FILENAME) [-o ps|wide|yaml|json|name|custom-columns=...|jsonpath=...]",
 		Short: "Print resources from the datastore",
 		Long: "get prints the named resources, or every resource of KIND, as calicoctl get does. KIND is a\n" +
 			"Calico kind or one of its aliases (heps, gnp, policy, ...), case-insensitive.\n\n" + kindsHelp(),
@@ -41,7 +41,7 @@ func newGet(s *streams) *cobra.Command {
 	addFileFlags(c, &o.files, &o.recursive)
 	f := c.Flags()
 	f.BoolVar(&o.skipEmpty, "skip-empty", false, "do not fail when a file or directory holds no resource")
-	f.StringVarP(&o.output, "output", "o", "ps", "output format: ps, wide, yaml, json, custom-columns=COL,..., go-template=..., go-template-file=...")
+	f.StringVarP(&o.output, "output", "o", "ps", "output format: ps, wide, yaml, json, name, custom-columns=COL,... (or HEADER:.path,...), jsonpath=..., jsonpath-file=..., go-template=..., go-template-file=...")
 	f.StringVarP(&o.namespace, "namespace", "n", "", "namespace of namespaced kinds (default \"default\")")
 	f.BoolVarP(&o.all, "all-namespaces", "A", false, "list namespaced kinds across every namespace")
 	f.BoolVar(&o.export, "export", false, "strip cluster-specific metadata (with NAME only)")
@@ -219,7 +219,7 @@ func runQuery(ss *session, q getQuery) (getResult, error) {
 	return getResult{kind: q.key.Kind, objs: []api.Object{obj}}, nil
 }
 
-// exportStrip removes what ties an object to one cluster (api.md §8.4).
+// exportStrip removes what ties an object to one cluster (docs/api.md §8.4).
 func exportStrip(objs []api.Object) {
 	for _, o := range objs {
 		o.SetNamespace("")
@@ -233,6 +233,10 @@ func exportStrip(objs []api.Object) {
 
 func printResults(s *streams, f outputFormat, results []getResult, printNS bool) error {
 	switch f.kind {
+	case "jsonpath":
+		return runJSONPath(s.out, f.tmpl, results)
+	case "kubecolumns":
+		return writeKubeColumns(s.out, f.kubeCols, results)
 	case "name":
 		for _, r := range results {
 			for _, o := range r.objs {

@@ -8,7 +8,7 @@ import (
 	"github.com/palisade-net/palisade/api"
 )
 
-// The tables of api.md §8.4, byte for byte ($ there = end of line here).
+// The tables of docs/api.md §8.4, byte for byte ($ there = end of line here).
 func TestGetTablesOfTheSpec(t *testing.T) {
 	st := newMemory(t)
 	put(t, st, `

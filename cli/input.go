@@ -124,7 +124,7 @@ func decodeInput(src string, data []byte, scanNS bool) []inputItem {
 
 // nsLines records, per line where a resource starts, whether each resource
 // starting there names its namespace (api.Decode fills in "default", so the
-// decoded object cannot tell; -n needs to know, api.md §8.2).
+// decoded object cannot tell; -n needs to know, docs/api.md §8.2).
 type nsLines map[int][]bool
 
 // take pops the answer for the next resource starting at line; unknown

@@ -9,7 +9,7 @@ import (
 
 // liveObjects reads every object of every kind from the datastore, for
 // explain and matrix without -f. The datastore is chosen by the
-// environment and the default config file (api.md §8.1).
+// environment and the default config file (docs/api.md §8.1).
 func liveObjects(ds *datastoreOpts) ([]api.Object, error) {
 	ss, err := openSession(ds)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/palisade-net/palisade/api"
 )
 
-// manifestExts are the file types read from directories (api.md §8.2).
+// manifestExts are the file types read from directories (docs/api.md §8.2).
 var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 
 // loadManifests reads every -f argument in order: a file, a directory (its

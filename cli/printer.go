@@ -17,7 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Output of `get` (api.md §8.4): ps and wide tables, custom columns, YAML,
+// Output of `get` (docs/api.md §8.4): ps and wide tables, custom columns, YAML,
 // JSON and Go templates.
 
 type cell func(o api.Object) string
@@ -344,9 +344,10 @@ func writeTable(w io.Writer, kind store.Kind, hs []string, objs []api.Object) {
 
 // outputFormat is a parsed -o value.
 type outputFormat struct {
-	kind    string   // ps, wide, custom, yaml, json, template, name
-	columns []string // custom-columns
-	tmpl    string   // go-template text
+	kind     string   // ps, wide, custom, kubecolumns, yaml, json, template, jsonpath, name
+	columns  []string // custom-columns
+	kubeCols []kubeColumn
+	tmpl     string // go-template or jsonpath text
 }
 
 // OutputFormatError: the -o value is not usable.
@@ -369,6 +370,13 @@ func parseOutput(o string) (outputFormat, error) {
 		if val == "" {
 			return outputFormat{}, &OutputFormatError{"need to specify at least one column"}
 		}
+		if strings.Contains(val, ":") {
+			cols, err := parseKubeColumns(val)
+			if err != nil {
+				return outputFormat{}, err
+			}
+			return outputFormat{kind: "kubecolumns", kubeCols: cols}, nil
+		}
 		var cols []string
 		for _, c := range strings.Split(val, ",") {
 			cols = append(cols, strings.ToUpper(strings.TrimSpace(c)))
@@ -379,6 +387,21 @@ func parseOutput(o string) (outputFormat, error) {
 			return outputFormat{}, &OutputFormatError{"need to specify a template"}
 		}
 		return outputFormat{kind: "template", tmpl: val}, nil
+	case "jsonpath", "jsonpath-file":
+		if val == "" {
+			return outputFormat{}, &OutputFormatError{"template format specified but no template given"}
+		}
+		if key == "jsonpath-file" {
+			data, err := os.ReadFile(val)
+			if err != nil {
+				return outputFormat{}, err
+			}
+			val = string(data)
+		}
+		if _, err := parseJSONPath("check", val); err != nil {
+			return outputFormat{}, err
+		}
+		return outputFormat{kind: "jsonpath", tmpl: val}, nil
 	case "go-template-file":
 		if val == "" {
 			return outputFormat{}, &OutputFormatError{"need to specify a template file"}

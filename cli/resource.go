@@ -17,7 +17,7 @@ import (
 )
 
 // Resource operations shared by the datastore commands, following
-// calicoctl's resource manager (api.md §8.3, §8.5).
+// calicoctl's resource manager (docs/api.md §8.3, §8.5).
 
 // k8sAliases name the Kubernetes kinds palisade stores, for get, delete and
 // label by kind (calicoctl has no such kinds; these are kubectl's names,
@@ -115,7 +115,7 @@ func completeKinds(_ *cobra.Command, args []string, prefix string) ([]string, co
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
-// lookupKind resolves a KIND argument (api.md §1.3 aliases, case-insensitive).
+// lookupKind resolves a KIND argument (docs/api.md §1.3 aliases, case-insensitive).
 func lookupKind(arg string) (store.Kind, error) {
 	if k, ok := api.LookupKind(arg); ok {
 		return store.Kind(k), nil
@@ -129,7 +129,7 @@ func lookupKind(arg string) (store.Kind, error) {
 // kindName is the kind as printed: "GlobalNetworkPolicy", "Pod", "Node".
 func kindName(k store.Kind) string { return strings.TrimPrefix(string(k), "k8s/") }
 
-// NamespaceError is one of calicoctl's namespace rules (api.md §8.2).
+// NamespaceError is one of calicoctl's namespace rules (docs/api.md §8.2).
 type NamespaceError struct{ Msg string }
 
 func (e *NamespaceError) Error() string { return e.Msg }
@@ -214,7 +214,7 @@ func (e *ValidationError) Error() string {
 const mirrorPrefix = "knp.default."
 
 // refuseMirror keeps Calico NetworkPolicies named knp.default.* (the
-// mirrors of Kubernetes policies, api.md §9.1) out of the CLI's writes.
+// mirrors of Kubernetes policies, docs/api.md §9.1) out of the CLI's writes.
 func refuseMirror(o api.Object, op string) error {
 	if _, ok := o.(*api.NetworkPolicy); ok && strings.HasPrefix(o.GetName(), mirrorPrefix) {
 		return &NotSupportedError{Op: op, ID: store.KeyOf(o).String(),
@@ -224,7 +224,7 @@ func refuseMirror(o api.Object, op string) error {
 }
 
 // keepInputMeta drops the metadata a create must not carry: only name,
-// namespace, resourceVersion, labels and annotations are honoured (api.md
+// namespace, resourceVersion, labels and annotations are honoured (docs/api.md
 // §8.2); the store fills in uid and creationTimestamp.
 func keepInputMeta(o api.Object) {
 	o.SetUID("")
@@ -240,7 +240,7 @@ func keepInputMeta(o api.Object) {
 
 // takeStoredMeta gives an update the stored object's metadata, with the
 // input's labels and annotations merged over the stored ones, as
-// calicoctl's mergeMetadataForUpdate does (api.md §8.5): an apply never
+// calicoctl's mergeMetadataForUpdate does (docs/api.md §8.5): an apply never
 // drops a label someone else set meanwhile (label --remove removes one).
 func takeStoredMeta(o, stored api.Object, labels, annotations map[string]string) {
 	o.SetLabels(mergeMaps(stored.GetLabels(), labels))
@@ -271,7 +271,7 @@ func mergeMaps(base, over map[string]string) map[string]string {
 	return out
 }
 
-// Update retries (api.md §8.5): 5 attempts, 1 s apart, on conflict.
+// Update retries (docs/api.md §8.5): 5 attempts, 1 s apart, on conflict.
 var (
 	updateAttempts = 5
 	retryDelay     = time.Second
@@ -375,7 +375,7 @@ func (s *session) deleteObject(k store.Key, rv string) (api.Object, error) {
 }
 
 // ensureInitialized creates the default tier when it is missing, as
-// calicoctl's write commands do (api.md §8.1). Failures are ignored, except
+// calicoctl's write commands do (docs/api.md §8.1). Failures are ignored, except
 // an unreachable datastore, which is returned so the command stops at once.
 func (s *session) ensureInitialized() error {
 	k := store.Key{Kind: api.KindTier, Name: api.DefaultTierName}
@@ -408,7 +408,7 @@ func (s *session) probe() error {
 }
 
 // defaultAllowProfile is projectcalico-default-allow, which every profile
-// list includes whether or not it is stored (api.md §9.1).
+// list includes whether or not it is stored (docs/api.md §9.1).
 func defaultAllowProfile() api.Object {
 	p := &api.Profile{ObjectMeta: metav1.ObjectMeta{Name: api.DefaultAllowProfile},
 		Spec: api.ProfileSpec{Ingress: []api.Rule{{Action: api.Allow}}, Egress: []api.Rule{{Action: api.Allow}}}}

@@ -1,6 +1,6 @@
 // Package controller runs palisade's controllers against the datastore.
 // Today there is one: AutoHEP, the automatic host endpoint controller, which
-// does what Calico's kube-controllers node controller does (api.md §7).
+// does what Calico's kube-controllers node controller does (docs/api.md §7).
 //
 // # What AutoHEP does
 //
@@ -13,7 +13,7 @@
 // HostEndpoint is managed when it carries the label
 // projectcalico.org/created-by=calico-kube-controllers (autohep.IsManaged).
 //
-// The reconcile behaviour is api.md §7.5:
+// The reconcile behaviour is docs/api.md §7.5:
 //
 //   - nothing is written before the watch reports Synced; then one full
 //     sync (every node, every managed endpoint; managed endpoints of unknown

@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultKubeControllersConfiguration returns the configuration
-// kube-controllers creates when "default" is missing (api.md §2.11), with
+// kube-controllers creates when "default" is missing (docs/api.md §2.11), with
 // automatic host endpoints Disabled.
 func DefaultKubeControllersConfiguration() *api.KubeControllersConfiguration {
 	k := &api.KubeControllersConfiguration{}

@@ -3,10 +3,10 @@ package examples_test
 // One test per seed walkthrough. Each step is the list of -f arguments a user
 // gives palisade (the shared topology first, then the seed's files in order;
 // a later document with the same kind, namespace and name replaces an earlier
-// one), and the flows whose verdicts the seed text and semantics.md imply.
+// one), and the flows whose verdicts the seed text and docs/semantics.md imply.
 //
 // Every expectation is derived from the seed text and the behavioural spec
-// (shared/docs/semantics.md, cited as §N), never from running palisade. Where
+// (docs/semantics.md, cited as §N), never from running palisade. Where
 // the seed says one thing and Calico's semantics another, the test asserts the
 // semantics and the reason says why.
 

@@ -5,7 +5,7 @@ import "strings"
 // The seed walkthroughs: each step is the list of -f arguments a user gives
 // palisade (the shared topology first, then the seed's files in order; a
 // later document with the same kind, namespace and name replaces an earlier
-// one), and the flows whose verdicts the seed text and semantics.md imply.
+// one), and the flows whose verdicts the seed text and docs/semantics.md imply.
 // `go test ./examples` checks them with `palisade explain`; `palisade lab`
 // runs the same steps with real packets.
 //

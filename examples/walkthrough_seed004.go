@@ -100,7 +100,7 @@ func seed004KubernetesExamples() []Step {
 		{"k8s-examples/7-pod-label", withTopology(dir, "07-namespace-allow-access.yaml"), []Flow{
 			allow("default/trusted", "default/busybox1", "80/TCP", "trusted carries access=true"),
 			deny("default/busybox2", "default/busybox1", "80/TCP", "busybox2 has no access label"),
-			deny("cs2/app-1", "default/busybox1", "80/TCP", "access=true but in cs2: a podSelector alone means the policy's own namespace (api.md §6.3)"),
+			deny("cs2/app-1", "default/busybox1", "80/TCP", "access=true but in cs2: a podSelector alone means the policy's own namespace (docs/api.md §6.3)"),
 		}},
 		{"k8s-examples/fragment-deny-ingress", withTopology(dir, "11-fragment-deny-ingress.yaml"), []Flow{
 			deny("default/busybox2", "default/busybox1", "80/TCP", "ingress: [] blocks all incoming traffic"),
@@ -243,7 +243,7 @@ func seed004Basics() []Step {
 			allow(host2, "default/mysql", "3360/TCP", "peer 1: in the ipBlock (198.19.15.0/24 for 172.17.0.0/16)"),
 			deny(host1, "default/mysql", "3360/TCP", "the ipBlock's exception (198.19.15.254/32 for 172.17.1.0/24)"),
 			deny("default/busybox1", "default/mysql", "3360/TCP", "no peer matches"),
-			deny("staging/frontend", "default/mysql", "3360/TCP", "role=frontend but in staging: a podSelector alone means the policy's namespace (api.md §6.3)"),
+			deny("staging/frontend", "default/mysql", "3360/TCP", "role=frontend but in staging: a podSelector alone means the policy's namespace (docs/api.md §6.3)"),
 			allow("default/mysql", host1, "8000/TCP", "egress to the ipBlock (198.19.15.252/30 for 10.0.0.0/24) on TCP 8000"),
 			deny("default/mysql", host1, "80/TCP", "only TCP 8000"),
 			deny("default/mysql", "kube-system/coredns", "53/UDP", "no DNS in the egress rules"),

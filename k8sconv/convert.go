@@ -11,7 +11,7 @@ import (
 )
 
 // KindKubernetesNetworkPolicy is the kind a converted policy has in the
-// equal-order tie-break "<name>/<namespace>/<kind>" (semantics.md §7.3).
+// equal-order tie-break "<name>/<namespace>/<kind>" (docs/semantics.md §7.3).
 const KindKubernetesNetworkPolicy = "KubernetesNetworkPolicy"
 
 // Order is the order every converted Kubernetes NetworkPolicy gets.
@@ -19,7 +19,7 @@ const Order = 1000.0
 
 // Convert returns the Calico form of a Kubernetes NetworkPolicy: an
 // *api.NetworkPolicy in the same namespace with the same name, tier
-// "default", order 1000, a selector built per api.md §6.2, types from
+// "default", order 1000, a selector built per docs/api.md §6.2, types from
 // policyTypes (empty → [Ingress]) and rules per §6.3.
 //
 // Convert does not default policyTypes the way the API server does; call
@@ -124,7 +124,7 @@ func policyTypes(in []networkingv1.PolicyType, errs *fieldErrs) []api.PolicyType
 // server applies on create: an empty policyTypes becomes [Ingress], plus
 // Egress when the egress list is non-empty; a port without a protocol gets
 // TCP. Policies read from files or YAML need this before Convert
-// (semantics.md errata, §7.5); policies read from an API server already
+// (docs/semantics.md errata, §7.5); policies read from an API server already
 // have it. np is not modified.
 func ApplyDefaults(np *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
 	out := np.DeepCopy()

@@ -16,7 +16,7 @@ type FieldError struct {
 	Reason string
 }
 
-// Error renders the error in Calico's validation style (api.md §8.3), so
+// Error renders the error in Calico's validation style (docs/api.md §8.3), so
 // that "error with field" matches as a stable substring.
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("error with field %s = '%s' (%s)", e.Field, e.Value, e.Reason)

@@ -24,11 +24,11 @@ type yamlCase struct {
 	want     string
 }
 
-// specCases are the api.md §6 worked example and the fixture examples it
+// specCases are the docs/api.md §6 worked example and the fixture examples it
 // quotes from Calico's conversion tests.
 var specCases = []yamlCase{
 	{
-		name: "api.md §6 worked example",
+		name: "docs/api.md §6 worked example",
 		in: `
 metadata: {name: web, namespace: prod}
 spec:

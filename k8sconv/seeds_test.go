@@ -2,8 +2,8 @@ package k8sconv
 
 import "testing"
 
-// seedCases are every Kubernetes NetworkPolicy in
-// /work/shared/seeds/004_80246b5d90db1f2c.txt. The seed text lost its
+// seedCases are every Kubernetes NetworkPolicy of seed 004 (the users'
+// collection of network policy recipes; examples/seed004). The seed text lost its
 // indentation in places; the inputs below are the intended YAML. Policies
 // the seed shows without a namespace get "default", which is what kubectl
 // would have used.

@@ -9,7 +9,7 @@
 // render.Node and applies it with nft.Kernel inside the node namespace.
 // Every probe (TCP connect with a one-byte exchange, UDP request and reply,
 // ICMP echo) is also judged by policy.Model.Evaluate, and the two must agree
-// (and agree with the expectation the test states from semantics.md).
+// (and agree with the expectation the test states from docs/semantics.md).
 //
 // differential_test.go does the same for seeded random models and flows
 // (500 per run by default, a fresh seed each run, printed):

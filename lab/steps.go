@@ -4,7 +4,7 @@ import "github.com/palisade-net/palisade/examples"
 
 // The scenario data is the examples' walkthroughs (examples.Walkthrough),
 // which derive every expected verdict from the seed documents and
-// semantics.md; `go test ./examples` checks the same steps with explain.
+// docs/semantics.md; `go test ./examples` checks the same steps with explain.
 
 const topology = examples.Topology
 

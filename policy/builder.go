@@ -317,7 +317,7 @@ func (b *builder) buildWorkloads(global FelixSettings) {
 }
 
 // podWorkload is the workload endpoint a Kubernetes datastore derives from a
-// pod (§1.4; api.md §2.6).
+// pod (§1.4; docs/api.md §2.6).
 func (b *builder) podWorkload(p *corev1.Pod) *Workload {
 	sa := PodServiceAccount(p)
 	own := endpointLabels(p.Labels)
@@ -436,7 +436,7 @@ func (b *builder) hostEndpoint(x *api.HostEndpoint) (*HostEndpoint, error) {
 }
 
 // autoHostEndpoints derives the endpoints the controller would create when
-// the KubeControllersConfiguration enables them (api.md §7).
+// the KubeControllersConfiguration enables them (docs/api.md §7).
 func (b *builder) autoHostEndpoints() []*api.HostEndpoint {
 	if b.kcc == nil || !b.kcc.AutoHostEndpointsEnabled() {
 		return nil

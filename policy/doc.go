@@ -16,7 +16,7 @@
 //
 // The evaluator is deliberately simple and slow: it is the single source of
 // truth that `palisade explain` and `matrix` print and that the nftables
-// ruleset is tested against. Comments cite the section of semantics.md
+// ruleset is tested against. Comments cite the section of docs/semantics.md
 // (§n) where the behaviour is surprising.
 //
 // The package does no I/O and starts no goroutines.

@@ -1,6 +1,6 @@
 package policy
 
-// Reserved labels and prefixes (api.md §1.3, semantics §1.4).
+// Reserved labels and prefixes (docs/api.md §1.3, semantics §1.4).
 const (
 	LabelNamespace       = "projectcalico.org/namespace"
 	LabelOrchestrator    = "projectcalico.org/orchestrator"

@@ -166,7 +166,7 @@ func compileGNP(g *api.GlobalNetworkPolicy) (*Policy, error) {
 }
 
 // globalPolicySelector combines a GNP's selector with its namespace and
-// service account selectors (api.md §2.1).
+// service account selectors (docs/api.md §2.1).
 func globalPolicySelector(sel, nsSel, saSel string) (*selector.Selector, error) {
 	s, err := selector.Parse(sel)
 	if err != nil {

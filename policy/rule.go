@@ -275,7 +275,7 @@ func splitPorts(ps []api.Port) ([]PortRange, []string) {
 }
 
 // effectiveSelector builds the positive selector of one side of a rule
-// (api.md §3.3, semantics §8.5 steps 1-3).
+// (docs/api.md §3.3, semantics §8.5 steps 1-3).
 func effectiveSelector(e *api.EntityRule, scope ruleScope) (*selector.Selector, error) {
 	var nsPart, selPart *selector.Selector
 	var err error

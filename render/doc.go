@@ -14,7 +14,7 @@
 //
 // # Layout of table inet palisade
 //
-// Base chains (semantics.md §2 and §3.3), all "type filter", policy accept:
+// Base chains (docs/semantics.md §2 and §3.3), all "type filter", policy accept:
 //
 //	raw-prerouting     prerouting  -300  R1: clear marks; workload iif returns;
 //	                                     untracked ingress of named/IP-matched HEPs;

@@ -65,7 +65,7 @@ const (
 	mapWepTo     = "map-wep-to"
 )
 
-// Node renders the ruleset of one node (semantics.md §2, §3.3, §14) from
+// Node renders the ruleset of one node (docs/semantics.md §2, §3.3, §14) from
 // a source: a *policy.Model, or an incremental engine's view.
 func Node(src Source, node string) (*Ruleset, error) {
 	return renderNode(src, nil, node)

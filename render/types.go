@@ -52,7 +52,7 @@ const (
 	HookPostrouting Hook = "postrouting"
 )
 
-// Priorities of the base chains (semantics.md §2).
+// Priorities of the base chains (docs/semantics.md §2).
 const (
 	PriorityRaw    = -300
 	PriorityMangle = -150

@@ -12,7 +12,7 @@ import (
 	"github.com/palisade-net/palisade/version"
 )
 
-// DefaultTierOrder is the order of the default tier (api.md §2.4).
+// DefaultTierOrder is the order of the default tier (docs/api.md §2.4).
 const DefaultTierOrder = 1e6
 
 // DefaultResources returns the resources every palisade datastore holds:
@@ -20,7 +20,7 @@ const DefaultTierOrder = 1e6
 // FelixConfiguration "default" (empty spec) and the
 // KubeControllersConfiguration "default" with automatic host endpoints
 // Disabled. The profile projectcalico-default-allow is not among them: it
-// is never stored (api.md §9.1).
+// is never stored (docs/api.md §9.1).
 func DefaultResources() []api.Object {
 	order, deny := float64(DefaultTierOrder), api.Deny
 	tier := &api.Tier{Spec: api.TierSpec{Order: &order, DefaultAction: &deny}}

@@ -81,7 +81,7 @@ func (k Kind) Namespaced() bool {
 func (k Kind) IsKubernetes() bool { return strings.HasPrefix(string(k), "k8s/") }
 
 // prefix returns the key prefix of a kind: Calico kinds under
-// /palisade/resources/v3/projectcalico.org/<plural>/ (api.md §9.1),
+// /palisade/resources/v3/projectcalico.org/<plural>/ (docs/api.md §9.1),
 // Kubernetes kinds under /palisade/resources/k8s/<plural>/.
 func (k Kind) prefix() string {
 	if k.IsKubernetes() {

@@ -11,7 +11,7 @@ import (
 // The watch engine is shared by the etcd and in-memory stores. A source
 // provides raw key/values and raw change streams for one key prefix; the
 // engine decodes, filters by kind, remembers what it has sent and re-lists
-// when the stream breaks (api.md §9.3, done inside the store so that every
+// when the stream breaks (docs/api.md §9.3, done inside the store so that every
 // consumer gets it).
 
 // rawKV is one stored key and value.
