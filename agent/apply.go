@@ -3,8 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"github.com/palisade-net/palisade/nft"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -187,11 +187,6 @@ func (l *loop) reportFailClosed(problems []error) {
 
 // counterValues matches the values nft prints after a counter, which change
 // with traffic and are not drift.
-var (
-	counterValues    = regexp.MustCompile(`counter packets \d+ bytes \d+`)
-	namedCounterVals = regexp.MustCompile(`(?m)^\s*packets \d+ bytes \d+\n`)
-)
-
 // readBack lists palisade's table as the kernel holds it, normalised for
 // comparison; "" when it cannot be read.
 func (l *loop) readBack(ctx context.Context) string {
@@ -201,7 +196,7 @@ func (l *loop) readBack(ctx context.Context) string {
 	if err != nil {
 		return ""
 	}
-	return namedCounterVals.ReplaceAllString(counterValues.ReplaceAllString(text, "counter"), "")
+	return nft.WithoutCounts(text)
 }
 
 // checkDrift reads the table back and, when something outside the agent
@@ -231,5 +226,8 @@ func (l *loop) repairDrift(ctx context.Context, what string) {
 	l.a.m.drift.Inc()
 	l.why["drift"]++
 	l.a.log.Warn("palisade's table was "+what+" outside the agent; restoring it", "table", "inet palisade")
+	if f, ok := l.a.nft.(interface{ Forget() }); ok {
+		f.Forget() // the kernel no longer holds what was applied: replace it whole
+	}
 	l.apply(ctx)
 }

@@ -15,10 +15,10 @@ func newDelete(s *streams) *cobra.Command {
 		Short: "Delete resources named on the command line or in a file",
 		Long: "delete removes each resource in turn. A resourceVersion in the input is a precondition.\n" +
 			"With --skip-not-exists, resources that do not exist count as deleted.",
-		Example:           "  palisade delete gnp default-node-policy\n  palisade delete -f policy.yaml\n  palisade delete networkpolicy --all -n staging",
-		RunE:              func(_ *cobra.Command, args []string) error { return runDelete(s, o, args) },
-		ValidArgsFunction: completeKinds,
+		Example: "  palisade delete gnp default-node-policy\n  palisade delete -f policy.yaml\n  palisade delete networkpolicy --all -n staging",
+		RunE:    func(_ *cobra.Command, args []string) error { return runDelete(s, o, args) },
 	}
+	c.ValidArgsFunction = completeNames(&o.ds, &o.namespace, &o.allNS)
 	addCRUDFlags(c, o)
 	c.Flags().BoolVarP(&o.skipAbsent, "skip-not-exists", "s", false, "treat resources that do not exist as deleted")
 	c.Flags().BoolVar(&o.all, "all", false, "delete every resource of KIND (in the namespace, or with -A in all)")

@@ -34,9 +34,8 @@ func newGet(s *streams) *cobra.Command {
 		Short: "Print resources from the datastore",
 		Long: "get prints the named resources, or every resource of KIND, as calicoctl get does. KIND is a\n" +
 			"Calico kind or one of its aliases (heps, gnp, policy, ...), case-insensitive.\n\n" + kindsHelp(),
-		ValidArgsFunction: completeKinds,
-		Example:           "  palisade get heps -o wide\n  palisade get felixconfiguration default --export -o yaml",
-		RunE:              func(_ *cobra.Command, args []string) error { return runGet(s, o, args) },
+		Example: "  palisade get heps -o wide\n  palisade get felixconfiguration default --export -o yaml",
+		RunE:    func(_ *cobra.Command, args []string) error { return runGet(s, o, args) },
 	}
 	addFileFlags(c, &o.files, &o.recursive)
 	f := c.Flags()
@@ -47,6 +46,7 @@ func newGet(s *streams) *cobra.Command {
 	f.BoolVar(&o.export, "export", false, "strip cluster-specific metadata (with NAME only)")
 	f.StringVarP(&o.selector, "selector", "l", "", "only resources whose labels match, as kubectl's -l: k=v, k!=v, k in (a,b), k, !k")
 	addDatastoreFlags(c, &o.ds)
+	c.ValidArgsFunction = completeNames(&o.ds, &o.namespace, &o.all)
 	// -a is calicoctl's old spelling of -A.
 	f.BoolVarP(&o.all, "all-namespaces-compat", "a", false, "same as -A")
 	_ = f.MarkHidden("all-namespaces-compat")

@@ -39,3 +39,32 @@ spec: {selector: has(kubernetes-host)}
 		}
 	}
 }
+
+// Shell completion offers resource names from the datastore after KIND.
+func TestCompleteNames(t *testing.T) {
+	st := newMemory(t)
+	put(t, st, `
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: allow-dns}
+spec: {selector: all()}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: host-ingress}
+spec: {selector: all()}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: web, namespace: prod}
+spec: {selector: all()}
+`)
+	want(t, "", 0, "allow-dns\nhost-ingress\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n",
+		"__complete", "get", "gnp", "")
+	want(t, "", 0, "host-ingress\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n",
+		"__complete", "delete", "gnp", "h")
+	want(t, "", 0, "web\n:4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n",
+		"__complete", "get", "networkpolicy", "-n", "prod", "")
+	want(t, "", 0, ":4\n", "Completion ended with directive: ShellCompDirectiveNoFileComp\n",
+		"__complete", "get", "networkpolicy", "")
+}

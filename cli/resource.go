@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -113,6 +114,47 @@ func completeKinds(_ *cobra.Command, args []string, prefix string) ([]string, co
 	}
 	sort.Strings(out)
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeNames completes KIND and then the names of KIND's resources,
+// read from the datastore (ds) in namespace *ns (all when *all), within a
+// short timeout; nothing is offered when the datastore does not answer.
+func completeNames(ds *datastoreOpts, ns *string, all *bool) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(c *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return completeKinds(c, args, prefix)
+		}
+		kind, err := lookupKind(args[0])
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		sess, err := openSession(ds)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer sess.close()
+		space := ""
+		if kind.Namespaced() && (all == nil || !*all) {
+			space = "default"
+			if ns != nil && *ns != "" {
+				space = *ns
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		objs, _, err := sess.st.List(ctx, kind, space)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, o := range objs {
+			if n := o.GetName(); strings.HasPrefix(n, prefix) && !slices.Contains(args[1:], n) {
+				out = append(out, n)
+			}
+		}
+		sort.Strings(out)
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // lookupKind resolves a KIND argument (docs/api.md §1.3 aliases, case-insensitive).

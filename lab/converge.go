@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,11 +21,9 @@ const convergeTimeout = 20 * time.Second
 // own words; the node has converged when its table reads the same. This
 // needs nothing from the agent but the ruleset it is meant to apply.
 
-var counterRE = regexp.MustCompile(`counter packets \d+ bytes \d+`)
-
 // normalise makes two listings of the same ruleset comparable.
 func normalise(listing string) string {
-	return strings.TrimSpace(counterRE.ReplaceAllString(listing, "counter"))
+	return strings.TrimSpace(nft.WithoutCounts(listing))
 }
 
 // listTable returns palisade's table in a namespace, or "" when absent.

@@ -52,8 +52,14 @@ func Exec(t *Topology, target string, argv []string, stdin io.Reader, stdout, st
 	}
 	defer ns.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
+	start := func() error { return ns.Do(cmd.Start) }
+	if hasNames(name) {
+		// ip netns exec mounts the pod's hosts and resolv.conf (dns.go).
+		cmd = exec.Command("ip", append([]string{"netns", "exec", name}, argv...)...)
+		start = cmd.Start
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	if err := ns.Do(cmd.Start); err != nil {
+	if err := start(); err != nil {
 		return 0, fmt.Errorf("lab exec: %w", err)
 	}
 	err = cmd.Wait()

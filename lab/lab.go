@@ -274,6 +274,9 @@ func Down(cfg Config) error {
 		}
 		removed++
 	}
+	if err := removeNames(sorted); err != nil {
+		errs = append(errs, err)
+	}
 	if left := markedProcs(dir); len(left) > 0 {
 		errs = append(errs, fmt.Errorf("lab: %d process(es) of the lab still run", len(left)))
 	}

@@ -86,6 +86,9 @@ func checkGone(t *testing.T, topo *lab.Topology, dir string) {
 		if _, err := os.Stat("/var/run/netns/" + n); err == nil {
 			t.Errorf("namespace %s is left after down", n)
 		}
+		if _, err := os.Stat("/etc/netns/" + n); err == nil {
+			t.Errorf("/etc/netns/%s (the pod's hosts file) is left after down", n)
+		}
 	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("%s is left after down", dir)
@@ -128,6 +131,12 @@ func TestLab(t *testing.T) {
 		{[]string{"lab", "exec", "yaobank/summary", "--", "bash", "-c",
 			`exec 3<>/dev/tcp/198.18.1.10/80; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3`},
 			"palisade lab: 198.18.1.10:80 answered"},
+		// Pods resolve services as a pod's DNS does (the seeds curl them by name).
+		{[]string{"lab", "exec", "staging/curl", "--", "bash", "-c",
+			`exec 3<>/dev/tcp/frontend.staging.svc.cluster.local/80; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3`},
+			"palisade lab: 198.18.0.90:80 answered"},
+		{[]string{"lab", "exec", "staging/curl", "--", "getent", "hosts", "frontend"}, "198.18.0.90"},
+		{[]string{"lab", "exec", "admin/curl", "--", "getent", "hosts", "frontend.staging"}, "198.18.0.90"},
 	} {
 		var o, e bytes.Buffer
 		if code := cli.Run(c.args, strings.NewReader(""), &o, &e); code != 0 || !strings.Contains(o.String(), c.want) {

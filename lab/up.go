@@ -75,6 +75,9 @@ func (l *Lab) up(ctx context.Context) error {
 	if err := l.topo.wire(l.nss); err != nil {
 		return err
 	}
+	if err := l.topo.writeNames(); err != nil {
+		return err
+	}
 	if err := writeExamples(filepath.Join(l.dir, "examples")); err != nil {
 		return err
 	}
