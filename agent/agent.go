@@ -63,6 +63,23 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 	if cr, ok := ap.(nft.CounterReader); ok && cfg.RuleMetrics != RuleMetricsOff {
 		a.reg.MustRegister(newRuleCollector(cr, cfg.RuleMetrics, cfg.ApplyTimeout))
 	}
+	if ks, ok := ap.(interface {
+		Stats() (nft.ApplyStats, error)
+	}); ok {
+		stat := func(name, help string, f func(nft.ApplyStats) int) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+				st, _ := ks.Stats()
+				return float64(f(st))
+			})
+		}
+		a.reg.MustRegister(
+			stat("palisade_nft_incremental_applies_total", "Changes applied in place (only what differs from the last ruleset).",
+				func(s nft.ApplyStats) int { return s.Incremental }),
+			stat("palisade_nft_unchanged_applies_total", "Applies that found nothing different and wrote nothing.",
+				func(s nft.ApplyStats) int { return s.Unchanged }),
+			stat("palisade_nft_incremental_fallbacks_total", "Incremental transactions the kernel refused (the table was then replaced whole).",
+				func(s nft.ApplyStats) int { return s.Fallbacks }))
+	}
 	fl, err := a.newFlows()
 	if err != nil {
 		return nil, err

@@ -49,6 +49,10 @@ type Kernel struct {
 	mu  sync.Mutex
 	// applyMu serialises Apply's read of the counters and its write.
 	applyMu sync.Mutex
+	// last is the ruleset last applied (nil: unknown, replace next time).
+	last        *render.Ruleset
+	stats       struct{ incremental, unchanged, fallbacks int }
+	lastDiffErr error
 	// own holds the process ids of the last nft runs, so the change
 	// monitor can tell this applier's transactions from anyone else's.
 	ownMu sync.Mutex
@@ -98,6 +102,9 @@ func NewKernel(cfg Config) (*Kernel, error) {
 func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	if done, err := k.applyDiff(ctx, rs); done {
+		return err
+	}
 	if rs != nil && len(rs.Counters) > 0 {
 		// Carry the counts of counters that stay over the replacement.
 		if now, err := k.Counters(ctx); err == nil {
@@ -108,12 +115,70 @@ func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 	if err != nil {
 		return err
 	}
-	return k.ApplyText(ctx, text)
+	if err := k.transact(ctx, "apply", text, false); err != nil {
+		return err
+	}
+	k.last = rs
+	return nil
+}
+
+// applyDiff applies the difference from the ruleset last applied, when
+// there is one and the change can be made in place (diff.go): done is
+// false when the whole table must be replaced (no earlier ruleset, a change
+// Diff does not handle, or the incremental transaction failed, which
+// leaves the kernel as it was).
+func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, err error) {
+	if k.last == nil || rs == nil {
+		return false, nil
+	}
+	script, full := Diff(k.last, rs)
+	if full {
+		return false, nil
+	}
+	if script == "" {
+		k.last = rs
+		k.stats.unchanged++
+		return true, nil
+	}
+	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
+		k.stats.fallbacks++
+		k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))
+		return false, nil
+	}
+	k.last = rs
+	k.stats.incremental++
+	return true, nil
+}
+
+// Forget makes the next Apply replace the whole table: the kernel may not
+// hold what was applied last (another process changed it).
+func (k *Kernel) Forget() {
+	k.applyMu.Lock()
+	defer k.applyMu.Unlock()
+	k.last = nil
+}
+
+// ApplyStats counts how Apply wrote: whole-table replacements are the
+// rest of the successful applies.
+type ApplyStats struct {
+	Incremental int // differences applied in place
+	Unchanged   int // nothing differed: nothing written
+	Fallbacks   int // incremental transactions that failed (then replaced)
+}
+
+// Stats returns the apply counts and the last incremental failure.
+func (k *Kernel) Stats() (ApplyStats, error) {
+	k.applyMu.Lock()
+	defer k.applyMu.Unlock()
+	return ApplyStats{Incremental: k.stats.incremental, Unchanged: k.stats.unchanged, Fallbacks: k.stats.fallbacks}, k.lastDiffErr
 }
 
 // ApplyText is Apply for a ruleset already printed: the table block or
 // only its body.
 func (k *Kernel) ApplyText(ctx context.Context, text string) error {
+	k.applyMu.Lock()
+	defer k.applyMu.Unlock()
+	k.last = nil
 	return k.transact(ctx, "apply", text, false)
 }
 
@@ -147,6 +212,9 @@ func (k *Kernel) transact(ctx context.Context, op, text string, check bool) erro
 // Delete removes palisade's table (and nothing else) in one transaction;
 // no table is not an error.
 func (k *Kernel) Delete(ctx context.Context) error {
+	k.applyMu.Lock()
+	defer k.applyMu.Unlock()
+	k.last = nil
 	script := fmt.Sprintf("add table %s %s\ndelete table %s %s\n",
 		render.TableFamily, render.TableName, render.TableFamily, render.TableName)
 	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {

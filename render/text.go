@@ -26,8 +26,7 @@ func (r *Ruleset) Text() string {
 		writeCounter(&w, c)
 	}
 	if r.FlowLog != nil {
-		fmt.Fprintf(&w, "\tlimit %s {\n\t\tcomment \"flow logs: packets sent to NFLOG group %d, node-wide\"\n\t\trate %d/second burst %d packets\n\t}\n\n",
-			r.FlowLog.Name, r.FlowLog.Group, r.FlowLog.Rate, r.FlowLog.Burst)
+		w.WriteString(r.FlowLog.Block())
 	}
 	w.WriteString("}\n")
 	return w.String()
@@ -87,7 +86,7 @@ func writeMap(w *strings.Builder, m *Map) {
 	}
 	var elems []string
 	for _, e := range m.Elements {
-		elems = append(elems, quote(e.Key, 64)+" : "+verdictString(e.Verdict))
+		elems = append(elems, e.String())
 	}
 	writeElements(w, elems)
 	w.WriteString("\t}\n\n")
@@ -334,3 +333,43 @@ func (s *Set) ElementKeys() [][]string {
 
 // MapType is the type line of every palisade map.
 const MapType = "ifname : verdict"
+
+// Block is the chain as nft declares it inside a table block.
+func (c *Chain) Block() string {
+	var w strings.Builder
+	writeChain(&w, c)
+	return w.String()
+}
+
+// Block is the set as nft declares it inside a table block.
+func (s *Set) Block() string {
+	var w strings.Builder
+	writeSet(&w, s)
+	return w.String()
+}
+
+// Block is the map as nft declares it inside a table block.
+func (m *Map) Block() string {
+	var w strings.Builder
+	writeMap(&w, m)
+	return w.String()
+}
+
+// Block is the counter as nft declares it inside a table block.
+func (c *Counter) Block() string {
+	var w strings.Builder
+	writeCounter(&w, c)
+	return w.String()
+}
+
+// Block is the limit object as nft declares it inside a table block.
+func (l *FlowLogLimit) Block() string {
+	return fmt.Sprintf("\tlimit %s {\n\t\tcomment \"flow logs: packets sent to NFLOG group %d, node-wide\"\n\t\trate %d/second burst %d packets\n\t}\n\n",
+		l.Name, l.Group, l.Rate, l.Burst)
+}
+
+// String is the element as nft writes it in a map: "key" : verdict.
+func (e MapElement) String() string { return quote(e.Key, 64) + " : " + verdictString(e.Verdict) }
+
+// KeyString is the element's key alone, as `delete element` takes it.
+func (e MapElement) KeyString() string { return quote(e.Key, 64) }

@@ -1,0 +1,87 @@
+package nft
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/palisade-net/palisade/render"
+)
+
+func diffRuleset(members []string, ruleTo string, extraChain bool) *render.Ruleset {
+	set := &render.Set{Name: "sel-a-v4", Type: render.SetIPv4, Interval: true}
+	for _, m := range members {
+		set.Prefixes = append(set.Prefixes, netip.MustParsePrefix(m))
+	}
+	pol := &render.Chain{Name: "pol-a", Rules: []render.Rule{{
+		Matches:    []render.Match{render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Set: "sel-a-v4"}},
+		Statements: []render.Statement{render.StmtCounter{Name: "cnt-a"}},
+		Verdict:    render.Accept,
+	}}}
+	base := &render.Chain{Name: "filter-input", Base: &render.BaseChain{Type: "filter", Hook: render.HookInput, Policy: "accept"},
+		Rules: []render.Rule{{Verdict: render.Jump(ruleTo)}}}
+	rs := &render.Ruleset{Table: render.TableName, Family: render.TableFamily,
+		Chains:   []*render.Chain{base, pol},
+		Sets:     []*render.Set{set},
+		Maps:     []*render.Map{{Name: "map-wep-to", Elements: []render.MapElement{{Key: "cali1", Verdict: render.Goto("pol-a")}}}},
+		Counters: []*render.Counter{{Name: "cnt-a", Key: render.CounterKey{Kind: render.CountRule, Rule: 0}}}}
+	if extraChain {
+		rs.Chains = append(rs.Chains, &render.Chain{Name: "pol-b", Rules: []render.Rule{{Verdict: render.Drop}}})
+	}
+	return rs
+}
+
+func TestDiff(t *testing.T) {
+	a := diffRuleset([]string{"198.18.0.1/32", "198.18.1.0/24"}, "pol-a", false)
+	for _, tc := range []struct {
+		name string
+		to   *render.Ruleset
+		full bool
+		want []string
+	}{
+		{"nothing", diffRuleset([]string{"198.18.0.1/32", "198.18.1.0/24"}, "pol-a", false), false, nil},
+		{"members", diffRuleset([]string{"198.18.1.0/24", "198.18.2.0/24"}, "pol-a", false), false, []string{
+			"delete element inet palisade sel-a-v4 { 198.18.0.1 }",
+			"add element inet palisade sel-a-v4 { 198.18.2.0/24 }",
+		}},
+		{"new chain, changed rule", diffRuleset([]string{"198.18.0.1/32", "198.18.1.0/24"}, "pol-b", true), false, []string{
+			"table inet palisade {",
+			"\tchain pol-b {",
+			"\t\tdrop",
+			"\t}",
+			"}",
+			"flush chain inet palisade filter-input",
+			"add rule inet palisade filter-input jump pol-b",
+		}},
+	} {
+		script, full := Diff(a, tc.to)
+		if full != tc.full {
+			t.Errorf("%s: full = %v", tc.name, full)
+			continue
+		}
+		var got []string
+		for _, l := range strings.Split(script, "\n") {
+			if l != "" {
+				got = append(got, l)
+			}
+		}
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+	// Going back drops the chain after flushing it.
+	script, full := Diff(diffRuleset(nil, "pol-b", true), diffRuleset(nil, "pol-a", false))
+	if full || !strings.Contains(script, "flush chain inet palisade pol-b\n") || !strings.HasSuffix(script, "delete chain inet palisade pol-b\n") {
+		t.Errorf("removing pol-b:\n%s", script)
+	}
+	// A base chain's hook cannot change in place.
+	b := diffRuleset(nil, "pol-a", false)
+	b.Chains[0].Base = &render.BaseChain{Type: "filter", Hook: render.HookForward, Policy: "accept"}
+	if _, full := Diff(a, b); !full {
+		t.Error("a changed hook did not ask for a full replace")
+	}
+	if _, full := Diff(nil, a); !full {
+		t.Error("no earlier ruleset did not ask for a full replace")
+	}
+}
