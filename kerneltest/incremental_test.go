@@ -3,8 +3,6 @@ package kerneltest
 import (
 	"context"
 	"math/rand/v2"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -78,46 +76,12 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	t.Logf("seed %d: %d steps: %d in place, %d unchanged, %d replaced whole", seed, steps, st.Incremental, same, replaced)
 }
 
-var elementsRE = regexp.MustCompile(`(?s)elements = \{(.*?)\}`)
-
-// listing reads palisade's table as sorted blocks (sets, maps, chains,
-// counters, limits), each with its elements sorted and without counts:
-// the table as data, whatever order things were added in.
+// listing reads palisade's table as data (nft.Canonical).
 func listing(t *testing.T, k *nft.Kernel) []string {
 	t.Helper()
 	text, err := k.Show(context.Background())
 	must(t, err)
-	text = nft.WithoutCounts(text)
-	var blocks []string
-	var cur []string
-	for _, line := range strings.Split(text, "\n") {
-		switch {
-		case strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "\t\t") && strings.HasSuffix(line, "{"):
-			cur = []string{line}
-		case line == "\t}":
-			cur = append(cur, line)
-			blocks = append(blocks, normaliseElements(strings.Join(cur, "\n")))
-			cur = nil
-		case cur != nil:
-			cur = append(cur, line)
-		}
-	}
-	sort.Strings(blocks)
-	return blocks
-}
-
-func normaliseElements(block string) string {
-	return elementsRE.ReplaceAllStringFunc(block, func(m string) string {
-		inner := elementsRE.FindStringSubmatch(m)[1]
-		var items []string
-		for _, it := range strings.Split(inner, ",") {
-			if it = strings.TrimSpace(it); it != "" {
-				items = append(items, it)
-			}
-		}
-		sort.Strings(items)
-		return "elements = { " + strings.Join(items, ", ") + " }"
-	})
+	return strings.Split(nft.Canonical(text), "\n")
 }
 
 // toYAML prints one generated object.

@@ -23,7 +23,7 @@ const convergeTimeout = 20 * time.Second
 
 // normalise makes two listings of the same ruleset comparable.
 func normalise(listing string) string {
-	return strings.TrimSpace(nft.WithoutCounts(listing))
+	return strings.TrimSpace(nft.Canonical(listing))
 }
 
 // listTable returns palisade's table in a namespace, or "" when absent.

@@ -3,6 +3,8 @@ package nft
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/palisade-net/palisade/api"
@@ -121,4 +123,111 @@ func BenchmarkApply2000(b *testing.B) {
 		}
 	}
 	reportStats(b, rs)
+}
+
+// B4 (issue 9): with the table in place, one change applied by Apply,
+// which writes only the difference. Each benchmark alternates between two
+// rulesets that differ by one set member, one chain's rules, or nothing:
+//
+//	go test ./nft -run '^$' -bench 'B4' -benchtime 20x
+//
+// BenchmarkApply2000 above is the whole-table replace they compare with.
+
+func benchKernel(b *testing.B, rs *render.Ruleset) *Kernel {
+	b.Helper()
+	lab := netlab.ForTest(b, "pal-nftb")
+	ns, err := lab.NewNS("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := NewKernel(Config{NetNS: ns.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := k.Apply(context.Background(), rs); err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+// alternate applies a and b in turn, checking each went in place (or
+// wrote nothing when they are equal).
+func alternate(b *testing.B, k *Kernel, x, y *render.Ruleset) {
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		rs := x
+		if i%2 == 0 {
+			rs = y
+		}
+		i++
+		if err := k.Apply(ctx, rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st, err := k.Stats()
+	if st.Fallbacks > 0 {
+		b.Fatalf("an incremental transaction failed: %v", err)
+	}
+	reportStats(b, x)
+}
+
+// withSet returns a copy of rs whose first selector set has one member more.
+func withSet(rs *render.Ruleset) *render.Ruleset {
+	cp := *rs
+	cp.Sets = append([]*render.Set(nil), rs.Sets...)
+	for i, s := range cp.Sets {
+		if s.Type == render.SetIPv4 && len(s.Prefixes) > 0 {
+			ns := *s
+			ns.Prefixes = append(append([]netip.Prefix(nil), s.Prefixes...), netip.MustParsePrefix("198.18.250.250/32"))
+			cp.Sets[i] = &ns
+			return &cp
+		}
+	}
+	panic("no IPv4 set with members")
+}
+
+// withChain returns a copy of rs whose first policy chain has one rule
+// more.
+func withChain(rs *render.Ruleset) *render.Ruleset {
+	cp := *rs
+	cp.Chains = append([]*render.Chain(nil), rs.Chains...)
+	for i, c := range cp.Chains {
+		if strings.HasPrefix(c.Name, "pol-") {
+			nc := *c
+			nc.Rules = append(append([]render.Rule(nil), c.Rules...), render.Rule{
+				Matches: []render.Match{render.MatchL4Proto{Protos: []uint8{6}}, render.MatchPort{Field: render.FieldDport, Ranges: []render.PortRange{{Lo: 9999, Hi: 9999}}}},
+				Verdict: render.Drop, Comment: "bench"})
+			cp.Chains[i] = &nc
+			return &cp
+		}
+	}
+	panic("no policy chain")
+}
+
+func BenchmarkB4MemberChange(b *testing.B) {
+	rs := benchRuleset(b)
+	alternate(b, benchKernel(b, rs), rs, withSet(rs))
+}
+
+func BenchmarkB4ChainChange(b *testing.B) {
+	rs := benchRuleset(b)
+	alternate(b, benchKernel(b, rs), rs, withChain(rs))
+}
+
+func BenchmarkB4NoopResync(b *testing.B) {
+	rs := benchRuleset(b)
+	alternate(b, benchKernel(b, rs), rs, rs)
+}
+
+// BenchmarkB4Diff is the diff alone (no kernel): what the agent computes
+// per change.
+func BenchmarkB4Diff(b *testing.B) {
+	rs := benchRuleset(b)
+	other := withSet(rs)
+	for b.Loop() {
+		if _, full := Diff(rs, other); full {
+			b.Fatal("full")
+		}
+	}
 }

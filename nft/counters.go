@@ -142,3 +142,44 @@ var (
 func WithoutCounts(listing string) string {
 	return namedCounterValues.ReplaceAllString(anonCounterValues.ReplaceAllString(listing, "counter"), "")
 }
+
+var elementsRE = regexp.MustCompile(`(?s)elements = \{(.*?)\}`)
+
+// Canonical makes an `nft list table` listing comparable as data: counts
+// removed (WithoutCounts), the table's blocks (sets, maps, chains,
+// counters, limits) sorted by their text, and each block's elements
+// sorted. Two listings of tables holding the same objects are equal
+// whatever order the objects were added in (an incremental update adds
+// new ones at the end).
+func Canonical(listing string) string {
+	var blocks []string
+	var cur []string
+	for _, line := range strings.Split(WithoutCounts(listing), "\n") {
+		switch {
+		case strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "\t\t") && strings.HasSuffix(line, "{"):
+			cur = []string{line}
+		case line == "\t}":
+			cur = append(cur, line)
+			blocks = append(blocks, sortElements(strings.Join(cur, "\n")))
+			cur = nil
+		case cur != nil:
+			cur = append(cur, line)
+		}
+	}
+	sort.Strings(blocks)
+	return strings.Join(blocks, "\n")
+}
+
+func sortElements(block string) string {
+	return elementsRE.ReplaceAllStringFunc(block, func(m string) string {
+		inner := elementsRE.FindStringSubmatch(m)[1]
+		var items []string
+		for _, it := range strings.Split(inner, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+		sort.Strings(items)
+		return "elements = { " + strings.Join(items, ", ") + " }"
+	})
+}

@@ -30,18 +30,26 @@ import (
 // Diff returns the script from old to new, "" when nothing differs, or
 // full when the change needs the whole table replaced.
 func Diff(old, new *render.Ruleset) (script string, full bool) {
+	script, full, _ = diffTexts(old, new, nil)
+	return script, full
+}
+
+// diffTexts is Diff with the old ruleset's chain texts known (by name), so
+// only the new ruleset's chains are printed; it returns the new ones'.
+func diffTexts(old, new *render.Ruleset, oldTexts map[string]string) (script string, full bool, newTexts map[string]string) {
 	if old == nil || new == nil {
-		return "", true
+		return "", true, nil
 	}
-	d := &differ{old: old, new: new}
+	d := &differ{old: old, new: new, oldTexts: oldTexts, newTexts: make(map[string]string, len(new.Chains))}
 	if d.run() {
-		return "", true
+		return "", true, nil
 	}
-	return d.script(), false
+	return d.script(), false, d.newTexts
 }
 
 type differ struct {
-	old, new *render.Ruleset
+	old, new           *render.Ruleset
+	oldTexts, newTexts map[string]string // chain name -> rules printed
 
 	declare  []string // table block entries (new objects)
 	delElems []string
@@ -96,7 +104,13 @@ func (d *differ) chains() bool {
 		if !reflect.DeepEqual(o.Base, c.Base) || o.Comment != c.Comment {
 			return true
 		}
-		if sameRules(o.Rules, c.Rules) {
+		oldText, ok := d.oldTexts[c.Name]
+		if !ok {
+			oldText = rulesText(o.Rules)
+		}
+		newText := rulesText(c.Rules)
+		d.newTexts[c.Name] = newText
+		if oldText == newText {
 			continue
 		}
 		d.flush = append(d.flush, fmt.Sprintf("flush chain %s %s", tableRef, c.Name))
@@ -120,16 +134,14 @@ func (d *differ) chains() bool {
 	return false
 }
 
-func sameRules(a, b []render.Rule) bool {
-	if len(a) != len(b) {
-		return false
+// rulesText prints a chain's rules, one per line.
+func rulesText(rules []render.Rule) string {
+	var b strings.Builder
+	for i := range rules {
+		b.WriteString(rules[i].String())
+		b.WriteByte('\n')
 	}
-	for i := range a {
-		if a[i].String() != b[i].String() {
-			return false
-		}
-	}
-	return true
+	return b.String()
 }
 
 func (d *differ) sets() bool {

@@ -6,10 +6,15 @@
 // An Applier owns exactly one table, "inet palisade" (render.TableName), in
 // one network namespace:
 //
-//   - Apply replaces the whole table in ONE atomic transaction. Either the new
-//     ruleset is in force or, when the transaction fails, the previous one
-//     stays exactly as it was; packets never see a half-applied ruleset and
-//     there is no moment without protection.
+//   - Apply makes the table equal to the ruleset in ONE atomic transaction.
+//     Either the new ruleset is in force or, when the transaction fails, the
+//     previous one stays exactly as it was; packets never see a half-applied
+//     ruleset and there is no moment without protection. After a first
+//     whole-table write the Kernel applier sends only the difference from the
+//     ruleset it applied last (diff.go: elements added and deleted, changed
+//     chains flushed and refilled), writes nothing when nothing differs, and
+//     replaces the whole table when the difference cannot be made in place or
+//     the kernel refuses it. Forget makes the next Apply a whole replace.
 //   - Delete removes palisade's table and nothing else (not other tables, not
 //     conntrack state). Deleting a table that is not there is not an error.
 //   - Show returns the table as the kernel holds it, or ErrNoTable.
@@ -39,9 +44,9 @@
 //     forking nft from a locked OS thread that entered the namespace
 //     (Config.NetNS), so no `ip netns exec` and no agent re-exec is needed.
 //
-// knftables remains the natural choice for incremental updates (element
-// adds and deletes without replacing the table); that is the next step and
-// fits behind the same interface.
+// The incremental transactions are nft scripts too (`add element`, `delete
+// element`, `flush chain`, `add rule`, `delete chain`), so they read like
+// the ruleset and need no second printer.
 //
 // Fake is an in-memory Applier for unit tests of callers (the agent): it
 // records every applied ruleset and its text, and can be told to fail.

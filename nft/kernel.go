@@ -51,6 +51,7 @@ type Kernel struct {
 	applyMu sync.Mutex
 	// last is the ruleset last applied (nil: unknown, replace next time).
 	last        *render.Ruleset
+	lastTexts   map[string]string // last's chains printed (Diff's cache), or nil
 	stats       struct{ incremental, unchanged, fallbacks int }
 	lastDiffErr error
 	// own holds the process ids of the last nft runs, so the change
@@ -118,7 +119,7 @@ func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 	if err := k.transact(ctx, "apply", text, false); err != nil {
 		return err
 	}
-	k.last = rs
+	k.last, k.lastTexts = rs, nil
 	return nil
 }
 
@@ -131,12 +132,12 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 	if k.last == nil || rs == nil {
 		return false, nil
 	}
-	script, full := Diff(k.last, rs)
+	script, full, texts := diffTexts(k.last, rs, k.lastTexts)
 	if full {
 		return false, nil
 	}
 	if script == "" {
-		k.last = rs
+		k.last, k.lastTexts = rs, texts
 		k.stats.unchanged++
 		return true, nil
 	}
@@ -145,7 +146,7 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 		k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))
 		return false, nil
 	}
-	k.last = rs
+	k.last, k.lastTexts = rs, texts
 	k.stats.incremental++
 	return true, nil
 }
@@ -155,7 +156,7 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 func (k *Kernel) Forget() {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last = nil
+	k.last, k.lastTexts = nil, nil
 }
 
 // ApplyStats counts how Apply wrote: whole-table replacements are the
@@ -178,7 +179,7 @@ func (k *Kernel) Stats() (ApplyStats, error) {
 func (k *Kernel) ApplyText(ctx context.Context, text string) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last = nil
+	k.last, k.lastTexts = nil, nil
 	return k.transact(ctx, "apply", text, false)
 }
 
@@ -214,7 +215,7 @@ func (k *Kernel) transact(ctx context.Context, op, text string, check bool) erro
 func (k *Kernel) Delete(ctx context.Context) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last = nil
+	k.last, k.lastTexts = nil, nil
 	script := fmt.Sprintf("add table %s %s\ndelete table %s %s\n",
 		render.TableFamily, render.TableName, render.TableFamily, render.TableName)
 	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
