@@ -42,16 +42,25 @@ func TestDiff(t *testing.T) {
 	}{
 		{"nothing", diffRuleset([]string{"198.18.0.1/32", "198.18.1.0/24"}, "pol-a", false), false, nil},
 		{"members", diffRuleset([]string{"198.18.1.0/24", "198.18.2.0/24"}, "pol-a", false), false, []string{
-			"delete element inet palisade sel-a-v4 { 198.18.0.1 }",
-			"add element inet palisade sel-a-v4 { 198.18.2.0/24 }",
+			"flush set inet palisade sel-a-v4",
+			"table inet palisade {",
+			"\tset sel-a-v4 {",
+			"\t\ttype ipv4_addr",
+			"\t\tflags interval",
+			"\t\telements = {",
+			"\t\t\t198.18.1.0/24,",
+			"\t\t\t198.18.2.0/24",
+			"\t\t}",
+			"\t}",
+			"}",
 		}},
 		{"new chain, changed rule", diffRuleset([]string{"198.18.0.1/32", "198.18.1.0/24"}, "pol-b", true), false, []string{
+			"flush chain inet palisade filter-input",
 			"table inet palisade {",
 			"\tchain pol-b {",
 			"\t\tdrop",
 			"\t}",
 			"}",
-			"flush chain inet palisade filter-input",
 			"add rule inet palisade filter-input jump pol-b",
 		}},
 	} {
