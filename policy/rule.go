@@ -141,6 +141,13 @@ func compileRule(ar *api.Rule, scope ruleScope) (Rule, error) {
 		return r, fmt.Errorf("destination: %w", err)
 	}
 	applyNetFamilies(&r)
+	if (ar.Source.Services != nil || ar.Destination.Services != nil) && r.Action != ActionDeny {
+		// A services match (Calico resolves it from Kubernetes endpoint
+		// slices) is not resolved: never fail open. An Allow, Pass or Log
+		// rule with one matches nothing; a Deny rule matches as if the
+		// services field were absent (docs/semantics.md §8.6).
+		r.v4, r.v6 = false, false
+	}
 	switch r.IPVersion {
 	case 4:
 		r.v6 = false
