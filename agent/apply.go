@@ -107,7 +107,10 @@ func (l *loop) apply(ctx context.Context) {
 	}
 	first := !l.hasApplied
 	l.applied, l.hasApplied = l.text, true
-	l.kernelText = l.readBack(ctx)
+	l.kernelText = ""
+	if !l.monitored {
+		l.kernelText = l.readBack(ctx) // polling: the baseline must predate any other change
+	}
 	l.failures, l.retryDelay = 0, l.a.cfg.RetryDelay
 	l.stopRetry()
 	l.a.state.setApplied()
@@ -185,8 +188,6 @@ func (l *loop) reportFailClosed(problems []error) {
 	l.a.state.setFailClosed(fc)
 }
 
-// counterValues matches the values nft prints after a counter, which change
-// with traffic and are not drift.
 // readBack lists palisade's table as the kernel holds it, normalised for
 // comparison; "" when it cannot be read.
 func (l *loop) readBack(ctx context.Context) string {
@@ -201,10 +202,25 @@ func (l *loop) readBack(ctx context.Context) string {
 
 // checkDrift reads the table back and, when something outside the agent
 // removed or changed it, applies the ruleset again at once (counted in
-// palisade_agent_drift_repairs_total and logged).
-func (l *loop) checkDrift(ctx context.Context) {
+// palisade_agent_drift_repairs_total and logged). foreign says another
+// process changed set elements (the monitor's indefinite signal).
+//
+// With the monitor, the agent does not read its table back after each
+// write: the first check after a write takes the table as the baseline,
+// unless another process changed elements since (foreign), when the table
+// is restored whole, as the baseline cannot tell whose change it was.
+func (l *loop) checkDrift(ctx context.Context, foreign bool) {
 	if !l.hasApplied || !l.haveRes || l.retryC != nil {
 		return
+	}
+	if l.kernelText == "" && l.monitored {
+		if foreign {
+			l.repairDrift(ctx, "changed")
+			return
+		}
+		if l.kernelText = l.readBack(ctx); l.kernelText != "" {
+			return
+		}
 	}
 	now := l.readBack(ctx)
 	if now == l.kernelText && now != "" {

@@ -60,6 +60,8 @@ func TestKernelDriftRestored(t *testing.T) {
 		{"delete", "table", "inet", "palisade"},
 		{"flush", "chain", "inet", "palisade", policyChain("p80")},
 		{"insert", "rule", "inet", "palisade", "filter-input", "accept"},
+		// An element only: the monitor's event names no table.
+		{"add", "element", "inet", "palisade", "map-wep-to", `{ "calitamper0" : accept }`},
 	} {
 		run(tamper...)
 		eventually(t, time.Second, restored)

@@ -69,7 +69,8 @@ type loop struct {
 	failures     int
 	applied      string // the text this agent last applied
 	hasApplied   bool
-	kernelText   string // the table as the kernel listed it after the last apply (normalised)
+	kernelText   string // the table as the kernel listed it after the last apply (normalised); "" until read
+	monitored    bool   // the kernel's changes are reported (nft.Watcher): the read-back can wait
 	problems     int
 }
 
@@ -86,6 +87,7 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 	every := l.a.cfg.DriftInterval
 	if changes != nil {
 		every = l.a.cfg.DriftResync // the monitor reports changes at once; this is a safety net
+		l.monitored = true
 	}
 	drift := time.NewTicker(every)
 	defer drift.Stop()
@@ -118,21 +120,39 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 			l.flush(ctx)
 		case <-hb.C:
 		case <-drift.C:
-			l.checkDrift(ctx)
+			// A pending signal of another process's change goes first, so
+			// that the check below never takes its change as the baseline.
+			select {
+			case ch, ok := <-changes:
+				changes = l.onChange(ctx, ch, ok, changes, drift)
+			default:
+				l.checkDrift(ctx, false)
+			}
 		case ch, ok := <-changes:
-			if !ok {
-				changes = nil // the monitor stopped: poll
-				drift.Reset(l.a.cfg.DriftInterval)
-				continue
-			}
-			if ch.Definite {
-				l.repairDrift(ctx, "changed") // another process wrote to palisade's table
-			} else {
-				l.checkDrift(ctx)
-			}
+			changes = l.onChange(ctx, ch, ok, changes, drift)
 		}
 		l.a.state.heartbeat()
 	}
+}
+
+// onChange handles one signal of the kernel monitor (ok false: it
+// stopped, and the agent polls from now on); it returns the channel to
+// keep listening on.
+func (l *loop) onChange(ctx context.Context, ch nft.Change, ok bool, changes <-chan nft.Change, drift *time.Ticker) <-chan nft.Change {
+	if !ok {
+		l.monitored = false
+		drift.Reset(l.a.cfg.DriftInterval)
+		if l.kernelText == "" {
+			l.kernelText = l.readBack(ctx)
+		}
+		return nil
+	}
+	if ch.Definite {
+		l.repairDrift(ctx, "changed") // another process wrote to palisade's table
+	} else {
+		l.checkDrift(ctx, true)
+	}
+	return changes
 }
 
 func (l *loop) stopTimers() {
