@@ -137,6 +137,9 @@ func TestLab(t *testing.T) {
 			"palisade lab: 198.18.0.90:80 answered"},
 		{[]string{"lab", "exec", "staging/curl", "--", "getent", "hosts", "frontend"}, "198.18.0.90"},
 		{[]string{"lab", "exec", "admin/curl", "--", "getent", "hosts", "frontend.staging"}, "198.18.0.90"},
+		// A lab node's kernel counters and its agent's flow log (empty: flow logs are off).
+		{[]string{"dataplane", "counters", "--node", "node1"}, "Profile kns.yaobank"},
+		{[]string{"flows", "--node", "node1", "--last", "5"}, ""},
 	} {
 		var o, e bytes.Buffer
 		if code := cli.Run(c.args, strings.NewReader(""), &o, &e); code != 0 || !strings.Contains(o.String(), c.want) {
