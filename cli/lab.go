@@ -63,7 +63,7 @@ func newLabCmd(s *streams) *cobra.Command {
 		"of scripts/kube-binaries.sh)")
 	c.Flags().BoolVar(&o.keep, "keep", false, "leave the lab up after the run (remove it later with palisade lab down)")
 	c.AddCommand(newLabUp(s, o), newLabDown(s, o), newLabStatus(s, o), newLabRun(s, o), newLabEnv(s, o),
-		newLabResponder(s), newLabEnforcer(s), newLabAPIServer(s, o), newLabExec(s))
+		newLabResponder(s), newLabEnforcer(s), newLabAPIServer(s, o), newLabController(s, o), newLabExec(s))
 	return c
 }
 
@@ -274,6 +274,25 @@ func newLabAPIServer(s *streams, o *labOpts) *cobra.Command {
 	}
 	c.Flags().StringVar(&control, "control-netns", "", "the namespace the server runs in, where the apiserver is proxied")
 	return c
+}
+
+func newLabController(s *streams, o *labOpts) *cobra.Command {
+	return &cobra.Command{
+		Use:    "controller",
+		Short:  "Run the lab's kubelet, CNI and kube-proxy stand-ins between runs (lab up starts it)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			cfg, err := o.config(s)
+			if err != nil {
+				return err
+			}
+			cfg.Out = s.err
+			ctx, stop := labContext()
+			defer stop()
+			return lab.Controller(ctx, cfg, s.err)
+		},
+	}
 }
 
 func newLabEnforcer(s *streams) *cobra.Command {

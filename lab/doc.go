@@ -84,6 +84,17 @@
 // the datastore) is empty, so the mirror has caught up before the lab
 // converges and probes.
 //
+// # The controller
+//
+// `lab up` starts `palisade lab controller` (controller.go), which every
+// 300 ms does what a cluster's kubelet, CNI plugin and kube-proxy do when a
+// user changes the cluster by hand: pods the topology knows are scheduled
+// to their node (a Binding with --kube) and reported running with the
+// topology's address, running pods get their WorkloadEndpoints, NodePorts
+// follow the Services. It skips a pass while a run (or a test's Settle or
+// Reset) holds <dir>/run.lock, which does the same itself, so a run never
+// races it; a run waits up to 10 s for the controller's pass to end.
+//
 // # Scenarios
 //
 // One per seed (seed000 ... seed004). The steps, their files and the

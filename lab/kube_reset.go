@@ -82,6 +82,11 @@ func (l *Lab) resetNamespacesOnce(ctx context.Context, prune bool) error {
 		cur := &have.Items[i]
 		w, ok := want[cur.Name]
 		delete(want, cur.Name)
+		if !ok && systemNamespaces[cur.Name] {
+			// Not the topology's (lab up --empty): back to the apiserver's
+			// own labels.
+			w, ok = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cur.Name}}, true
+		}
 		switch {
 		case !ok && prune && !systemNamespaces[cur.Name]:
 			if err := l.deleteNamespace(ctx, cur.Name); err != nil {
@@ -280,20 +285,8 @@ func (l *Lab) syncPod(ctx context.Context, cur, w *corev1.Pod) error {
 			return fmt.Errorf("lab: reset pod %s/%s: %w", w.Namespace, w.Name, err)
 		}
 	}
-	if cur.Status.Phase != w.Status.Phase || !reflect.DeepEqual(cur.Status.PodIPs, w.Status.PodIPs) ||
-		cur.Status.HostIP != w.Status.HostIP || len(cur.Status.ContainerStatuses) == 0 {
-		cur.Status.Phase, cur.Status.PodIP, cur.Status.PodIPs = w.Status.Phase, w.Status.PodIP, w.Status.PodIPs
-		cur.Status.HostIP, cur.Status.HostIPs = w.Status.HostIP, w.Status.HostIPs
-		started := metav1.Now()
-		cur.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: started}}
-		cur.Status.ContainerStatuses = nil
-		for _, ct := range cur.Spec.Containers {
-			cur.Status.ContainerStatuses = append(cur.Status.ContainerStatuses, corev1.ContainerStatus{Name: ct.Name, Image: ct.Image,
-				Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}})
-		}
-		if _, err := c.UpdateStatus(ctx, cur, update); err != nil {
-			return fmt.Errorf("lab: pod %s/%s status: %w", w.Namespace, w.Name, err)
-		}
+	if !runningAs(cur, w) {
+		return l.kubeStatus(ctx, cur.Namespace, cur.Name, w)
 	}
 	return nil
 }

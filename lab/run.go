@@ -106,16 +106,34 @@ func (l *Lab) Run(ctx context.Context, names ...string) (*Summary, error) {
 	return sum, nil
 }
 
+// runLockFile is the lock a run holds while it drives the lab (the
+// controller stands aside meanwhile).
+const runLockFile = "run.lock"
+
+// runLockWait is how long a run waits for the lock.
+const runLockWait = 10 * time.Second
+
 // lockRun keeps two runs from driving one lab at once.
 func (l *Lab) lockRun() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(l.dir, "run.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(l.dir, runLockFile), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("another `palisade lab run` is using the lab in %s", l.dir)
+	// The lab's controller holds the lock for a pass at a time: wait that
+	// long, not for another run.
+	deadline := time.Now().Add(runLockWait)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("another `palisade lab run` is using the lab in %s", l.dir)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	// The controller may have changed the NodePorts since this process
+	// last did: program them afresh.
+	l.mu.Lock()
+	l.kubeProxy = nil
+	l.mu.Unlock()
 	return func() { f.Close() }, nil
 }
 

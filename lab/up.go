@@ -104,7 +104,11 @@ func (l *Lab) up(ctx context.Context) error {
 	if err := l.startAgents(); err != nil {
 		return err
 	}
-	return l.settle(ctx)
+	if err := l.settle(ctx); err != nil {
+		return err
+	}
+	_, err = l.startProc(nil, "controller", "lab", "controller", "--dir", l.dir)
+	return err
 }
 
 // createNamespaces creates every namespace of the lab, IPv6 off (the seeds
