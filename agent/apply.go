@@ -106,10 +106,11 @@ func (l *loop) apply(ctx context.Context) {
 		return
 	}
 	first := !l.hasApplied
-	l.applied, l.hasApplied = l.text, true
+	l.applied, l.hasApplied, l.appliedRS = l.text, true, l.res.Ruleset
 	l.kernelText = ""
 	if !l.monitored {
 		l.kernelText = l.readBack(ctx) // polling: the baseline must predate any other change
+		l.saveState()
 	}
 	l.failures, l.retryDelay = 0, l.a.cfg.RetryDelay
 	l.stopRetry()
@@ -219,6 +220,7 @@ func (l *loop) checkDrift(ctx context.Context, foreign bool) {
 			return
 		}
 		if l.kernelText = l.readBack(ctx); l.kernelText != "" {
+			l.saveState()
 			return
 		}
 	}

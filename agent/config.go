@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -101,6 +102,10 @@ type Config struct {
 	// (default 10000).
 	FlowLogFile   string
 	FlowLogBuffer int
+	// StateFile is where the agent keeps the ruleset it applied, so that a
+	// restart takes over the kernel's table instead of reloading it
+	// (default /var/run/palisade/ruleset-<node>.state; "-": never).
+	StateFile string
 	// Logger receives the agent's logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -146,6 +151,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.RuleMetrics == "" {
 		c.RuleMetrics = RuleMetricsRules
+	}
+	if c.StateFile == "" && c.Node != "" {
+		c.StateFile = filepath.Join(DefaultCNIStateDir, "ruleset-"+c.Node+".state")
 	}
 	if c.CNIStateDir == "" {
 		c.CNIStateDir = DefaultCNIStateDir

@@ -287,7 +287,8 @@ func (e *e2e) apply(t testing.TB, yaml string) {
 func (e *e2e) startAgent(t testing.TB, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"agent", "--node", e2eNode, "--etcd-endpoints", e.endpoint,
-		"--node-labels", "rack=r1", "--probe-interval", "200ms", "--log-level", "debug"}, extra...)
+		"--node-labels", "rack=r1", "--probe-interval", "200ms", "--log-level", "debug",
+		"--state-file", filepath.Join(e.dir, "ruleset.state")}, extra...)
 	e.agent = startIn(t, e.node, "palisade agent", args...)
 	return e.agent
 }

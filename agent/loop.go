@@ -69,8 +69,9 @@ type loop struct {
 	failures     int
 	applied      string // the text this agent last applied
 	hasApplied   bool
-	kernelText   string // the table as the kernel listed it after the last apply (normalised); "" until read
-	monitored    bool   // the kernel's changes are reported (nft.Watcher): the read-back can wait
+	kernelText   string          // the table as the kernel listed it after the last apply (normalised); "" until read
+	appliedRS    *render.Ruleset // the ruleset the kernel holds (the last applied)
+	monitored    bool            // the kernel's changes are reported (nft.Watcher): the read-back can wait
 	problems     int
 }
 
@@ -92,6 +93,8 @@ func (l *loop) run(ctx context.Context, updates <-chan update, ifaces <-chan []H
 	drift := time.NewTicker(every)
 	defer drift.Stop()
 	defer l.stopTimers()
+	l.takeOver(ctx)
+	defer l.saveOnExit(ctx)
 	var cniChanged chan struct{}
 	if l.a.cni != nil {
 		cniChanged = l.a.cni.changed

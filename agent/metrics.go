@@ -24,6 +24,7 @@ type metrics struct {
 	problems    prometheus.Gauge
 	failClosed  *prometheus.GaugeVec
 	drift       prometheus.Counter
+	takeovers   prometheus.Counter
 	resyncs     prometheus.Counter
 	lastApplied prometheus.Gauge
 	interfaces  *prometheus.GaugeVec
@@ -75,6 +76,8 @@ func newMetrics() *metrics {
 			[]string{"problem"}),
 		drift: counter("palisade_agent_drift_repairs_total",
 			"Times palisade's table was found removed or changed outside the agent and restored."),
+		takeovers: counter("palisade_agent_table_takeovers_total",
+			"Starts that took over the table the previous run left (the kernel held the saved ruleset) instead of replacing it."),
 		resyncs: counter("palisade_agent_resyncs_total", "Full lists received from the datastore (the first and every re-list)."),
 		lastApplied: gauge("palisade_agent_last_apply_timestamp_seconds",
 			"Unix time of the last successful nftables transaction."),
@@ -96,7 +99,7 @@ func (m *metrics) register(r *prometheus.Registry) {
 	m.resync.Set(resyncWaitForReady)
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.endpoints, m.policies, m.calcTime, m.applyTime, m.failures, m.applies, m.chains, m.rules, m.sets, m.maps,
-		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.resyncs, m.lastApplied, m.interfaces,
+		m.elements, m.synced, m.problems, m.failClosed, m.drift, m.takeovers, m.resyncs, m.lastApplied, m.interfaces,
 		m.resync, m.selectors, m.numHosts, m.numWEPs, m.numHEPs)
 }
 

@@ -67,6 +67,8 @@ func newAgentCmd(s *streams) *cobra.Command {
 		"how the node model is computed: incremental (calc) or rebuild (the whole model per batch)")
 	fl.StringVar(&cfg.CNISocket, "cni-socket", "", "serve palisade-cni, the chained CNI plugin, on this unix socket\n"+
 		"(mode 0600; the plugin's default is "+cni.DefaultSocket+")")
+	fl.StringVar(&cfg.StateFile, "state-file", "", "where the applied ruleset is kept so a restart takes over the kernel's table\n"+
+		"instead of reloading it (default "+agent.DefaultCNIStateDir+"/ruleset-<node>.state; - for never)")
 	fl.StringVar(&cfg.CNIStateDir, "cni-state-dir", agent.DefaultCNIStateDir, "where the CNI attachments are kept across restarts")
 	fl.StringVar(&cfg.CNIConfDir, "cni-conf-dir", "", "with --cni-socket: keep palisade-cni in this CNI configuration directory\n"+
 		"(e.g. /etc/cni/net.d): inserted before the agent is ready, removed when it stops")

@@ -247,7 +247,8 @@ func (l *Lab) startResponders() error {
 
 func (l *Lab) startAgents() error {
 	for _, n := range l.topo.Nodes {
-		args := []string{"agent", "--node", n.Name, "--etcd-endpoints", l.etcdURL(), "--health-listen", agentHealthListen}
+		args := []string{"agent", "--node", n.Name, "--etcd-endpoints", l.etcdURL(), "--health-listen", agentHealthListen,
+			"--state-file", filepath.Join(l.dir, "state", "ruleset-"+n.Name+".state")}
 		if l.cfg.Enforcer == "standin" {
 			args = []string{"lab", "enforcer", "--node", n.Name, "--etcd-endpoints", l.etcdURL()}
 		}

@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 
 // binary builds the palisade binary once (only the tests that run
 // processes need it) and returns its path.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		if _, err := exec.LookPath("go"); err != nil {
@@ -72,7 +72,7 @@ func binary(t *testing.T) string {
 }
 
 // cannotRun fails the test in CI and skips it elsewhere.
-func cannotRun(t *testing.T, why string) {
+func cannotRun(t testing.TB, why string) {
 	t.Helper()
 	if inCI {
 		t.Fatalf("cannot run (CI=true, so this fails): %s", why)
@@ -81,7 +81,7 @@ func cannotRun(t *testing.T, why string) {
 }
 
 // freePorts returns n distinct free localhost TCP ports.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var out []int
 	var lns []net.Listener
@@ -102,7 +102,7 @@ func freePorts(t *testing.T, n int) []int {
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 // eventually retries check until it returns nil or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, check func() error) {
+func eventually(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -148,7 +148,7 @@ func readyAt(healthAddr string) error {
 
 // proc is a `palisade server` process.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	health string
 	logs   *bytes.Buffer
@@ -171,7 +171,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 // startServer starts `palisade server args...` with the health endpoints on
 // healthAddr. Cleanup kills it by pid and shows its log if the test failed.
-func startServer(t *testing.T, healthAddr string, env []string, args ...string) *proc {
+func startServer(t testing.TB, healthAddr string, env []string, args ...string) *proc {
 	t.Helper()
 	bin := binary(t)
 	args = append([]string{"server", "--health-listen", healthAddr, "--log-level", "info"}, args...)

@@ -79,7 +79,7 @@ func TestThreeMemberClusterSurvivesLeaderKill(t *testing.T) {
 // startCluster starts n `palisade server` processes forming a new
 // cluster, waits until all are ready and one runs the controllers, and
 // returns them with their client URLs.
-func startCluster(t *testing.T, n int) ([]*member, []string) {
+func startCluster(t testing.TB, n int) ([]*member, []string) {
 	t.Helper()
 	binary(t)
 	ports := freePorts(t, 3*n)
