@@ -23,9 +23,15 @@ type endpoint struct {
 	prefixes []netip.Prefix
 	ports    []policy.NamedPort
 
-	local  bool // in the local index, and wl or hep set
-	wl     *policy.Workload
-	hep    *policy.HostEndpoint
+	local bool // in the local index, and wl or hep set
+	wl    *policy.Workload
+	hep   *policy.HostEndpoint
+	loc   *localState // set while local: what only this node's endpoints need
+}
+
+// localState is what the engine keeps for a local endpoint only (most
+// endpoints are remote: they carry none of it).
+type localState struct {
 	active []*policy.Profile // profiles whose rules this local endpoint keeps active
 	face   face
 
@@ -55,7 +61,10 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	}
 	ep.src, ep.d, ep.parents, ep.err = src, d, parents, nil
 	if d != nil {
-		ep.err = d.Resolve(e.profile)
+		// Only this node's endpoints need their effective labels (render
+		// and explain read them); remote ones are matched in the owners
+		// index through their own labels and parents.
+		ep.err = d.Resolve(e.profile, e.isLocal(d))
 	}
 	valid := d != nil && ep.err == nil
 	e.updateOwner(ep, valid)
@@ -73,6 +82,11 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	if d == nil {
 		delete(e.eps, id)
 	}
+}
+
+// isLocal reports whether d is a workload or host endpoint of this node.
+func (e *Engine) isLocal(d *policy.Derived) bool {
+	return (d.Workload != nil && d.Workload.Node == e.node) || (d.HostEndpoint != nil && d.HostEndpoint.Node == e.node)
 }
 
 // updateOwner keeps ep's place in the owners index and the named-port
@@ -156,11 +170,20 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 	if local {
 		f = faceOf(wl, hep)
 	}
-	if !local || !ep.local || (wl != nil) != (ep.wl != nil) || !f.equal(ep.face) {
-		e.markDirty("local endpoint")
-		ep.tiersOK = [4][2]bool{}
+	var was localState
+	if ep.loc != nil {
+		was = *ep.loc
 	}
-	ep.face = f
+	if !local || !ep.local || (wl != nil) != (ep.wl != nil) || !f.equal(was.face) {
+		e.markDirty("local endpoint")
+		ep.invalidate()
+	}
+	if local && ep.loc == nil {
+		ep.loc = &localState{}
+	}
+	if local {
+		ep.loc.face = f
+	}
 	delete(e.localWL, ep.wl)
 	delete(e.localHEP, ep.hep)
 	ep.wl, ep.hep = wl, hep
@@ -169,6 +192,11 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 			e.localWL[wl] = ep
 		} else {
 			e.localHEP[hep] = ep
+		}
+		for _, name := range ep.d.Parents {
+			if p := e.profiles[name]; p != nil && !e.local.parentDefined(name) {
+				e.local.UpdateParentShared(name, p.Labels)
+			}
 		}
 		e.local.updateItemShared(ep.id, ep.d.Own, ep.d.Parents...)
 	} else {
@@ -181,10 +209,15 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 			e.refProfile(p, 1)
 		}
 	}
-	for _, p := range ep.active {
+	for _, p := range was.active {
 		e.refProfile(p, -1)
 	}
-	ep.active, ep.local = active, local
+	if local {
+		ep.loc.active = active
+	} else {
+		ep.loc = nil
+	}
+	ep.local = local
 	e.updateExists()
 }
 
@@ -233,9 +266,16 @@ func (e *Engine) updateExists() {
 	}
 }
 
+// invalidate drops ep's cached tier lists.
+func (ep *endpoint) invalidate() {
+	if ep.loc != nil {
+		ep.loc.tiersOK = [4][2]bool{}
+	}
+}
+
 // invalidateTiers drops ep's cached tier lists.
 func (e *Engine) invalidateTiers(ep *endpoint) {
-	ep.tiersOK = [4][2]bool{}
+	ep.invalidate()
 	if ep.hep != nil {
 		e.dispatch = nil
 	}

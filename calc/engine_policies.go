@@ -228,8 +228,11 @@ func (e *Engine) ownerMatch(sel, owner string) {
 // tierList returns the tiers, in order, with the policies (in order) that
 // apply to a local endpoint in stage kind k and direction d.
 func (e *Engine) tierList(ep *endpoint, k policy.StageKind, d policy.Direction) []policy.TierPolicies {
-	if ep.tiersOK[k][d] {
-		return ep.tiers[k][d]
+	if ep.loc == nil {
+		ep.loc = &localState{} // not expected: tier lists are for local endpoints
+	}
+	if ep.loc.tiersOK[k][d] {
+		return ep.loc.tiers[k][d]
 	}
 	var out []policy.TierPolicies
 	if it := e.local.items[ep.id]; it != nil {
@@ -254,6 +257,6 @@ func (e *Engine) tierList(ep *endpoint, k policy.StageKind, d policy.Direction) 
 		}
 		policy.SortTierPolicies(out)
 	}
-	ep.tiers[k][d], ep.tiersOK[k][d] = out, true
+	ep.loc.tiers[k][d], ep.loc.tiersOK[k][d] = out, true
 	return out
 }

@@ -77,7 +77,15 @@ func (e *Engine) Services() []*policy.Service {
 	})
 	wls := make([]*policy.Workload, len(ids))
 	for i, id := range ids {
-		wls[i] = e.eps[id].d.Workload
+		d := e.eps[id].d
+		wls[i] = d.Workload
+		if !e.isLocal(d) {
+			// Resolved without its effective labels (setEndpoint): a
+			// service's selector sees them.
+			w := *d.Workload
+			w.Labels = policy.EffectiveLabels(d.Own, w.Profiles)
+			wls[i] = &w
+		}
 	}
 	sliceKeys := slices.SortedFunc(maps.Keys(e.slices), func(a, b store.Key) int {
 		return compareStrings(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)

@@ -87,8 +87,13 @@ func (e *Engine) setParent(name string, old, new *policy.Profile) {
 		e.local.DeleteParent(name)
 		e.owners.DeleteParent(name)
 	case new != nil && (old == nil || !maps.Equal(old.Labels, new.Labels)):
-		e.local.UpdateParent(name, new.Labels)
-		e.owners.UpdateParent(name, new.Labels)
+		// A resolved profile's labels are never changed (a change makes a
+		// new profile): the indexes share them. The local index learns a
+		// profile only once a local endpoint names it (updateLocal).
+		if e.local.hasParent(name) {
+			e.local.UpdateParentShared(name, new.Labels)
+		}
+		e.owners.UpdateParentShared(name, new.Labels)
 	}
 }
 

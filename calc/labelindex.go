@@ -257,6 +257,30 @@ func (li *LabelIndex) UpdateParent(id string, labels map[string]string) {
 	li.setParentLabels(p, cloneLabels(labels))
 }
 
+// UpdateParentShared is UpdateParent with labels the caller never changes
+// afterwards: the index keeps them without a copy.
+func (li *LabelIndex) UpdateParentShared(id string, labels map[string]string) {
+	li.enter()
+	defer li.exit()
+	p := li.parents[id]
+	if p == nil {
+		p = &parent{id: id}
+		li.parents[id] = p
+	}
+	p.defined = true
+	li.setParentLabels(p, labels)
+}
+
+// parentDefined reports whether parent id has been defined.
+func (li *LabelIndex) parentDefined(id string) bool {
+	p := li.parents[id]
+	return p != nil && p.defined
+}
+
+// hasParent reports whether the index knows parent id: defined, or named
+// by an item.
+func (li *LabelIndex) hasParent(id string) bool { return li.parents[id] != nil }
+
 // DeleteParent removes parent id. Children that still name it see it as a
 // parent without labels until it is defined again.
 func (li *LabelIndex) DeleteParent(id string) {

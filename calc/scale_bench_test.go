@@ -2,7 +2,9 @@ package calc
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -60,6 +62,17 @@ func coldCalc(b *testing.B, objs []api.Object, node string) {
 	cpu.Report(b, n)
 	held := heapAfterGC()
 	b.ReportMetric(float64(held-min(held, base))/1e6, "engine-MB")
+	if path := os.Getenv("PALISADE_HEAP_PROFILE"); path != "" {
+		// What the engine holds (go tool pprof -sample_index=inuse_space).
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
 	st := rs.Stats()
 	b.ReportMetric(float64(st.Rules), "rules")
 	b.ReportMetric(float64(st.SetElements), "set-elements")

@@ -127,7 +127,12 @@ func DeriveNetworkSet(o api.Object) (*Derived, error) {
 // endpoints a missing profile is the error NewModel reports, and the object
 // is unresolved (it fails closed, and is no address owner); for pods and
 // network sets a missing profile just has no labels.
-func (d *Derived) Resolve(profile func(name string) *Profile) error {
+//
+// With labels false the effective Labels are left as they are (the own
+// labels): an agent's engine, which matches remote endpoints through its
+// label index (own labels and parents), then keeps no merged copy per
+// remote endpoint.
+func (d *Derived) Resolve(profile func(name string) *Profile, labels bool) error {
 	var ps []*Profile
 	var err error
 	for _, n := range d.Parents {
@@ -140,18 +145,27 @@ func (d *Derived) Resolve(profile func(name string) *Profile) error {
 		}
 		ps = append(ps, p)
 	}
-	labels := inherit(d.Own, ps)
+	var eff labelMap
+	if labels {
+		eff = inherit(d.Own, ps)
+	}
 	unresolved := ""
 	if err != nil {
 		unresolved = err.Error()
 	}
 	switch {
 	case d.Workload != nil:
-		d.Workload.Profiles, d.Workload.Labels, d.Workload.Unresolved = ps, labels, unresolved
+		d.Workload.Profiles, d.Workload.Unresolved = ps, unresolved
+		if labels {
+			d.Workload.Labels = eff
+		}
 	case d.HostEndpoint != nil:
-		d.HostEndpoint.Profiles, d.HostEndpoint.Labels, d.HostEndpoint.Unresolved = ps, labels, unresolved
-	case len(ps) > 0:
-		d.NetworkSet.Labels = labels
+		d.HostEndpoint.Profiles, d.HostEndpoint.Unresolved = ps, unresolved
+		if labels {
+			d.HostEndpoint.Labels = eff
+		}
+	case len(ps) > 0 && labels:
+		d.NetworkSet.Labels = eff
 	}
 	return err
 }

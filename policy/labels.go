@@ -19,6 +19,13 @@ func (m labelMap) Get(k string) (string, bool) {
 	return v, ok
 }
 
+// EffectiveLabels returns a workload's effective labels: its own over its
+// profiles' labelsToApply. A Derived resolved without labels keeps only
+// its own in Labels; this computes the rest when needed.
+func EffectiveLabels(own map[string]string, profiles []*Profile) map[string]string {
+	return inherit(own, profiles)
+}
+
 // inherit returns own labels over the profiles' labelsToApply; an endpoint's
 // own labels win, and an earlier profile wins over a later one (§1.4).
 func inherit(own map[string]string, profiles []*Profile) labelMap {
