@@ -327,10 +327,14 @@ func (b *builder) podWorkload(p *corev1.Pod) *Workload {
 	// out; the syncer adds the label from the spec whatever its length.
 	own[LabelServiceAccount] = sa
 	profiles := []*Profile{b.m.Profiles["kns."+p.Namespace], b.saProfile(p.Namespace, sa)}
+	labels := labelMap(own) // own is this workload's copy already
+	if profilesLabel(profiles) {
+		labels = inherit(own, profiles)
+	}
 	w := &Workload{
 		Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName,
 		Interface: PodInterfaceName(p.Namespace, p.Name),
-		Labels:    inherit(own, profiles), Profiles: profiles,
+		Labels:    labels, Profiles: profiles,
 	}
 	for _, ip := range p.Status.PodIPs {
 		w.IPs = appendAddr(w.IPs, ip.IP)

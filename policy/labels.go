@@ -26,6 +26,16 @@ func EffectiveLabels(own map[string]string, profiles []*Profile) map[string]stri
 	return inherit(own, profiles)
 }
 
+// profilesLabel reports whether any of the profiles applies labels.
+func profilesLabel(profiles []*Profile) bool {
+	for _, p := range profiles {
+		if p != nil && len(p.Labels) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // inherit returns own labels over the profiles' labelsToApply; an endpoint's
 // own labels win, and an earlier profile wins over a later one (§1.4).
 func inherit(own map[string]string, profiles []*Profile) labelMap {
