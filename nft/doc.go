@@ -14,7 +14,9 @@
 //     ruleset it applied last (diff.go: elements added and deleted, changed
 //     chains flushed and refilled), writes nothing when nothing differs, and
 //     replaces the whole table when the difference cannot be made in place or
-//     the kernel refuses it. Forget makes the next Apply a whole replace.
+//     the kernel refuses it. Forget makes the next Apply a whole replace. A
+//     whole replace keeps the table and its base chains when it can
+//     (replace.go): their hooks stay registered throughout.
 //   - Delete removes palisade's table and nothing else (not other tables, not
 //     conntrack state). Deleting a table that is not there is not an error.
 //   - Show returns the table as the kernel holds it, or ErrNoTable.

@@ -52,7 +52,7 @@ type Kernel struct {
 	// last is the ruleset last applied (nil: unknown, replace next time).
 	last        *render.Ruleset
 	lastTexts   map[string]string // last's chains printed (Diff's cache), or nil
-	stats       struct{ incremental, unchanged, fallbacks int }
+	stats       struct{ incremental, unchanged, fallbacks, inPlace, inPlaceRefused int }
 	lastDiffErr error
 	// own holds the process ids of the last nft runs, so the change
 	// monitor can tell this applier's transactions from anyone else's.
@@ -116,6 +116,10 @@ func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 	if err != nil {
 		return err
 	}
+	if k.replaceInPlace(ctx, rs, text) {
+		k.last, k.lastTexts = rs, nil
+		return nil
+	}
 	if err := k.transact(ctx, "apply", text, false); err != nil {
 		return err
 	}
@@ -165,13 +169,17 @@ type ApplyStats struct {
 	Incremental int // differences applied in place
 	Unchanged   int // nothing differed: nothing written
 	Fallbacks   int // incremental transactions that failed (then replaced)
+	// Whole replaces that kept the table and its base chains, and those
+	// the kernel refused (the table was then deleted and re-created).
+	Replaced, ReplaceRefused int
 }
 
 // Stats returns the apply counts and the last incremental failure.
 func (k *Kernel) Stats() (ApplyStats, error) {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	return ApplyStats{Incremental: k.stats.incremental, Unchanged: k.stats.unchanged, Fallbacks: k.stats.fallbacks}, k.lastDiffErr
+	return ApplyStats{Incremental: k.stats.incremental, Unchanged: k.stats.unchanged, Fallbacks: k.stats.fallbacks,
+		Replaced: k.stats.inPlace, ReplaceRefused: k.stats.inPlaceRefused}, k.lastDiffErr
 }
 
 // ApplyText is Apply for a ruleset already printed: the table block or
