@@ -78,7 +78,12 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 			stat("palisade_nft_unchanged_applies_total", "Applies that found nothing different and wrote nothing.",
 				func(s nft.ApplyStats) int { return s.Unchanged }),
 			stat("palisade_nft_incremental_fallbacks_total", "Incremental transactions the kernel refused (the table was then replaced whole).",
-				func(s nft.ApplyStats) int { return s.Fallbacks }))
+				func(s nft.ApplyStats) int { return s.Fallbacks }),
+			stat("palisade_nft_whole_replaces_total", "Whole-table replaces that kept the table and its base chains registered.",
+				func(s nft.ApplyStats) int { return s.Replaced }),
+			stat("palisade_nft_whole_replace_recreates_total",
+				"Whole-table replaces the kernel refused in place (the table was then deleted and re-created in one transaction).",
+				func(s nft.ApplyStats) int { return s.ReplaceRefused }))
 	}
 	fl, err := a.newFlows()
 	if err != nil {

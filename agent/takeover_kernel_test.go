@@ -98,6 +98,9 @@ func TestRestartTakesOverTable(t *testing.T) {
 	if m := metric(t, e, "palisade_agent_drift_repairs_total"); m < 5 {
 		t.Errorf("palisade_agent_drift_repairs_total = %v, want 5 full reloads", m)
 	}
+	if m := metric(t, e, "palisade_nft_whole_replaces_total"); m < 5 {
+		t.Errorf("palisade_nft_whole_replaces_total = %v, want the 5 full reloads done in place", m)
+	}
 	for _, phase := range s.order {
 		tl := s.tallys[phase]
 		t.Logf("%-30s %5d probes, %d wrongly allowed, %d wrongly denied (%d failsafe)", phase, tl.probes,
