@@ -79,6 +79,8 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 				func(s nft.ApplyStats) int { return s.Unchanged }),
 			stat("palisade_nft_incremental_fallbacks_total", "Incremental transactions the kernel refused (the table was then replaced whole).",
 				func(s nft.ApplyStats) int { return s.Fallbacks }),
+			stat("palisade_nft_netlink_applies_total", "Changes that were set elements only, written over netlink without nft.",
+				func(s nft.ApplyStats) int { return s.Netlink }),
 			stat("palisade_nft_whole_replaces_total", "Whole-table replaces that kept the table and its base chains registered.",
 				func(s nft.ApplyStats) int { return s.Replaced }),
 			stat("palisade_nft_whole_replace_recreates_total",

@@ -220,8 +220,25 @@ func BenchmarkB4NoopResync(b *testing.B) {
 	alternate(b, benchKernel(b, rs), rs, rs)
 }
 
-// BenchmarkB4Diff is the diff alone (no kernel): what the agent computes
-// per change.
+// BenchmarkB4DiffRendered is the diff alone between two separate renders
+// (no shared chains or sets, as in the agent, which renders afresh per
+// change) that differ by one set member.
+func BenchmarkB4DiffRendered(b *testing.B) {
+	rs := benchRuleset(b)
+	again, err := render.Node(benchModel(b, 1000), benchNode)
+	if err != nil {
+		b.Fatal(err)
+	}
+	other := withSet(again)
+	for b.Loop() {
+		if _, full := Diff(rs, other); full {
+			b.Fatal("full")
+		}
+	}
+}
+
+// BenchmarkB4Diff is the diff alone (no kernel) when the new ruleset
+// shares the old one's chains.
 func BenchmarkB4Diff(b *testing.B) {
 	rs := benchRuleset(b)
 	other := withSet(rs)

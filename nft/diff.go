@@ -35,31 +35,41 @@ import (
 // Diff returns the script from old to new, "" when nothing differs, or
 // full when the change needs the whole table replaced.
 func Diff(old, new *render.Ruleset) (script string, full bool) {
-	script, full, _ = diffTexts(old, new, nil)
-	return script, full
+	d, full := diffOf(old, new)
+	if full {
+		return "", true
+	}
+	return d.script(), false
 }
 
-// diffTexts is Diff with the old ruleset's chain texts known (by name), so
-// only the new ruleset's chains are printed; it returns the new ones'.
-func diffTexts(old, new *render.Ruleset, oldTexts map[string]string) (script string, full bool, newTexts map[string]string) {
+// diffOf runs the differ; full means a whole replace is needed.
+func diffOf(old, new *render.Ruleset) (*differ, bool) {
 	if old == nil || new == nil {
-		return "", true, nil
+		return nil, true
 	}
-	d := &differ{old: old, new: new, oldTexts: oldTexts, newTexts: make(map[string]string, len(new.Chains))}
+	d := &differ{old: old, new: new}
 	if d.run() {
-		return "", true, nil
+		return nil, true
 	}
-	return d.script(), false, d.newTexts
+	return d, false
+}
+
+// elementsOnly reports whether the difference is set elements and nothing
+// else (the sets' flush and re-declaration are the only entries).
+func (d *differ) elementsOnly() bool {
+	n := len(d.changedSets)
+	return n > 0 && len(d.flush) == n && len(d.declare) == n && len(d.addRules) == 0 && len(d.delObjs) == 0
 }
 
 type differ struct {
-	old, new           *render.Ruleset
-	oldTexts, newTexts map[string]string // chain name -> rules printed
+	old, new *render.Ruleset
 
 	flush    []string // flush set|map|chain
 	declare  []string // table block entries (new objects, refilled sets and maps)
 	addRules []string
 	delObjs  []string
+	// changedSets are the sets whose elements changed: old and new.
+	changedSets [][2]*render.Set
 }
 
 const tableRef = render.TableFamily + " " + render.TableName
@@ -112,13 +122,7 @@ func (d *differ) chains() bool {
 		if !reflect.DeepEqual(o.Base, c.Base) || o.Comment != c.Comment {
 			return true
 		}
-		oldText, ok := d.oldTexts[c.Name]
-		if !ok {
-			oldText = rulesText(o.Rules)
-		}
-		newText := rulesText(c.Rules)
-		d.newTexts[c.Name] = newText
-		if oldText == newText {
+		if render.RulesEqual(o.Rules, c.Rules) {
 			continue
 		}
 		d.flush = append(d.flush, fmt.Sprintf("flush chain %s %s", tableRef, c.Name))
@@ -142,16 +146,6 @@ func (d *differ) chains() bool {
 	return false
 }
 
-// rulesText prints a chain's rules, one per line.
-func rulesText(rules []render.Rule) string {
-	var b strings.Builder
-	for i := range rules {
-		b.WriteString(rules[i].String())
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 func (d *differ) sets() bool {
 	oldS := map[string]*render.Set{}
 	for _, s := range d.old.Sets {
@@ -168,9 +162,10 @@ func (d *differ) sets() bool {
 		if o.Type != s.Type || o.Interval != s.Interval || o.Comment != s.Comment {
 			return true
 		}
-		if !slices.Equal(keysOf(o), keysOf(s)) {
+		if !slices.Equal(o.Prefixes, s.Prefixes) || !slices.Equal(o.Tuples, s.Tuples) {
 			d.flush = append(d.flush, fmt.Sprintf("flush set %s %s", tableRef, s.Name))
 			d.declare = append(d.declare, s.Block())
+			d.changedSets = append(d.changedSets, [2]*render.Set{o, s})
 		}
 	}
 	for _, s := range d.old.Sets {
@@ -181,18 +176,7 @@ func (d *differ) sets() bool {
 	return false
 }
 
-func keysOf(s *render.Set) []string {
-	ks := s.ElementKeys()
-	out := make([]string, len(ks))
-	for i, k := range ks {
-		out[i] = strings.Join(k, " . ")
-	}
-	return out
-}
-
-func sameElements(a, b []render.MapElement) bool {
-	return slices.EqualFunc(a, b, func(x, y render.MapElement) bool { return x.String() == y.String() })
-}
+func sameElements(a, b []render.MapElement) bool { return slices.Equal(a, b) }
 
 func (d *differ) maps() bool {
 	oldM := map[string]*render.Map{}

@@ -26,6 +26,9 @@ type Config struct {
 	Binary string
 	// Timeout bounds each nft invocation; default 30s.
 	Timeout time.Duration
+	// NoNetlink makes element-only changes go through nft too (elements.go
+	// writes them over netlink otherwise).
+	NoNetlink bool
 }
 
 // Defaults fills unset fields.
@@ -51,8 +54,7 @@ type Kernel struct {
 	applyMu sync.Mutex
 	// last is the ruleset last applied (nil: unknown, replace next time).
 	last        *render.Ruleset
-	lastTexts   map[string]string // last's chains printed (Diff's cache), or nil
-	stats       struct{ incremental, unchanged, fallbacks, inPlace, inPlaceRefused int }
+	stats       struct{ incremental, unchanged, fallbacks, inPlace, inPlaceRefused, netlink int }
 	lastDiffErr error
 	// own holds the process ids of the last nft runs, so the change
 	// monitor can tell this applier's transactions from anyone else's.
@@ -117,13 +119,13 @@ func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 		return err
 	}
 	if k.replaceInPlace(ctx, rs, text) {
-		k.last, k.lastTexts = rs, nil
+		k.last = rs
 		return nil
 	}
 	if err := k.transact(ctx, "apply", text, false); err != nil {
 		return err
 	}
-	k.last, k.lastTexts = rs, nil
+	k.last = rs
 	return nil
 }
 
@@ -136,21 +138,34 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 	if k.last == nil || rs == nil {
 		return false, nil
 	}
-	script, full, texts := diffTexts(k.last, rs, k.lastTexts)
+	d, full := diffOf(k.last, rs)
 	if full {
 		return false, nil
 	}
+	script := d.script()
 	if script == "" {
-		k.last, k.lastTexts = rs, texts
+		k.last = rs
 		k.stats.unchanged++
 		return true, nil
+	}
+	if d.elementsOnly() && !k.cfg.NoNetlink {
+		if batches, err := elementBatches(d.changedSets); err == nil {
+			err = k.writeElements(batches)
+			if err == nil {
+				k.last = rs
+				k.stats.incremental++
+				k.stats.netlink++
+				return true, nil
+			}
+			k.lastDiffErr = fmt.Errorf("netlink element batch failed, using nft: %w", err)
+		}
 	}
 	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
 		k.stats.fallbacks++
 		k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))
 		return false, nil
 	}
-	k.last, k.lastTexts = rs, texts
+	k.last = rs
 	k.stats.incremental++
 	return true, nil
 }
@@ -160,7 +175,7 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 func (k *Kernel) Forget() {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last, k.lastTexts = nil, nil
+	k.last = nil
 }
 
 // ApplyStats counts how Apply wrote: whole-table replacements are the
@@ -172,6 +187,9 @@ type ApplyStats struct {
 	// Whole replaces that kept the table and its base chains, and those
 	// the kernel refused (the table was then deleted and re-created).
 	Replaced, ReplaceRefused int
+	// Netlink: incremental changes written as set elements over netlink
+	// (no nft run; counted in Incremental too).
+	Netlink int
 }
 
 // Stats returns the apply counts and the last incremental failure.
@@ -179,7 +197,7 @@ func (k *Kernel) Stats() (ApplyStats, error) {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	return ApplyStats{Incremental: k.stats.incremental, Unchanged: k.stats.unchanged, Fallbacks: k.stats.fallbacks,
-		Replaced: k.stats.inPlace, ReplaceRefused: k.stats.inPlaceRefused}, k.lastDiffErr
+		Replaced: k.stats.inPlace, ReplaceRefused: k.stats.inPlaceRefused, Netlink: k.stats.netlink}, k.lastDiffErr
 }
 
 // ApplyText is Apply for a ruleset already printed: the table block or
@@ -187,7 +205,7 @@ func (k *Kernel) Stats() (ApplyStats, error) {
 func (k *Kernel) ApplyText(ctx context.Context, text string) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last, k.lastTexts = nil, nil
+	k.last = nil
 	return k.transact(ctx, "apply", text, false)
 }
 
@@ -223,7 +241,7 @@ func (k *Kernel) transact(ctx context.Context, op, text string, check bool) erro
 func (k *Kernel) Delete(ctx context.Context) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last, k.lastTexts = nil, nil
+	k.last = nil
 	script := fmt.Sprintf("add table %s %s\ndelete table %s %s\n",
 		render.TableFamily, render.TableName, render.TableFamily, render.TableName)
 	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {

@@ -93,5 +93,5 @@ var ErrNoState = errors.New("nft: no saved state")
 func (k *Kernel) Adopt(rs *render.Ruleset) {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
-	k.last, k.lastTexts = rs, nil
+	k.last = rs
 }
