@@ -2,6 +2,7 @@ package kerneltest
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -14,7 +15,9 @@ import (
 
 // TestIncrementalEqualsFull applies a random sequence of models to the
 // cluster's node with the kernel applier (which, after the first, writes
-// only the differences), and after each one checks that the node's table
+// only the differences: a new model, one policy more, or a remote pod more,
+// which changes set elements only and goes over netlink), and after each
+// one checks that the node's table
 // equals, as data, the same ruleset loaded whole into a scratch namespace;
 // the same model applied twice writes nothing.
 func TestIncrementalEqualsFull(t *testing.T) {
@@ -35,8 +38,10 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			extra = g.model() // a different model: most chains change
 		case g.chance(0.5):
 			extra = prev + "---\n" + toYAML(g.policy(10+i)) // one policy more
+		default:
+			extra = prev + remotePod(i) // set members only
 		}
-		m, err := decodeModel(baseYAML + extra)
+		m, err := decodeModel(baseYAML + webSource + extra)
 		if err != nil {
 			i--
 			continue
@@ -66,6 +71,9 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		}
 	}
 	st, _ := c.k.Stats()
+	if st.Netlink == 0 {
+		t.Errorf("no step was written over netlink (set elements only): %+v", st)
+	}
 	// Each step applied once more unchanged (Unchanged counts those too);
 	// the rest of the steps after the first were incremental or replaced.
 	same := st.Unchanged - steps
@@ -73,7 +81,25 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	if st.Incremental == 0 || replaced > steps/4 {
 		t.Fatalf("%d steps: %d in place, %d unchanged, %d replaced whole (%+v)", steps, st.Incremental, same, replaced, st)
 	}
-	t.Logf("seed %d: %d steps: %d in place, %d unchanged, %d replaced whole", seed, steps, st.Incremental, same, replaced)
+	t.Logf("seed %d: %d steps: %d in place (%d of them set elements over netlink), %d unchanged, %d replaced whole",
+		seed, steps, st.Incremental, st.Netlink, same, replaced)
+}
+
+// webSource is in every step's model: a policy whose rule's source set
+// holds the web pods, so that a remote web pod (remotePod) changes set
+// members and nothing else.
+const webSource = `---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: zz-from-web}
+spec: {order: 9999, selector: app == 'db', ingress: [{action: Allow, source: {selector: app == 'web'}}]}
+`
+
+// remotePod is a web pod of another node.
+func remotePod(i int) string {
+	return fmt.Sprintf("---\napiVersion: v1\nkind: Pod\nmetadata: {name: remote-%d, namespace: app, labels: {app: web}}\n"+
+		"spec: {nodeName: node2, containers: [{name: c}]}\nstatus: {podIP: 198.18.3.%d, podIPs: [{ip: 198.18.3.%d}]}\n",
+		i, 10+i, 10+i)
 }
 
 // listing reads palisade's table as data (nft.Canonical).
