@@ -46,9 +46,12 @@
 //     forking nft from a locked OS thread that entered the namespace
 //     (Config.NetNS), so no `ip netns exec` and no agent re-exec is needed.
 //
-// The incremental transactions are nft scripts too (`add element`, `delete
-// element`, `flush chain`, `add rule`, `delete chain`), so they read like
-// the ruleset and need no second printer.
+// The incremental transactions are nft scripts too (`flush set` and the
+// set re-declared, `flush chain`, `add rule`, `delete chain`), so they read
+// like the ruleset and need no second printer, with one exception: a change
+// that is set elements and nothing else (the most frequent one) is written
+// over netlink with google/nftables, without running nft (elements.go).
+// Whole replaces keep the table and its base chains (replace.go).
 //
 // Fake is an in-memory Applier for unit tests of callers (the agent): it
 // records every applied ruleset and its text, and can be told to fail.
