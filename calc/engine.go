@@ -186,6 +186,9 @@ func (e *Engine) OnUpdate(obj api.Object) {
 	if !relevant(key.Kind) {
 		return
 	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		obj = slimPod(p) // what deriving the workload reads, not the whole pod
+	}
 	old := e.objs[key]
 	if old != nil && sameObject(old, obj) {
 		return

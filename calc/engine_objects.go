@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // relevant reports whether objects of kind k take part in policy.
@@ -151,7 +152,7 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 			e.setEndpoint(id, nil, nil)
 		}
 	} else {
-		e.podObjs[key] = obj.(*corev1.Pod)
+		e.podObjs[key] = obj.(*corev1.Pod) // slim already (OnUpdate)
 	}
 	var touched []string
 	if old, ok := e.pods[key]; ok {
@@ -167,13 +168,42 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 		e.refreshProfile(name)
 	}
 	if d != nil {
-		e.refreshPod(key)
+		e.refreshPodWith(key, d)
 	}
+}
+
+// slimPod keeps of a pod what deriving its workload reads (policy.DerivePod:
+// name, namespace, labels, node, host networking, service account,
+// addresses, named container ports), so that the engine does not hold every
+// remote pod's whole object (managed fields, volumes, environment, status
+// conditions) for the life of the pod. The labels map is shared, not
+// copied.
+func slimPod(p *corev1.Pod) *corev1.Pod {
+	out := &corev1.Pod{TypeMeta: p.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace,
+		Labels: p.Labels, ResourceVersion: p.ResourceVersion}}
+	out.Spec.NodeName, out.Spec.HostNetwork, out.Spec.ServiceAccountName = p.Spec.NodeName, p.Spec.HostNetwork, p.Spec.ServiceAccountName
+	for _, c := range p.Spec.Containers {
+		var ports []corev1.ContainerPort
+		for _, cp := range c.Ports {
+			if cp.Name != "" {
+				ports = append(ports, corev1.ContainerPort{Name: cp.Name, Protocol: cp.Protocol, ContainerPort: cp.ContainerPort})
+			}
+		}
+		if len(ports) > 0 {
+			out.Spec.Containers = append(out.Spec.Containers, corev1.Container{Ports: ports})
+		}
+	}
+	out.Status.PodIP, out.Status.PodIPs = p.Status.PodIP, p.Status.PodIPs
+	return out
 }
 
 // refreshPod sets a pod's workload: absent while a WorkloadEndpoint stands
 // for it (the same workload key), as the model has it.
-func (e *Engine) refreshPod(key store.Key) {
+func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(key, nil) }
+
+// refreshPodWith is refreshPod with the pod's workload already derived
+// (nil: derive it).
+func (e *Engine) refreshPodWith(key store.Key, d *policy.Derived) {
 	id := endpointID(key)
 	p := e.podObjs[key]
 	if p == nil || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
@@ -182,7 +212,9 @@ func (e *Engine) refreshPod(key store.Key) {
 		}
 		return
 	}
-	d, _ := policy.DerivePod(p)
+	if d == nil {
+		d, _ = policy.DerivePod(p)
+	}
 	e.setEndpoint(id, p, d)
 }
 
