@@ -34,7 +34,7 @@ type Engine struct {
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
 	pods       map[store.Key]podUse
-	podObjs    map[store.Key]*corev1.Pod  // pods that may be workloads (not host-networked)
+	podFacts   map[store.Key]*podFacts    // every pod, as deriving its workload reads it
 	wepKeys    map[store.Key]string       // WorkloadEndpoint -> its workload key
 	wepCount   map[string]int             // workload key -> WorkloadEndpoints with it
 	userProf   map[string]*policy.Profile // compiled Profile objects (nil: invalid)
@@ -105,7 +105,7 @@ func NewEngine(node string) *Engine {
 		sas:         map[string]map[string]string{},
 		saPods:      map[string]*saUse{},
 		pods:        map[store.Key]podUse{},
-		podObjs:     map[store.Key]*corev1.Pod{},
+		podFacts:    map[store.Key]*podFacts{},
 		wepKeys:     map[store.Key]string{},
 		wepCount:    map[string]int{},
 		userProf:    map[string]*policy.Profile{},
@@ -187,7 +187,8 @@ func (e *Engine) OnUpdate(obj api.Object) {
 		return
 	}
 	if p, ok := obj.(*corev1.Pod); ok {
-		obj = slimPod(p) // what deriving the workload reads, not the whole pod
+		e.onPodUpdate(key, p)
+		return
 	}
 	old := e.objs[key]
 	if old != nil && sameObject(old, obj) {
@@ -201,12 +202,29 @@ func (e *Engine) OnUpdate(obj api.Object) {
 
 // OnDelete removes the object at key, if the engine has it.
 func (e *Engine) OnDelete(key store.Key) {
-	if _, ok := e.objs[key]; !ok {
+	_, stored := e.objs[key]
+	_, pod := e.podFacts[key]
+	if !stored && !pod {
 		return
 	}
 	e.gen++
 	delete(e.objs, key)
+	delete(e.podFacts, key)
 	e.handle(key, nil)
+	e.settle()
+}
+
+// onPodUpdate is OnUpdate for a pod: the engine keeps its facts (what
+// deriving its workload reads), not the object.
+func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
+	f := factsOf(p)
+	if old := e.podFacts[key]; old != nil && old.same(f) {
+		return
+	}
+	e.gen++
+	delete(e.objs, key) // an unreadable value stored before
+	e.podFacts[key] = f
+	e.handle(key, p)
 	e.settle()
 }
 

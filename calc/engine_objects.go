@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // relevant reports whether objects of kind k take part in policy.
@@ -145,14 +146,11 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 			use.ksa = d.Parents[1]
 			use.sa = strings.TrimPrefix(use.ksa, policy.ServiceAccountProfileName(p.Namespace, ""))
 		}
-	}
-	if d == nil {
-		delete(e.podObjs, key)
-		if e.eps[id] != nil {
-			e.setEndpoint(id, nil, nil)
-		}
 	} else {
-		e.podObjs[key] = obj.(*corev1.Pod) // slim already (OnUpdate)
+		delete(e.podFacts, key) // deleted, or unreadable
+	}
+	if d == nil && e.eps[id] != nil {
+		e.setEndpoint(id, nil, nil)
 	}
 	var touched []string
 	if old, ok := e.pods[key]; ok {
@@ -172,50 +170,76 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 	}
 }
 
-// slimPod keeps of a pod what deriving its workload reads (policy.DerivePod:
-// name, namespace, labels, node, host networking, service account,
-// addresses, named container ports), so that the engine does not hold every
-// remote pod's whole object (managed fields, volumes, environment, status
-// conditions) for the life of the pod. The labels map is shared, not
-// copied.
-func slimPod(p *corev1.Pod) *corev1.Pod {
-	out := &corev1.Pod{TypeMeta: p.TypeMeta, ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace,
-		Labels: p.Labels, ResourceVersion: p.ResourceVersion}}
-	out.Spec.NodeName, out.Spec.HostNetwork, out.Spec.ServiceAccountName = p.Spec.NodeName, p.Spec.HostNetwork, p.Spec.ServiceAccountName
-	for _, c := range p.Spec.Containers {
-		var ports []corev1.ContainerPort
-		for _, cp := range c.Ports {
-			if cp.Name != "" {
-				ports = append(ports, corev1.ContainerPort{Name: cp.Name, Protocol: cp.Protocol, ContainerPort: cp.ContainerPort})
-			}
-		}
-		if len(ports) > 0 {
-			out.Spec.Containers = append(out.Spec.Containers, corev1.Container{Ports: ports})
-		}
-	}
-	out.Status.PodIP, out.Status.PodIPs = p.Status.PodIP, p.Status.PodIPs
-	return out
-}
-
 // refreshPod sets a pod's workload: absent while a WorkloadEndpoint stands
 // for it (the same workload key), as the model has it.
 func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(key, nil) }
 
 // refreshPodWith is refreshPod with the pod's workload already derived
-// (nil: derive it).
+// (nil: derive it from the pod's facts).
 func (e *Engine) refreshPodWith(key store.Key, d *policy.Derived) {
 	id := endpointID(key)
-	p := e.podObjs[key]
-	if p == nil || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
+	f := e.podFacts[key]
+	if f == nil || f.hostNetwork || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
 		if e.eps[id] != nil {
 			e.setEndpoint(id, nil, nil)
 		}
 		return
 	}
 	if d == nil {
-		d, _ = policy.DerivePod(p)
+		d, _ = policy.DerivePod(f.pod())
 	}
-	e.setEndpoint(id, p, d)
+	e.setEndpoint(id, nil, d) // a pod's workload always resolves: no source needed
+}
+
+// podFacts is what the engine keeps of a pod: what deriving its workload
+// reads (policy.DerivePod: name, namespace, labels, node, host networking,
+// service account, addresses, named container ports) and what tells a
+// repeated update (resource version, uid). A couple of hundred bytes, where
+// the object a watch delivers (managed fields, container specs, status
+// conditions) is kilobytes, for every pod of the cluster. The labels map is
+// the pod's, shared.
+type podFacts struct {
+	name, namespace, node, sa, rv, uid, podIP string
+	hostNetwork                               bool
+	labels                                    map[string]string
+	podIPs                                    []corev1.PodIP
+	ports                                     []corev1.ContainerPort // named ones
+}
+
+func factsOf(p *corev1.Pod) *podFacts {
+	f := &podFacts{name: p.Name, namespace: p.Namespace, node: p.Spec.NodeName, sa: p.Spec.ServiceAccountName,
+		rv: p.ResourceVersion, uid: string(p.UID), podIP: p.Status.PodIP, hostNetwork: p.Spec.HostNetwork,
+		labels: p.Labels, podIPs: p.Status.PodIPs}
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name != "" {
+				f.ports = append(f.ports, corev1.ContainerPort{Name: cp.Name, Protocol: cp.Protocol, ContainerPort: cp.ContainerPort})
+			}
+		}
+	}
+	return f
+}
+
+// pod rebuilds a pod from the facts, for DerivePod (a temporary).
+func (f *podFacts) pod() *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: f.name, Namespace: f.namespace, Labels: f.labels,
+		ResourceVersion: f.rv, UID: types.UID(f.uid)}}
+	p.Spec.NodeName, p.Spec.HostNetwork, p.Spec.ServiceAccountName = f.node, f.hostNetwork, f.sa
+	if len(f.ports) > 0 {
+		p.Spec.Containers = []corev1.Container{{Ports: f.ports}}
+	}
+	p.Status.PodIP, p.Status.PodIPs = f.podIP, f.podIPs
+	return p
+}
+
+// same reports whether an update repeats what the engine has, as
+// sameObject does for other objects: the same resource version and uid,
+// or (without a resource version) the same facts.
+func (f *podFacts) same(g *podFacts) bool {
+	if f.rv != "" || g.rv != "" {
+		return f.rv == g.rv && f.uid == g.uid
+	}
+	return reflect.DeepEqual(f, g)
 }
 
 // countWEP keeps the count of endpoints per workload key and refreshes the

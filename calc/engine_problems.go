@@ -44,7 +44,11 @@ func (e *Engine) Problems() []error {
 	}
 	for _, ep := range e.eps {
 		if ep.err != nil {
-			out = append(out, fmt.Errorf("%s: %w", api.ID(ep.src), ep.err))
+			what := ep.id
+			if ep.src != nil {
+				what = api.ID(ep.src)
+			}
+			out = append(out, fmt.Errorf("%s: %w", what, ep.err))
 		}
 	}
 	slices.SortFunc(out, func(a, b error) int { return compareStrings(a.Error(), b.Error()) })

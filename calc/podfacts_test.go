@@ -12,9 +12,10 @@ import (
 	"github.com/palisade-net/palisade/policy"
 )
 
-// TestSlimPodDerivesTheSame: the engine keeps a slim copy of each pod
-// (slimPod); deriving the workload from it gives what the whole pod gives.
-func TestSlimPodDerivesTheSame(t *testing.T) {
+// TestPodFactsDeriveTheSame: the engine keeps a pod's facts (podFacts);
+// deriving the workload from the pod they rebuild gives what the whole pod
+// gives.
+func TestPodFactsDeriveTheSame(t *testing.T) {
 	full := func(mut func(p *corev1.Pod)) *corev1.Pod {
 		p := &corev1.Pod{
 			TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
@@ -45,13 +46,13 @@ func TestSlimPodDerivesTheSame(t *testing.T) {
 		"PodIP not in IPs": full(func(p *corev1.Pod) { p.Status.PodIPs = nil }),
 	} {
 		want, wok := policy.DerivePod(p)
-		got, gok := policy.DerivePod(slimPod(p))
+		got, gok := policy.DerivePod(factsOf(p).pod())
 		if wok != gok {
-			t.Errorf("%s: derived %v from the pod, %v from the slim copy", name, wok, gok)
+			t.Errorf("%s: derived %v from the pod, %v from its facts", name, wok, gok)
 			continue
 		}
 		if d := cmp.Diff(want, got, cmp.AllowUnexported(policy.Derived{}), cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); d != "" {
-			t.Errorf("%s: (-pod +slim):\n%s", name, d)
+			t.Errorf("%s: (-pod +facts):\n%s", name, d)
 		}
 	}
 }
