@@ -11,8 +11,6 @@ import (
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // relevant reports whether objects of kind k take part in policy.
@@ -142,7 +140,12 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 	if obj != nil {
 		p := obj.(*corev1.Pod)
 		use.ns = p.Namespace
-		if d, _ = policy.DerivePod(p); d != nil { // nil for a host-networked pod
+		if f := e.podFacts[key]; f != nil {
+			d = f.d // derived by onPodUpdate
+		} else {
+			d, _ = policy.DerivePod(p)
+		}
+		if d != nil { // nil for a host-networked pod
 			use.ksa = d.Parents[1]
 			use.sa = strings.TrimPrefix(use.ksa, policy.ServiceAccountProfileName(p.Namespace, ""))
 		}
@@ -174,72 +177,47 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 // for it (the same workload key), as the model has it.
 func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(key, nil) }
 
-// refreshPodWith is refreshPod with the pod's workload already derived
-// (nil: derive it from the pod's facts).
+// refreshPodWith is refreshPod with the pod's workload just derived (nil:
+// the one derived when the pod last changed).
 func (e *Engine) refreshPodWith(key store.Key, d *policy.Derived) {
 	id := endpointID(key)
 	f := e.podFacts[key]
-	if f == nil || f.hostNetwork || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
+	if f == nil || f.d == nil || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
 		if e.eps[id] != nil {
 			e.setEndpoint(id, nil, nil)
 		}
 		return
 	}
 	if d == nil {
-		d, _ = policy.DerivePod(f.pod())
+		d = f.d
 	}
 	e.setEndpoint(id, nil, d) // a pod's workload always resolves: no source needed
 }
 
-// podFacts is what the engine keeps of a pod: what deriving its workload
-// reads (policy.DerivePod: name, namespace, labels, node, host networking,
-// service account, addresses, named container ports) and what tells a
-// repeated update (resource version, uid). A couple of hundred bytes, where
-// the object a watch delivers (managed fields, container specs, status
-// conditions) is kilobytes, for every pod of the cluster. The labels map is
-// the pod's, shared.
+// podFacts is what the engine keeps of a pod: its workload as derived when
+// the pod last changed (nil for a host-networked pod), and what tells a
+// repeated update (resource version, uid). The pod object itself (managed
+// fields, container specs, status conditions: kilobytes for each pod of
+// the cluster) is not kept; the workload's own labels are the copy the
+// label index holds too.
 type podFacts struct {
-	name, namespace, node, sa, rv, uid, podIP string
-	hostNetwork                               bool
-	labels                                    map[string]string
-	podIPs                                    []corev1.PodIP
-	ports                                     []corev1.ContainerPort // named ones
+	rv, uid string
+	d       *policy.Derived
 }
 
 func factsOf(p *corev1.Pod) *podFacts {
-	f := &podFacts{name: p.Name, namespace: p.Namespace, node: p.Spec.NodeName, sa: p.Spec.ServiceAccountName,
-		rv: p.ResourceVersion, uid: string(p.UID), podIP: p.Status.PodIP, hostNetwork: p.Spec.HostNetwork,
-		labels: p.Labels, podIPs: p.Status.PodIPs}
-	for _, c := range p.Spec.Containers {
-		for _, cp := range c.Ports {
-			if cp.Name != "" {
-				f.ports = append(f.ports, corev1.ContainerPort{Name: cp.Name, Protocol: cp.Protocol, ContainerPort: cp.ContainerPort})
-			}
-		}
-	}
-	return f
-}
-
-// pod rebuilds a pod from the facts, for DerivePod (a temporary).
-func (f *podFacts) pod() *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: f.name, Namespace: f.namespace, Labels: f.labels,
-		ResourceVersion: f.rv, UID: types.UID(f.uid)}}
-	p.Spec.NodeName, p.Spec.HostNetwork, p.Spec.ServiceAccountName = f.node, f.hostNetwork, f.sa
-	if len(f.ports) > 0 {
-		p.Spec.Containers = []corev1.Container{{Ports: f.ports}}
-	}
-	p.Status.PodIP, p.Status.PodIPs = f.podIP, f.podIPs
-	return p
+	d, _ := policy.DerivePod(p)
+	return &podFacts{rv: p.ResourceVersion, uid: string(p.UID), d: d}
 }
 
 // same reports whether an update repeats what the engine has, as
 // sameObject does for other objects: the same resource version and uid,
-// or (without a resource version) the same facts.
+// or (without a resource version) the same workload.
 func (f *podFacts) same(g *podFacts) bool {
 	if f.rv != "" || g.rv != "" {
 		return f.rv == g.rv && f.uid == g.uid
 	}
-	return reflect.DeepEqual(f, g)
+	return reflect.DeepEqual(f.d, g.d)
 }
 
 // countWEP keeps the count of endpoints per workload key and refreshes the

@@ -1,58 +1,41 @@
 package calc
 
 import (
-	"net/netip"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/palisade-net/palisade/policy"
+	"k8s.io/apimachinery/pkg/types"
 )
 
-// TestPodFactsDeriveTheSame: the engine keeps a pod's facts (podFacts);
-// deriving the workload from the pod they rebuild gives what the whole pod
-// gives.
-func TestPodFactsDeriveTheSame(t *testing.T) {
-	full := func(mut func(p *corev1.Pod)) *corev1.Pod {
-		p := &corev1.Pod{
-			TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"},
-			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "app", ResourceVersion: "7", UID: "u",
-				Labels: map[string]string{"app": "web", "projectcalico.org/namespace": "spoof"}, Annotations: map[string]string{"a": "b"},
-				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
-			Spec: corev1.PodSpec{NodeName: "n1", ServiceAccountName: "api", Containers: []corev1.Container{
-				{Name: "c", Image: "nginx", Env: []corev1.EnvVar{{Name: "X", Value: "1"}},
-					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}, {ContainerPort: 81}, {Name: "dns", Protocol: corev1.ProtocolUDP, ContainerPort: 53}}},
-				{Name: "side", Ports: []corev1.ContainerPort{{ContainerPort: 9090}}},
-				{Name: "sctp", Ports: []corev1.ContainerPort{{Name: "s", Protocol: corev1.ProtocolSCTP, ContainerPort: 5000}}},
-			}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, HostIP: "10.0.0.1", PodIP: "198.18.1.10",
-				PodIPs: []corev1.PodIP{{IP: "198.18.1.10"}, {IP: "fd00:18::10"}}, Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}},
-		}
-		if mut != nil {
-			mut(p)
-		}
-		return p
+// TestPodFactsSame: the engine keeps a pod's derived workload, not the pod;
+// an update repeats what it has when resource version and uid are the same,
+// or (without a resource version) when the workload is.
+func TestPodFactsSame(t *testing.T) {
+	pod := func(rv, uid, app, ip string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "app", ResourceVersion: rv, UID: types.UID(uid),
+			Labels: map[string]string{"app": app}}, Spec: corev1.PodSpec{NodeName: "n1"},
+			Status: corev1.PodStatus{PodIP: ip}}
 	}
-	for name, p := range map[string]*corev1.Pod{
-		"running":          full(nil),
-		"default account":  full(func(p *corev1.Pod) { p.Spec.ServiceAccountName = "" }),
-		"host network":     full(func(p *corev1.Pod) { p.Spec.HostNetwork = true }),
-		"no address yet":   full(func(p *corev1.Pod) { p.Status.PodIP, p.Status.PodIPs = "", nil }),
-		"not scheduled":    full(func(p *corev1.Pod) { p.Spec.NodeName = "" }),
-		"no named port":    full(func(p *corev1.Pod) { p.Spec.Containers = []corev1.Container{{Name: "c"}} }),
-		"PodIP not in IPs": full(func(p *corev1.Pod) { p.Status.PodIPs = nil }),
+	for _, tc := range []struct {
+		name string
+		a, b *corev1.Pod
+		same bool
+	}{
+		{"same version", pod("7", "1", "web", "198.18.1.10"), pod("7", "1", "db", "198.18.1.11"), true},
+		{"new version", pod("7", "1", "web", "198.18.1.10"), pod("8", "1", "web", "198.18.1.10"), false},
+		{"recreated", pod("7", "1", "web", "198.18.1.10"), pod("7", "2", "web", "198.18.1.10"), false},
+		{"no version, same workload", pod("", "1", "web", "198.18.1.10"), pod("", "1", "web", "198.18.1.10"), true},
+		{"no version, new label", pod("", "1", "web", "198.18.1.10"), pod("", "1", "db", "198.18.1.10"), false},
+		{"no version, new address", pod("", "1", "web", "198.18.1.10"), pod("", "1", "web", "198.18.1.11"), false},
 	} {
-		want, wok := policy.DerivePod(p)
-		got, gok := policy.DerivePod(factsOf(p).pod())
-		if wok != gok {
-			t.Errorf("%s: derived %v from the pod, %v from its facts", name, wok, gok)
-			continue
+		if got := factsOf(tc.a).same(factsOf(tc.b)); got != tc.same {
+			t.Errorf("%s: same = %v, want %v", tc.name, got, tc.same)
 		}
-		if d := cmp.Diff(want, got, cmp.AllowUnexported(policy.Derived{}), cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); d != "" {
-			t.Errorf("%s: (-pod +facts):\n%s", name, d)
-		}
+	}
+	host := pod("", "1", "web", "")
+	host.Spec.HostNetwork = true
+	if f := factsOf(host); f.d != nil {
+		t.Errorf("a host-networked pod has a workload: %+v", f.d)
 	}
 }
