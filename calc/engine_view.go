@@ -146,7 +146,7 @@ func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
 	}
 	e.fallbacks++
 	for _, it := range e.owners.items {
-		if sel.Matches(it) {
+		if sel.Matches(resolved{it}) {
 			fn(it)
 		}
 	}
@@ -158,7 +158,7 @@ func (e *Engine) matchesOwner(sel *selector.Selector, it *item) bool {
 		return ok
 	}
 	e.fallbacks++
-	return sel.Matches(it)
+	return sel.Matches(resolved{it})
 }
 
 // NamedPortMembers is policy.Model.NamedPortMembers over the owners with a

@@ -374,14 +374,21 @@ func checkRefs(li *LabelIndex) error {
 	return nil
 }
 
-// checkItemLabels: it records exactly its effective labels, and where it
-// sits in each posting.
+// checkItemLabels: it records every effective label whose key a selector
+// refers to (others may stay recorded from when one did, with their
+// current values), and where it sits in each posting.
 func checkItemLabels(li *LabelIndex, it *item) error {
-	n := 0
-	it.eachLabel(func(string, string) { n++ })
-	if n != len(it.labels) || len(it.keys) != len(it.labels) {
-		return fmt.Errorf("item %s: %d effective labels, %d keys and %d labels recorded",
-			it.id, n, len(it.keys), len(it.labels))
+	if len(it.keys) != len(it.labels) {
+		return fmt.Errorf("item %s: %d keys and %d labels recorded", it.id, len(it.keys), len(it.labels))
+	}
+	var missing []string
+	it.eachLabel(func(k, v string) {
+		if got, ok := it.Get(k); li.refs[k] > 0 && (!ok || got != v) {
+			missing = append(missing, k+"="+v)
+		}
+	})
+	if len(missing) > 0 {
+		return fmt.Errorf("item %s: referenced labels %v not recorded", it.id, missing)
 	}
 	for i, l := range it.labels {
 		k := it.keys[i]

@@ -2,7 +2,9 @@ package calc
 
 // Get implements selector.Labels over the item's effective labels as
 // indexed (it.keys, it.labels): a scan of a few contiguous strings is
-// cheaper than a map lookup and touches less memory.
+// cheaper than a map lookup and touches less memory. Only keys a
+// registered selector refers to are indexed; evaluate any other selector
+// with resolved (below).
 func (it *item) Get(k string) (string, bool) {
 	for i, key := range it.keys {
 		if key == k {
@@ -11,6 +13,12 @@ func (it *item) Get(k string) (string, bool) {
 	}
 	return "", false
 }
+
+// resolved is an item's effective labels for a selector the index does
+// not know: every key, looked up in its own labels and parents.
+type resolved struct{ it *item }
+
+func (r resolved) Get(k string) (string, bool) { return r.it.resolve(k) }
 
 // resolve computes the effective value of key k from the item's own labels
 // and its parents', whatever the index says.
@@ -298,6 +306,9 @@ func (li *LabelIndex) dropKeyIfEmpty(k string, ki *keyIndex) {
 // addLabel records that it holds k = v, letting the selectors anchored on
 // a list that has just grown past a power of two choose again.
 func (li *LabelIndex) addLabel(it *item, k, v string) {
+	if li.refs[k] == 0 {
+		return // no selector reads k: not indexed (see LabelIndex.refs)
+	}
 	ki := li.keyIndex(k)
 	p := ki.posting(v)
 	it.keys = append(it.keys, k)
@@ -309,6 +320,19 @@ func (li *LabelIndex) addLabel(it *item, k, v string) {
 	}
 	if grew(&ki.hw, ki.count, li.reanchorMin) && len(ki.has) > 0 {
 		li.reanchor(ki.has)
+	}
+}
+
+// indexKey indexes key k, which a selector now refers to, for every item
+// that holds it and does not have it indexed yet.
+func (li *LabelIndex) indexKey(k string) {
+	for _, it := range li.items {
+		if _, ok := it.Get(k); ok {
+			continue
+		}
+		if v, ok := it.resolve(k); ok {
+			li.addLabel(it, k, v)
+		}
 	}
 }
 

@@ -20,6 +20,10 @@ type LabelIndex struct {
 	keys    map[string]*keyIndex
 	scan    []selRef       // selectors without an anchor
 	refs    map[string]int // label key -> selectors referring to it
+	// Only keys some selector refers to are indexed (an item's keys and
+	// labels, the postings): a label no selector reads (a pod's unique
+	// name label, say) costs nothing per item. A key that gains its first
+	// selector is indexed for every item then (indexKey).
 
 	epoch  uint64 // marks what one rematch found, see item.mark, selRec.mark
 	starts []event
@@ -149,7 +153,9 @@ func (li *LabelIndex) UpdateSelector(id string, sel *selector.Selector) {
 	s.sel = sel
 	s.keys = sel.LabelKeys()
 	for _, k := range s.keys {
-		li.refs[k]++
+		if li.refs[k]++; li.refs[k] == 1 {
+			li.indexKey(k)
+		}
 	}
 	s.cands = anchorsOf(sel.Root())
 	s.cur = -1
@@ -209,10 +215,12 @@ func (li *LabelIndex) updateItem(id string, labels map[string]string, shared boo
 		it = &item{id: id, own: own}
 		li.items[id] = it
 		li.setParents(it, parents)
-		n := len(it.own)
-		for _, p := range it.parents {
-			n += len(p.labels)
-		}
+		n := 0
+		it.eachLabel(func(k, _ string) {
+			if li.refs[k] > 0 {
+				n++
+			}
+		})
 		it.keys, it.labels = make([]string, 0, n), make([]labelRef, 0, n)
 		it.eachLabel(func(k, v string) { li.addLabel(it, k, v) })
 		li.rematchItem(it)
