@@ -141,9 +141,7 @@ func (e *Engine) onPod(key store.Key, obj api.Object) {
 		p := obj.(*corev1.Pod)
 		use.ns = p.Namespace
 		if f := e.podFacts[key]; f != nil {
-			d = f.d // derived by onPodUpdate
-		} else {
-			d, _ = policy.DerivePod(p)
+			d = f.d // derived by onPodUpdate, which is how a pod gets here
 		}
 		if d != nil { // nil for a host-networked pod
 			use.ksa = d.Parents[1]

@@ -49,19 +49,27 @@ func Script(text string) (script string, bodyLine int) {
 	fmt.Fprintf(&b, "add table %s %s\n", render.TableFamily, render.TableName)
 	fmt.Fprintf(&b, "delete table %s %s\n", render.TableFamily, render.TableName)
 	bodyLine = 3
-	wrapped := strings.HasPrefix(strings.TrimSpace(text), "table ")
-	if !wrapped {
-		b.WriteString(tableHeader + "\n")
+	if writeTable(&b, text) {
 		bodyLine = 4
+	}
+	return b.String(), bodyLine
+}
+
+// writeTable writes text as a table block: as it is when it is one, else
+// wrapped in palisade's table; wrapped reports which.
+func writeTable(b *strings.Builder, text string) (wrapped bool) {
+	wrapped = !strings.HasPrefix(strings.TrimSpace(text), "table ")
+	if wrapped {
+		b.WriteString(tableHeader + "\n")
 	}
 	b.WriteString(text)
 	if !strings.HasSuffix(text, "\n") {
 		b.WriteString("\n")
 	}
-	if !wrapped {
+	if wrapped {
 		b.WriteString("}\n")
 	}
-	return b.String(), bodyLine
+	return wrapped
 }
 
 // TableText wraps a ruleset text in the table block when it is only the

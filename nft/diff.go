@@ -30,7 +30,10 @@ import (
 // set's own objects for these. A change Diff does not handle in place (a
 // base chain's hook or priority, a chain's, set's or map's comment or type,
 // the limit's rate) asks for the full replace instead. Named counters that
-// stay keep their counts.
+// stay keep their counts. Chains and sets are compared as data
+// (render.RulesEqual, element slices), not printed. When the difference is
+// set elements and nothing else, the Kernel writes it over netlink instead
+// of running this script (elements.go).
 
 // Diff returns the script from old to new, "" when nothing differs, or
 // full when the change needs the whole table replaced.
@@ -176,8 +179,6 @@ func (d *differ) sets() bool {
 	return false
 }
 
-func sameElements(a, b []render.MapElement) bool { return slices.Equal(a, b) }
-
 func (d *differ) maps() bool {
 	oldM := map[string]*render.Map{}
 	for _, m := range d.old.Maps {
@@ -194,7 +195,7 @@ func (d *differ) maps() bool {
 		if o.Comment != m.Comment {
 			return true
 		}
-		if !sameElements(o.Elements, m.Elements) {
+		if !slices.Equal(o.Elements, m.Elements) {
 			d.flush = append(d.flush, fmt.Sprintf("flush map %s %s", tableRef, m.Name))
 			d.declare = append(d.declare, m.Block())
 		}

@@ -134,17 +134,7 @@ func inPlaceScript(have, want tableObjects, text string) string {
 			fmt.Fprintf(&b, "delete chain %s %s\n", t, name)
 		}
 	}
-	wrapped := strings.HasPrefix(strings.TrimSpace(text), "table ")
-	if !wrapped {
-		b.WriteString(tableHeader + "\n")
-	}
-	b.WriteString(text)
-	if !strings.HasSuffix(text, "\n") {
-		b.WriteString("\n")
-	}
-	if !wrapped {
-		b.WriteString("}\n")
-	}
+	writeTable(&b, text)
 	return b.String()
 }
 
