@@ -173,9 +173,9 @@ spec: {tier: nowhere, selector: all(), ingress: [{action: Allow}]}
 			if got := value(a.m.problems); got != 1 {
 				t.Errorf("palisade_agent_model_problems = %v, want 1", got)
 			}
-			if err := textHas(f, policyChain("p80")); err != nil {
-				t.Error(err)
-			}
+			// Readiness reports the problem when the ruleset is computed,
+			// just before it is applied: wait for the transaction.
+			eventually(t, 2*time.Second, func() error { return textHas(f, policyChain("p80")) })
 		})
 	}
 }
