@@ -71,12 +71,6 @@ func sortPairs(ps []pair) {
 	})
 }
 
-func pairsOf(set map[pair]bool) []pair {
-	out := slices.Collect(maps.Keys(set))
-	sortPairs(out)
-	return out
-}
-
 func fmtPairs(ps []pair) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {

@@ -142,16 +142,11 @@ func (o *explainOpts) evaluate(m *policy.Model) (*policy.Verdict, error) {
 	return m.Evaluate(f)
 }
 
-// buildModel loads manifests, or without -f every object in the live
-// datastore, and builds the model. Problems in manifests are printed and
-// the command fails; problems in the live datastore are printed as
-// warnings and the model (which fails closed on them) is used.
-func buildModel(s *streams, files []string, recursive bool) (*policy.Model, error) {
-	return buildModelFrom(s, files, recursive, nil)
-}
-
-// buildModelFrom is buildModel with the datastore chosen by ds (flags),
-// for commands that read the live datastore when no -f is given.
+// buildModelFrom loads manifests, or without -f every object in the live
+// datastore chosen by ds (flags), and builds the model. Problems in
+// manifests are printed and the command fails; problems in the live
+// datastore are printed as warnings and the model (which fails closed on
+// them) is used.
 func buildModelFrom(s *streams, files []string, recursive bool, ds *datastoreOpts) (*policy.Model, error) {
 	m, _, err := buildModelDocs(s, files, recursive, ds)
 	return m, err

@@ -2,7 +2,6 @@ package policy_test
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/palisade-net/palisade/api"
@@ -118,5 +117,3 @@ func checkFlows(t *testing.T, m *policy.Model, flows []flowCase) {
 		}
 	}
 }
-
-func join(docs ...string) string { return strings.Join(docs, "\n---\n") }
