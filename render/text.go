@@ -35,7 +35,17 @@ func (r *Ruleset) Text() string {
 // maxComment is nft's limit on a comment's length.
 const maxComment = 128
 
-func quote(s string, max int) string {
+func quote(s string, max int) string { return `"` + sanitize(s, max) + `"` }
+
+// CommentText is a comment as the table holds it: what the printed
+// ruleset writes between the quotes of "comment".
+func CommentText(s string) string { return sanitize(s, maxComment) }
+
+// LogPrefixText is a log prefix as the table holds it.
+func LogPrefixText(s string) string { return sanitize(s, 127) }
+
+// sanitize replaces what cannot stand in an nft string and cuts it to max.
+func sanitize(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '"' || r == '\n' || r == '\\' || r < 0x20 || r > 0x7e {
 			return '\''
@@ -45,7 +55,7 @@ func quote(s string, max int) string {
 	if len(s) > max {
 		s = s[:max-3] + "..."
 	}
-	return `"` + s + `"`
+	return s
 }
 
 func writeSet(w *strings.Builder, s *Set) {
@@ -364,8 +374,13 @@ func (c *Counter) Block() string {
 
 // Block is the limit object as nft declares it inside a table block.
 func (l *FlowLogLimit) Block() string {
-	return fmt.Sprintf("\tlimit %s {\n\t\tcomment \"flow logs: packets sent to NFLOG group %d, node-wide\"\n\t\trate %d/second burst %d packets\n\t}\n\n",
-		l.Name, l.Group, l.Rate, l.Burst)
+	return fmt.Sprintf("\tlimit %s {\n\t\tcomment %q\n\t\trate %d/second burst %d packets\n\t}\n\n",
+		l.Name, l.Comment(), l.Rate, l.Burst)
+}
+
+// Comment is the limit object's comment.
+func (l *FlowLogLimit) Comment() string {
+	return fmt.Sprintf("flow logs: packets sent to NFLOG group %d, node-wide", l.Group)
 }
 
 // String is the element as nft writes it in a map: "key" : verdict.

@@ -1,0 +1,106 @@
+package nft
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/palisade-net/palisade/render"
+)
+
+func pfx(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+// shapesRuleset holds every match, statement and verdict shape the
+// rendered text can take, including the ones the random models of
+// kerneltest do not produce (inline port lists and ranges, ICMP codes,
+// negated ct states, flow log limits, masks, open intervals).
+func shapesRuleset() *render.Ruleset {
+	code := uint8(3)
+	m := func(ms ...render.Match) []render.Match { return ms }
+	rules := []render.Rule{
+		{Matches: m(render.MatchIfname{Field: render.FieldIifname, Name: "cali*"}, render.MatchNfproto{Family: render.FamilyIPv4},
+			render.MatchL4Proto{Protos: []uint8{6, 17}}, render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Set: "s4"},
+			render.MatchPort{Field: render.FieldDport, Ranges: []render.PortRange{{Lo: 80, Hi: 80}, {Lo: 81, Hi: 81}, {Lo: 1000, Hi: 2000}}}),
+			Statements: []render.Statement{render.StmtCounter{}}, Verdict: render.Accept, Comment: "first \"rule\""},
+		{Matches: m(render.MatchIfname{Field: render.FieldOifname, Name: "eth0", Negate: true}, render.MatchL4Proto{Protos: []uint8{6}, Negate: true},
+			render.MatchAddr{Field: render.FieldDaddr, Family: render.FamilyIPv6, Prefixes: pfx("fd00::/64", "fd00:1::1/128", "ffff::/16"), Negate: true},
+			render.MatchPort{Field: render.FieldSport, Ranges: []render.PortRange{{Lo: 53, Hi: 53}}, Negate: true}), Verdict: render.Drop},
+		{Matches: m(render.MatchAddrProtoPort{Field: render.FieldDaddr, Family: render.FamilyIPv4, Set: "s4pp"},
+			render.MatchProtoPort{Field: render.FieldDport, Set: "spp", Negate: true}), Verdict: render.Return},
+		{Matches: m(render.MatchAddrProtoPort{Field: render.FieldSaddr, Family: render.FamilyIPv6, Set: "s6pp", Negate: true}), Verdict: render.Accept},
+		{Matches: m(render.MatchICMP{Family: render.FamilyIPv4, Types: []uint8{0, 8}, Code: &code, Negate: true}), Verdict: render.Accept},
+		{Matches: m(render.MatchICMP{Family: render.FamilyIPv6, Types: []uint8{128}, Negate: true}), Verdict: render.Drop},
+		{Matches: m(render.MatchL4Proto{Protos: []uint8{1}}, render.MatchICMP{Family: render.FamilyIPv4, Types: []uint8{8}, Code: &code}), Verdict: render.Accept},
+		{Matches: m(render.MatchICMP{Family: render.FamilyIPv6, Types: []uint8{1, 2}}), Verdict: render.Accept},
+		{Matches: m(render.MatchCtState{States: []string{render.CtEstablished, render.CtRelated}}), Verdict: render.Accept},
+		{Matches: m(render.MatchCtState{States: []string{render.CtInvalid}, Negate: true}, render.MatchCtDNAT{}, render.MatchCtDNAT{Negate: true}), Verdict: render.Accept},
+		{Matches: m(render.MatchCtState{States: []string{render.CtNew, render.CtUntracked}, Negate: true}), Verdict: render.Accept},
+		{Matches: m(render.MatchMark{Mask: render.MarkMask, Value: render.MarkAccept}),
+			Statements: []render.Statement{render.StmtMark{Clear: render.MarkBits, Set: render.MarkPass}}, Verdict: render.Jump("c2")},
+		{Matches: m(render.MatchMark{Mask: 0xffffffff, Value: 1, Negate: true}),
+			Statements: []render.Statement{render.StmtMark{Set: render.MarkAccept}, render.StmtMark{Clear: render.MarkAccept}, render.StmtNotrack{}}},
+		{Statements: []render.Statement{render.StmtLog{Prefix: "flow x", Group: 5, Limit: render.FlowLogLimitName},
+			render.StmtCounter{Name: "cnt-a"}}, Verdict: render.Goto("c2")},
+		{Statements: []render.Statement{render.StmtLog{Prefix: strings.Repeat("long ", 40)}}},
+		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.1/32")},
+			render.MatchPort{Field: render.FieldDport, Ranges: []render.PortRange{{Lo: 1000, Hi: 2000}}}), Verdict: render.Accept},
+		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.0/16"), Negate: true},
+			render.MatchPort{Field: render.FieldDport, Ranges: []render.PortRange{{Lo: 1000, Hi: 2000}}, Negate: true}), Verdict: render.Accept},
+		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.0/20")},
+			render.MatchPort{Field: render.FieldDport, Ranges: []render.PortRange{{Lo: 80, Hi: 80}, {Lo: 443, Hi: 443}}, Negate: true}), Verdict: render.Accept},
+		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("0.0.0.0/0")}), Verdict: render.Accept},
+		{Matches: m(render.MatchAddr{Field: render.FieldDaddr, Family: render.FamilyIPv6, Prefixes: pfx("::/0")}), Verdict: render.Accept},
+		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("0.0.0.0/1", "255.255.255.255/32")}), Verdict: render.Accept},
+		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.1/32", "198.18.0.2/32")},
+			render.MatchAddr{Field: render.FieldDaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.0/24", "198.18.1.0/24")}), Verdict: render.Accept},
+		{Matches: m(render.MatchL4Proto{Protos: []uint8{6, 17, 132}, Negate: true}, render.MatchIfname{Field: render.FieldIifname, Name: "veth*", Negate: true}), Verdict: render.Drop},
+		{Verdict: render.Verdict{Kind: render.VerdictVmap, Key: render.FieldIifname, Map: "wep"}},
+		{Verdict: render.Verdict{Kind: render.VerdictVmap, Key: render.FieldOifname, Map: "wep"}},
+	}
+	c1 := &render.Chain{Name: "c1", Comment: "chain one", Rules: rules}
+	c2 := &render.Chain{Name: "c2", Rules: []render.Rule{{Verdict: render.Return}}}
+	c3 := &render.Chain{Name: "c3", Rules: []render.Rule{{Matches: m(render.MatchL4Proto{Protos: []uint8{17}}), Verdict: render.Accept}}}
+	base := &render.Chain{Name: "filter-input", Comment: "base", Base: &render.BaseChain{Type: "filter", Hook: render.HookInput, Priority: -150, Policy: "drop"},
+		Rules: []render.Rule{{Verdict: render.Jump("c1")}}}
+	out := &render.Chain{Name: "filter-output", Base: &render.BaseChain{Type: "filter", Hook: render.HookOutput, Policy: "accept"}}
+	return &render.Ruleset{Table: render.TableName, Family: render.TableFamily,
+		Chains: []*render.Chain{base, out, c1, c2, c3},
+		Sets: []*render.Set{
+			{Name: "s4", Type: render.SetIPv4, Interval: true, Comment: "sel x", Prefixes: pfx("0.0.0.0/8", "198.18.0.0/24", "198.18.1.1/32", "255.255.255.0/24")},
+			{Name: "s6", Type: render.SetIPv6, Interval: true, Prefixes: pfx("::/0")},
+			{Name: "s4pp", Type: render.SetIPv4ProtoPort, Tuples: []render.Tuple{{Addr: netip.MustParseAddr("198.18.0.1"), Proto: 6, Port: 80}}},
+			{Name: "s6pp", Type: render.SetIPv6ProtoPort, Tuples: []render.Tuple{{Addr: netip.MustParseAddr("fd00::1"), Proto: 17, Port: 53}}},
+			{Name: "spp", Type: render.SetProtoPort, Comment: "failsafes", Tuples: []render.Tuple{{Proto: 6, Port: 22}, {Proto: 17, Port: 68}}},
+		},
+		Maps: []*render.Map{{Name: "wep", Comment: "m", Elements: []render.MapElement{
+			{Key: "cali1", Verdict: render.Goto("c3")}, {Key: "eth1", Verdict: render.Jump("c3")}}}},
+		Counters: []*render.Counter{{Name: "cnt-a", Key: render.CounterKey{Kind: "rule", Direction: "ingress", Policy: "p q", Rule: 2, Action: "Allow"}, Packets: 5, Bytes: 700}},
+		FlowLog:  &render.FlowLogLimit{Name: render.FlowLogLimitName, Group: 5, Rate: 100, Burst: 20},
+	}
+}
+
+// TestNetlinkShapes: every rule shape written over netlink lists exactly
+// as nft loading the same text (counter values included).
+func TestNetlinkShapes(t *testing.T) {
+	k, _ := scratch(t)
+	whole, _ := scratch(t)
+	rs := shapesRuleset()
+	if err := k.WriteNetlink(rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.ApplyText(context.Background(), rs.Text()); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(show(t, whole), show(t, k)); d != "" {
+		t.Fatalf("(-nft +netlink):\n%s", d)
+	}
+}
