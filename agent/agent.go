@@ -79,7 +79,7 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 				func(s nft.ApplyStats) int { return s.Unchanged }),
 			stat("palisade_nft_incremental_fallbacks_total", "Incremental transactions the kernel refused (the table was then replaced whole).",
 				func(s nft.ApplyStats) int { return s.Fallbacks }),
-			stat("palisade_nft_netlink_applies_total", "Changes that were set elements only, written over netlink without nft.",
+			stat("palisade_nft_netlink_applies_total", "Transactions written over netlink (all of them unless the agent runs nft scripts).",
 				func(s nft.ApplyStats) int { return s.Netlink }),
 			stat("palisade_nft_whole_replaces_total", "Whole-table replaces that kept the table and its base chains registered.",
 				func(s nft.ApplyStats) int { return s.Replaced }),
@@ -160,7 +160,12 @@ func (a *Agent) goRun(f func()) {
 func (a *Agent) inherited(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ApplyTimeout)
 	defer cancel()
-	_, err := a.nft.Show(ctx)
+	var err error
+	if fp, ok := a.nft.(fingerprinter); ok {
+		_, err = fp.Fingerprint(ctx)
+	} else {
+		_, err = a.nft.Show(ctx)
+	}
 	switch {
 	case err == nil:
 		a.log.Info("palisade's table is in the kernel from an earlier run; it stays in force until the first full sync replaces it")

@@ -189,11 +189,25 @@ func (l *loop) reportFailClosed(problems []error) {
 	l.a.state.setFailClosed(fc)
 }
 
-// readBack lists palisade's table as the kernel holds it, normalised for
-// comparison; "" when it cannot be read.
+// fingerprinter reads a digest of the kernel's table over netlink
+// (nft.Kernel), counter values left out.
+type fingerprinter interface {
+	Fingerprint(ctx context.Context) (string, error)
+}
+
+// readBack reads palisade's table as the kernel holds it, normalised for
+// comparison (its fingerprint, or its listing without counts); "" when it
+// cannot be read.
 func (l *loop) readBack(ctx context.Context) string {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.a.cfg.ApplyTimeout)
 	defer cancel()
+	if fp, ok := l.a.nft.(fingerprinter); ok {
+		s, err := fp.Fingerprint(rctx)
+		if err != nil {
+			return ""
+		}
+		return s
+	}
 	text, err := l.a.nft.Show(rctx)
 	if err != nil {
 		return ""

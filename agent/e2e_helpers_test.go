@@ -110,9 +110,15 @@ func (p *proc) log() string {
 // (which execs, so the pid is palisade's).
 func startIn(t testing.TB, ns *netlab.NS, name string, args ...string) *proc {
 	t.Helper()
+	return startInEnv(t, ns, cleanEnv(), name, args...)
+}
+
+// startInEnv is startIn with the process's environment.
+func startInEnv(t testing.TB, ns *netlab.NS, env []string, name string, args ...string) *proc {
+	t.Helper()
 	full := append([]string{"netns", "exec", ns.Name, binary(t)}, args...)
 	p := &proc{name: name, cmd: exec.Command("ip", full...), done: make(chan struct{})}
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)

@@ -29,6 +29,7 @@ type agentFlags struct {
 	cleanup    bool
 	force      bool
 	nftBinary  string
+	nftScripts bool
 	ds         datastoreOpts
 }
 
@@ -39,8 +40,8 @@ func newAgentCmd(s *streams) *cobra.Command {
 		Short: "Enforce this node's policy in the kernel with nftables (one agent per host)",
 		Long: "agent runs on every host, in the network namespace it protects. It registers the host's Calico\n" +
 			"Node (addresses and interfaces discovered with netlink, labels from --node-labels), watches the\n" +
-			"datastore, computes the node's ruleset and applies it to table inet palisade in one nftables\n" +
-			"transaction per batch of changes. Nothing is written before the first full sync; a failed\n" +
+			"datastore, computes the node's ruleset and applies it to table inet palisade in one nf_tables\n" +
+			"transaction per batch of changes, over netlink (the nft binary is not needed). Nothing is written before the first full sync; a failed\n" +
 			"transaction leaves the previous ruleset in force; SIGTERM or SIGINT stops the agent and leaves\n" +
 			"the ruleset in force. It serves /liveness, /readiness, /metrics and /flows on --health-listen.\n" +
 			"With --cleanup it removes table inet palisade (and nothing else) and exits.",
@@ -73,8 +74,10 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.StringVar(&cfg.CNIConfDir, "cni-conf-dir", "", "with --cni-socket: keep palisade-cni in this CNI configuration directory\n"+
 		"(e.g. /etc/cni/net.d): inserted before the agent is ready, removed when it stops")
 	fl.DurationVar(&cfg.CNITimeout, "cni-timeout", cni.DefaultTimeout, "how long the plugin's ADD waits for the pod's policy")
-	fl.StringVar(&f.nftBinary, "nft", "nft", "the nft executable")
+	fl.StringVar(&f.nftBinary, "nft", "nft", "the nft executable (only --nft-scripts needs it)")
 	_ = fl.MarkHidden("nft")
+	fl.BoolVar(&f.nftScripts, "nft-scripts", false, "write the table with nft scripts run by the nft binary instead of over netlink")
+	_ = fl.MarkHidden("nft-scripts")
 	addDatastoreFlags(c, &f.ds)
 	return c
 }
@@ -102,7 +105,7 @@ func runAgent(s *streams, f *agentFlags) error {
 	if err != nil {
 		return err
 	}
-	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary})
+	k, err := nft.NewKernel(nft.Config{Binary: f.nftBinary, NoNetlink: f.nftScripts})
 	if err != nil {
 		return err
 	}

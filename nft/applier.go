@@ -31,14 +31,22 @@ var tableHeader = fmt.Sprintf("table %s %s {", render.TableFamily, render.TableN
 // "table inet palisade {" wrapper (render may print the block or only its
 // body; both are accepted).
 func rulesetText(rs *render.Ruleset) (string, error) {
-	if rs == nil {
-		return "", errors.New("nft: nil ruleset")
-	}
-	if rs.Table != "" && rs.Table != render.TableName || rs.Family != "" && rs.Family != render.TableFamily {
-		return "", fmt.Errorf("nft: ruleset is for table %s %s; this applier owns only %s %s",
-			rs.Family, rs.Table, render.TableFamily, render.TableName)
+	if err := checkTable(rs); err != nil {
+		return "", err
 	}
 	return rs.Text(), nil
+}
+
+// checkTable refuses a nil ruleset or one for another table.
+func checkTable(rs *render.Ruleset) error {
+	if rs == nil {
+		return errors.New("nft: nil ruleset")
+	}
+	if rs.Table != "" && rs.Table != render.TableName || rs.Family != "" && rs.Family != render.TableFamily {
+		return fmt.Errorf("nft: ruleset is for table %s %s; this applier owns only %s %s",
+			rs.Family, rs.Table, render.TableFamily, render.TableName)
+	}
+	return nil
 }
 
 // Script is the transaction Kernel feeds to `nft -f -` for a ruleset text:

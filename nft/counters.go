@@ -33,9 +33,16 @@ var (
 	_ CounterReader = (*Fake)(nil)
 )
 
-// Counters lists the table's named counters (`nft -j list counters table
-// inet palisade`).
+// Counters lists the table's named counters, read over netlink (or with
+// `nft -j list counters table inet palisade` when Config.NoNetlink).
 func (k *Kernel) Counters(ctx context.Context) ([]CounterValue, error) {
+	if !k.cfg.NoNetlink {
+		t, err := k.readTable(ctx, readObjects)
+		if err != nil {
+			return nil, err
+		}
+		return t.counters(), nil
+	}
 	out, stderr, err := k.run(ctx, "", "-j", "list", "counters", "table", render.TableFamily, render.TableName)
 	if err != nil {
 		if strings.Contains(stderr, "No such file or directory") {

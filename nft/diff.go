@@ -73,6 +73,38 @@ type differ struct {
 	delObjs  []string
 	// changedSets are the sets whose elements changed: old and new.
 	changedSets [][2]*render.Set
+
+	// nl is the same change as netlink messages, by phase (nlbatch.go).
+	nl [nlPhases][]func(*nlBatch)
+}
+
+// The phases of a netlink change, in the order they are sent: rules and
+// elements that refer to what goes are removed first; objects are
+// declared before the chains, maps and rules that refer to them; what
+// goes is deleted last (maps before the chains their elements name).
+const (
+	nlFlush = iota
+	nlObjects
+	nlChains
+	nlMaps
+	nlRules
+	nlDelMaps
+	nlDelObjects
+	nlDelChains
+	nlPhases
+)
+
+func (d *differ) on(phase int, f func(*nlBatch)) { d.nl[phase] = append(d.nl[phase], f) }
+
+// batch is the change as one netlink transaction.
+func (d *differ) batch() *nlBatch {
+	b := &nlBatch{}
+	for _, phase := range d.nl {
+		for _, f := range phase {
+			f(b)
+		}
+	}
+	return b
 }
 
 const tableRef = render.TableFamily + " " + render.TableName
@@ -120,6 +152,8 @@ func (d *differ) chains() bool {
 				return true // a new hook: replace
 			}
 			d.declare = append(d.declare, c.Block())
+			d.on(nlChains, func(b *nlBatch) { b.addChain(c) })
+			d.on(nlRules, func(b *nlBatch) { b.addChainRules(c) })
 			continue
 		}
 		if !reflect.DeepEqual(o.Base, c.Base) || o.Comment != c.Comment {
@@ -129,6 +163,8 @@ func (d *differ) chains() bool {
 			continue
 		}
 		d.flush = append(d.flush, fmt.Sprintf("flush chain %s %s", tableRef, c.Name))
+		d.on(nlFlush, func(b *nlBatch) { b.flushChain(c.Name) })
+		d.on(nlRules, func(b *nlBatch) { b.addChainRules(c) })
 		for i := range c.Rules {
 			d.addRules = append(d.addRules, fmt.Sprintf("add rule %s %s %s", tableRef, c.Name, c.Rules[i].String()))
 		}
@@ -145,6 +181,8 @@ func (d *differ) chains() bool {
 	for _, n := range gone {
 		d.flush = append(d.flush, fmt.Sprintf("flush chain %s %s", tableRef, n))
 		d.delObjs = append(d.delObjs, fmt.Sprintf("delete chain %s %s", tableRef, n))
+		d.on(nlFlush, func(b *nlBatch) { b.flushChain(n) })
+		d.on(nlDelChains, func(b *nlBatch) { b.delChain(n) })
 	}
 	return false
 }
@@ -160,6 +198,7 @@ func (d *differ) sets() bool {
 		o, ok := oldS[s.Name]
 		if !ok {
 			d.declare = append(d.declare, s.Block())
+			d.on(nlObjects, func(b *nlBatch) { b.addSet(s) })
 			continue
 		}
 		if o.Type != s.Type || o.Interval != s.Interval || o.Comment != s.Comment {
@@ -169,11 +208,13 @@ func (d *differ) sets() bool {
 			d.flush = append(d.flush, fmt.Sprintf("flush set %s %s", tableRef, s.Name))
 			d.declare = append(d.declare, s.Block())
 			d.changedSets = append(d.changedSets, [2]*render.Set{o, s})
+			d.on(nlObjects, func(b *nlBatch) { b.changeSetElements(o, s) })
 		}
 	}
 	for _, s := range d.old.Sets {
 		if !newS[s.Name] {
 			d.delObjs = append(d.delObjs, fmt.Sprintf("delete set %s %s", tableRef, s.Name))
+			d.on(nlDelObjects, func(b *nlBatch) { b.delSet(s.Name) })
 		}
 	}
 	return false
@@ -190,6 +231,7 @@ func (d *differ) maps() bool {
 		o, ok := oldM[m.Name]
 		if !ok {
 			d.declare = append(d.declare, m.Block())
+			d.on(nlMaps, func(b *nlBatch) { b.addMap(m) })
 			continue
 		}
 		if o.Comment != m.Comment {
@@ -198,11 +240,14 @@ func (d *differ) maps() bool {
 		if !slices.Equal(o.Elements, m.Elements) {
 			d.flush = append(d.flush, fmt.Sprintf("flush map %s %s", tableRef, m.Name))
 			d.declare = append(d.declare, m.Block())
+			d.on(nlFlush, func(b *nlBatch) { b.flushSet(m.Name) })
+			d.on(nlMaps, func(b *nlBatch) { b.addMapElements(m) })
 		}
 	}
 	for _, m := range d.old.Maps {
 		if !newM[m.Name] {
 			d.delObjs = append(d.delObjs, fmt.Sprintf("delete map %s %s", tableRef, m.Name))
+			d.on(nlDelMaps, func(b *nlBatch) { b.delSet(m.Name) })
 		}
 	}
 	return false
@@ -220,11 +265,13 @@ func (d *differ) counters() bool {
 			fresh := *c
 			fresh.Packets, fresh.Bytes = 0, 0
 			d.declare = append(d.declare, fresh.Block())
+			d.on(nlObjects, func(b *nlBatch) { b.addCounter(&fresh) })
 		}
 	}
 	for _, c := range d.old.Counters {
 		if !want[c.Name] {
 			d.delObjs = append(d.delObjs, fmt.Sprintf("delete counter %s %s", tableRef, c.Name))
+			d.on(nlDelObjects, func(b *nlBatch) { b.delObj(objCounter, c.Name) })
 		}
 	}
 	return false
@@ -236,8 +283,10 @@ func (d *differ) limit() bool {
 	case o == nil && n == nil:
 	case o == nil:
 		d.declare = append(d.declare, n.Block())
+		d.on(nlObjects, func(b *nlBatch) { b.addLimit(n) })
 	case n == nil:
 		d.delObjs = append(d.delObjs, fmt.Sprintf("delete limit %s %s", tableRef, o.Name))
+		d.on(nlDelObjects, func(b *nlBatch) { b.delObj(objLimit, o.Name) })
 	case *o != *n:
 		return true
 	}

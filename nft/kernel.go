@@ -22,12 +22,15 @@ type Config struct {
 	// /var/run/netns/NAME or /proc/PID/ns/net, or a bare name that `ip netns`
 	// knows. Empty means the caller's own namespace.
 	NetNS string
-	// Binary is the nft executable; default "nft" from PATH.
+	// Binary is the nft executable; default "nft" from PATH. The Kernel
+	// writes and reads its table over netlink and needs nft only to list
+	// the table as text (Show), to check a ruleset (Check), for ApplyText,
+	// and with NoNetlink.
 	Binary string
 	// Timeout bounds each nft invocation; default 30s.
 	Timeout time.Duration
-	// NoNetlink makes element-only changes go through nft too (elements.go
-	// writes them over netlink otherwise).
+	// NoNetlink writes every change as an nft script run by the nft
+	// binary, as palisade did before it wrote over netlink.
 	NoNetlink bool
 }
 
@@ -83,12 +86,17 @@ func (k *Kernel) isOwn(pid int) bool {
 
 var _ Applier = (*Kernel)(nil)
 
-// NewKernel checks that the nft binary and the namespace exist.
+// NewKernel checks that the namespace exists, and the nft binary when
+// NoNetlink needs it (without NoNetlink a missing nft only disables
+// Show, Check and ApplyText).
 func NewKernel(cfg Config) (*Kernel, error) {
 	cfg = cfg.Defaults()
 	path, err := exec.LookPath(cfg.Binary)
-	if err != nil {
+	switch {
+	case err != nil && cfg.NoNetlink:
 		return nil, fmt.Errorf("nft: %w (install the nftables package)", err)
+	case err != nil:
+		path = ""
 	}
 	cfg.Binary = path
 	if cfg.NetNS != "" {
@@ -105,6 +113,12 @@ func NewKernel(cfg Config) (*Kernel, error) {
 func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	if err := checkTable(rs); err != nil {
+		return err
+	}
+	if !k.cfg.NoNetlink {
+		return k.applyNetlink(ctx, rs)
+	}
 	if done, err := k.applyDiff(ctx, rs); done {
 		return err
 	}
@@ -148,18 +162,6 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 		k.stats.unchanged++
 		return true, nil
 	}
-	if d.elementsOnly() && !k.cfg.NoNetlink {
-		if batches, err := elementBatches(d.changedSets); err == nil {
-			err = k.writeElements(batches)
-			if err == nil {
-				k.last = rs
-				k.stats.incremental++
-				k.stats.netlink++
-				return true, nil
-			}
-			k.lastDiffErr = fmt.Errorf("netlink element batch failed, using nft: %w", err)
-		}
-	}
 	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
 		k.stats.fallbacks++
 		k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))
@@ -187,8 +189,8 @@ type ApplyStats struct {
 	// Whole replaces that kept the table and its base chains, and those
 	// the kernel refused (the table was then deleted and re-created).
 	Replaced, ReplaceRefused int
-	// Netlink: incremental changes written as set elements over netlink
-	// (no nft run; counted in Incremental too).
+	// Netlink: transactions written over netlink (all of them unless
+	// Config.NoNetlink), incremental and whole.
 	Netlink int
 }
 
@@ -242,6 +244,15 @@ func (k *Kernel) Delete(ctx context.Context) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	k.last = nil
+	if !k.cfg.NoNetlink {
+		b := &nlBatch{}
+		b.addTable()
+		b.delTable()
+		if err := k.commit(b); err != nil {
+			return &ApplyError{Op: "delete", Err: err}
+		}
+		return nil
+	}
 	script := fmt.Sprintf("add table %s %s\ndelete table %s %s\n",
 		render.TableFamily, render.TableName, render.TableFamily, render.TableName)
 	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
@@ -263,8 +274,14 @@ func (k *Kernel) Show(ctx context.Context) (string, error) {
 	return out, nil
 }
 
+// ErrNoNft: the operation needs the nft binary, which is not installed.
+var ErrNoNft = errors.New("nft: the nft binary is not installed (install the nftables package to list or check the table as text; the agent writes over netlink without it)")
+
 // run runs nft with stdin inside the configured namespace.
 func (k *Kernel) run(ctx context.Context, stdin string, args ...string) (string, string, error) {
+	if k.cfg.Binary == "" {
+		return "", ErrNoNft.Error(), ErrNoNft
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, k.cfg.Timeout)

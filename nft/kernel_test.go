@@ -195,8 +195,15 @@ func TestKernelTimeout(t *testing.T) {
 }
 
 func TestNewKernelErrors(t *testing.T) {
-	if _, err := NewKernel(Config{Binary: "nft-does-not-exist"}); err == nil {
-		t.Error("a missing binary was accepted")
+	if _, err := NewKernel(Config{Binary: "nft-does-not-exist", NoNetlink: true}); err == nil {
+		t.Error("a missing binary was accepted for nft scripts")
+	}
+	k, err := NewKernel(Config{Binary: "nft-does-not-exist"})
+	if err != nil {
+		t.Fatalf("without nft the netlink applier was refused: %v", err)
+	}
+	if _, err := k.Show(context.Background()); !errors.Is(err, ErrNoNft) {
+		t.Errorf("Show without nft: %v, want ErrNoNft", err)
 	}
 	if _, err := NewKernel(Config{NetNS: "pal-nft-no-such-namespace"}); err == nil {
 		t.Error("a missing namespace was accepted")

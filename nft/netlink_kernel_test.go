@@ -2,6 +2,7 @@ package nft
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -102,5 +103,71 @@ func TestNetlinkShapes(t *testing.T) {
 	}
 	if d := cmp.Diff(show(t, whole), show(t, k)); d != "" {
 		t.Fatalf("(-nft +netlink):\n%s", d)
+	}
+}
+
+// TestFingerprint: the fingerprint read over netlink ignores counter
+// values (anonymous and named) and changes with any element, rule or
+// object; a missing table is ErrNoTable.
+func TestFingerprint(t *testing.T) {
+	k, ns := scratch(t)
+	ctx := context.Background()
+	if _, err := k.Fingerprint(ctx); !errors.Is(err, ErrNoTable) {
+		t.Fatalf("no table: %v, want ErrNoTable", err)
+	}
+	rs := shapesRuleset()
+	counted := render.Rule{Statements: []render.Statement{render.StmtCounter{}, render.StmtCounter{Name: "cnt-a"}}}
+	rs.Chains[0].Rules = []render.Rule{counted, {Verdict: render.Accept}}
+	rs.Chains[0].Base.Policy = "accept"
+	if err := k.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	first, err := k.Fingerprint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := k.Counters(ctx)
+	if _, err := ns.Run(ctx, nil, "ping", "-c", "3", "-i", "0.05", "-W", "1", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := k.Counters(ctx)
+	if cmp.Equal(before, after) {
+		t.Fatalf("the named counter did not count (%v)", after)
+	}
+	if again, _ := k.Fingerprint(ctx); again != first {
+		t.Fatal("the fingerprint changed with the counts")
+	}
+	seen := map[string]string{"first": first}
+	for name, change := range map[string]func(*render.Ruleset){
+		"element": func(rs *render.Ruleset) { rs.Sets[0].Prefixes = pfx("198.18.7.0/24") },
+		"rule":    func(rs *render.Ruleset) { rs.Chains[3].Rules[0].Verdict = render.Accept },
+		"map":     func(rs *render.Ruleset) { rs.Maps[0].Elements = rs.Maps[0].Elements[:1] },
+		"counter": func(rs *render.Ruleset) {
+			rs.Counters = append(rs.Counters, &render.Counter{Name: "cnt-b", Key: render.CounterKey{Kind: "rule", Rule: -1}})
+		},
+	} {
+		next := shapesRuleset()
+		next.Chains[0].Rules = []render.Rule{counted, {Verdict: render.Accept}}
+		next.Chains[0].Base.Policy = "accept"
+		change(next)
+		if err := k.Apply(ctx, next); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		fp, err := k.Fingerprint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for other, ofp := range seen {
+			if fp == ofp {
+				t.Errorf("a %s change left the fingerprint of %s", name, other)
+			}
+		}
+		seen[name] = fp
+		if err := k.Apply(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := k.Fingerprint(ctx); back != first {
+			t.Errorf("after undoing the %s change the fingerprint differs", name)
+		}
 	}
 }

@@ -147,7 +147,7 @@ type BatchError struct {
 }
 
 func (e *BatchError) Error() string {
-	s := "nft: netlink transaction refused"
+	s := "netlink transaction refused"
 	if e.What != "" {
 		s += " at " + e.What
 	}

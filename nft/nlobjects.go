@@ -428,7 +428,7 @@ func (b *nlBatch) delObj(typ uint32, name string) {
 
 // addRuleset declares a whole ruleset into an existing (empty or kept)
 // table: objects, then chains, then rules, so every reference resolves.
-func (b *nlBatch) addRuleset(rs *render.Ruleset, skipBase map[string]bool) {
+func (b *nlBatch) addRuleset(rs *render.Ruleset) {
 	for _, s := range rs.Sets {
 		b.addSet(s)
 	}
@@ -439,9 +439,7 @@ func (b *nlBatch) addRuleset(rs *render.Ruleset, skipBase map[string]bool) {
 		b.addLimit(rs.FlowLog)
 	}
 	for _, c := range rs.Chains {
-		if !skipBase[c.Name] {
-			b.addChain(c)
-		}
+		b.addChain(c)
 	}
 	for _, m := range rs.Maps {
 		b.addMap(m)
