@@ -101,28 +101,34 @@ func BenchmarkRender2000(b *testing.B) {
 	reportStats(b, rs)
 }
 
-// BenchmarkApply2000 replaces the whole table each iteration: the first
-// apply creates it, later ones delete and re-create it in one transaction.
+// BenchmarkApply2000 replaces the whole table each iteration: over
+// netlink (the Kernel's Apply after Forget: the table and its base chains
+// kept, everything else deleted and declared again) and, for comparison,
+// with nft loading the text (delete and re-create the table).
 func BenchmarkApply2000(b *testing.B) {
 	rs := benchRuleset(b)
-	lab := netlab.ForTest(b, "pal-nftb")
-	ns, err := lab.NewNS("bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	k, err := NewKernel(Config{NetNS: ns.Path()})
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
-	text := rs.Text()
-	b.ReportMetric(float64(len(text))/1e6, "MB-text")
-	for b.Loop() {
-		if err := k.ApplyText(ctx, text); err != nil {
-			b.Fatal(err)
+	b.Run("netlink", func(b *testing.B) {
+		k := benchKernel(b, rs, Config{})
+		for b.Loop() {
+			k.Forget()
+			if err := k.Apply(ctx, rs); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
-	reportStats(b, rs)
+		reportStats(b, rs)
+	})
+	b.Run("nft-text", func(b *testing.B) {
+		k := benchKernel(b, rs, Config{NoNetlink: true})
+		text := rs.Text()
+		b.ReportMetric(float64(len(text))/1e6, "MB-text")
+		for b.Loop() {
+			if err := k.ApplyText(ctx, text); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportStats(b, rs)
+	})
 }
 
 // B4 (issue 9): with the table in place, one change applied by Apply,
@@ -133,14 +139,15 @@ func BenchmarkApply2000(b *testing.B) {
 //
 // BenchmarkApply2000 above is the whole-table replace they compare with.
 
-func benchKernel(b *testing.B, rs *render.Ruleset) *Kernel {
+func benchKernel(b *testing.B, rs *render.Ruleset, cfg Config) *Kernel {
 	b.Helper()
 	lab := netlab.ForTest(b, "pal-nftb")
 	ns, err := lab.NewNS("bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	k, err := NewKernel(Config{NetNS: ns.Path()})
+	cfg.NetNS = ns.Path()
+	k, err := NewKernel(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -148,6 +155,17 @@ func benchKernel(b *testing.B, rs *render.Ruleset) *Kernel {
 		b.Fatal(err)
 	}
 	return k
+}
+
+// modes runs a benchmark over netlink (the default) and with nft scripts
+// (Config.NoNetlink, the path before netlink), side by side.
+func modes(b *testing.B, rs, other *render.Ruleset) {
+	for _, m := range []struct {
+		name string
+		cfg  Config
+	}{{"netlink", Config{}}, {"nft-scripts", Config{NoNetlink: true}}} {
+		b.Run(m.name, func(b *testing.B) { alternate(b, benchKernel(b, rs, m.cfg), rs, other) })
+	}
 }
 
 // alternate applies a and b in turn, checking each went in place (or
@@ -207,17 +225,17 @@ func withChain(rs *render.Ruleset) *render.Ruleset {
 
 func BenchmarkB4MemberChange(b *testing.B) {
 	rs := benchRuleset(b)
-	alternate(b, benchKernel(b, rs), rs, withSet(rs))
+	modes(b, rs, withSet(rs))
 }
 
 func BenchmarkB4ChainChange(b *testing.B) {
 	rs := benchRuleset(b)
-	alternate(b, benchKernel(b, rs), rs, withChain(rs))
+	modes(b, rs, withChain(rs))
 }
 
 func BenchmarkB4NoopResync(b *testing.B) {
 	rs := benchRuleset(b)
-	alternate(b, benchKernel(b, rs), rs, rs)
+	modes(b, rs, rs)
 }
 
 // BenchmarkB4DiffRendered is the diff alone between two separate renders

@@ -67,10 +67,12 @@ func (d *differ) elementsOnly() bool {
 type differ struct {
 	old, new *render.Ruleset
 
-	flush    []string // flush set|map|chain
-	declare  []string // table block entries (new objects, refilled sets and maps)
-	addRules []string
-	delObjs  []string
+	// The change as nft script lines, printed only when the script is
+	// wanted (the netlink path never prints them).
+	flush    []func() string // flush set|map|chain
+	declare  []func() string // table block entries (new objects, refilled sets and maps)
+	addRules []func() string
+	delObjs  []func() string
 	// changedSets are the sets whose elements changed: old and new.
 	changedSets [][2]*render.Set
 
@@ -118,19 +120,19 @@ func (d *differ) run() bool {
 func (d *differ) script() string {
 	var b strings.Builder
 	for _, line := range d.flush {
-		b.WriteString(line)
+		b.WriteString(line())
 		b.WriteByte('\n')
 	}
 	if len(d.declare) > 0 {
 		fmt.Fprintf(&b, "table %s {\n", tableRef)
 		for _, x := range d.declare {
-			b.WriteString(x)
+			b.WriteString(x())
 		}
 		b.WriteString("}\n")
 	}
-	for _, part := range [][]string{d.addRules, d.delObjs} {
+	for _, part := range [][]func() string{d.addRules, d.delObjs} {
 		for _, line := range part {
-			b.WriteString(line)
+			b.WriteString(line())
 			b.WriteByte('\n')
 		}
 	}
@@ -151,7 +153,7 @@ func (d *differ) chains() bool {
 			if c.Base != nil {
 				return true // a new hook: replace
 			}
-			d.declare = append(d.declare, c.Block())
+			d.declare = append(d.declare, func() string { return c.Block() })
 			d.on(nlChains, func(b *nlBatch) { b.addChain(c) })
 			d.on(nlRules, func(b *nlBatch) { b.addChainRules(c) })
 			continue
@@ -162,11 +164,11 @@ func (d *differ) chains() bool {
 		if render.RulesEqual(o.Rules, c.Rules) {
 			continue
 		}
-		d.flush = append(d.flush, fmt.Sprintf("flush chain %s %s", tableRef, c.Name))
+		d.flush = append(d.flush, func() string { return fmt.Sprintf("flush chain %s %s", tableRef, c.Name) })
 		d.on(nlFlush, func(b *nlBatch) { b.flushChain(c.Name) })
 		d.on(nlRules, func(b *nlBatch) { b.addChainRules(c) })
 		for i := range c.Rules {
-			d.addRules = append(d.addRules, fmt.Sprintf("add rule %s %s %s", tableRef, c.Name, c.Rules[i].String()))
+			d.addRules = append(d.addRules, func() string { return fmt.Sprintf("add rule %s %s %s", tableRef, c.Name, c.Rules[i].String()) })
 		}
 	}
 	for _, c := range d.old.Chains {
@@ -179,8 +181,8 @@ func (d *differ) chains() bool {
 	}
 	sort.Strings(gone)
 	for _, n := range gone {
-		d.flush = append(d.flush, fmt.Sprintf("flush chain %s %s", tableRef, n))
-		d.delObjs = append(d.delObjs, fmt.Sprintf("delete chain %s %s", tableRef, n))
+		d.flush = append(d.flush, func() string { return fmt.Sprintf("flush chain %s %s", tableRef, n) })
+		d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete chain %s %s", tableRef, n) })
 		d.on(nlFlush, func(b *nlBatch) { b.flushChain(n) })
 		d.on(nlDelChains, func(b *nlBatch) { b.delChain(n) })
 	}
@@ -197,7 +199,7 @@ func (d *differ) sets() bool {
 		newS[s.Name] = true
 		o, ok := oldS[s.Name]
 		if !ok {
-			d.declare = append(d.declare, s.Block())
+			d.declare = append(d.declare, func() string { return s.Block() })
 			d.on(nlObjects, func(b *nlBatch) { b.addSet(s) })
 			continue
 		}
@@ -205,15 +207,15 @@ func (d *differ) sets() bool {
 			return true
 		}
 		if !slices.Equal(o.Prefixes, s.Prefixes) || !slices.Equal(o.Tuples, s.Tuples) {
-			d.flush = append(d.flush, fmt.Sprintf("flush set %s %s", tableRef, s.Name))
-			d.declare = append(d.declare, s.Block())
+			d.flush = append(d.flush, func() string { return fmt.Sprintf("flush set %s %s", tableRef, s.Name) })
+			d.declare = append(d.declare, func() string { return s.Block() })
 			d.changedSets = append(d.changedSets, [2]*render.Set{o, s})
 			d.on(nlObjects, func(b *nlBatch) { b.changeSetElements(o, s) })
 		}
 	}
 	for _, s := range d.old.Sets {
 		if !newS[s.Name] {
-			d.delObjs = append(d.delObjs, fmt.Sprintf("delete set %s %s", tableRef, s.Name))
+			d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete set %s %s", tableRef, s.Name) })
 			d.on(nlDelObjects, func(b *nlBatch) { b.delSet(s.Name) })
 		}
 	}
@@ -230,7 +232,7 @@ func (d *differ) maps() bool {
 		newM[m.Name] = true
 		o, ok := oldM[m.Name]
 		if !ok {
-			d.declare = append(d.declare, m.Block())
+			d.declare = append(d.declare, func() string { return m.Block() })
 			d.on(nlMaps, func(b *nlBatch) { b.addMap(m) })
 			continue
 		}
@@ -238,15 +240,15 @@ func (d *differ) maps() bool {
 			return true
 		}
 		if !slices.Equal(o.Elements, m.Elements) {
-			d.flush = append(d.flush, fmt.Sprintf("flush map %s %s", tableRef, m.Name))
-			d.declare = append(d.declare, m.Block())
+			d.flush = append(d.flush, func() string { return fmt.Sprintf("flush map %s %s", tableRef, m.Name) })
+			d.declare = append(d.declare, func() string { return m.Block() })
 			d.on(nlFlush, func(b *nlBatch) { b.flushSet(m.Name) })
 			d.on(nlMaps, func(b *nlBatch) { b.addMapElements(m) })
 		}
 	}
 	for _, m := range d.old.Maps {
 		if !newM[m.Name] {
-			d.delObjs = append(d.delObjs, fmt.Sprintf("delete map %s %s", tableRef, m.Name))
+			d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete map %s %s", tableRef, m.Name) })
 			d.on(nlDelMaps, func(b *nlBatch) { b.delSet(m.Name) })
 		}
 	}
@@ -264,13 +266,13 @@ func (d *differ) counters() bool {
 		if !have[c.Name] {
 			fresh := *c
 			fresh.Packets, fresh.Bytes = 0, 0
-			d.declare = append(d.declare, fresh.Block())
+			d.declare = append(d.declare, func() string { return fresh.Block() })
 			d.on(nlObjects, func(b *nlBatch) { b.addCounter(&fresh) })
 		}
 	}
 	for _, c := range d.old.Counters {
 		if !want[c.Name] {
-			d.delObjs = append(d.delObjs, fmt.Sprintf("delete counter %s %s", tableRef, c.Name))
+			d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete counter %s %s", tableRef, c.Name) })
 			d.on(nlDelObjects, func(b *nlBatch) { b.delObj(objCounter, c.Name) })
 		}
 	}
@@ -282,10 +284,10 @@ func (d *differ) limit() bool {
 	switch {
 	case o == nil && n == nil:
 	case o == nil:
-		d.declare = append(d.declare, n.Block())
+		d.declare = append(d.declare, func() string { return n.Block() })
 		d.on(nlObjects, func(b *nlBatch) { b.addLimit(n) })
 	case n == nil:
-		d.delObjs = append(d.delObjs, fmt.Sprintf("delete limit %s %s", tableRef, o.Name))
+		d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete limit %s %s", tableRef, o.Name) })
 		d.on(nlDelObjects, func(b *nlBatch) { b.delObj(objLimit, o.Name) })
 	case *o != *n:
 		return true

@@ -19,39 +19,57 @@
 //     (replace.go): their hooks stay registered throughout.
 //   - Delete removes palisade's table and nothing else (not other tables, not
 //     conntrack state). Deleting a table that is not there is not an error.
-//   - Show returns the table as the kernel holds it, or ErrNoTable.
+//   - Show returns the table as the kernel holds it, or ErrNoTable (ErrNoNft
+//     when the nft binary that prints it is not installed).
 //
-// # Implementation: nft -f - with the rendered text
+// # Implementation: nf_tables netlink, no nft binary
 //
-// Kernel pipes one script to `nft -f -`:
+// Kernel writes and reads its table over a NETLINK_NETFILTER socket opened
+// inside the target namespace (Config.NetNS; the socket keeps the namespace
+// it was created in, so no process is forked and no `ip netns exec` is
+// needed). Every Apply is one batch (nlbatch.go): batch begin, the
+// messages, batch end, in one sendmsg; the kernel runs the batch inside
+// that call and commits it whole or not at all, and a refused batch is
+// reported as a BatchError naming the object it refused ("rule 3 of chain
+// X (the rule's text)").
 //
-//	add table inet palisade
-//	delete table inet palisade
-//	table inet palisade { ... the rendered ruleset ... }
+//   - nlobjects.go and nlrules.go encode render's typed ruleset: tables,
+//     chains with their comments, sets, maps, named counters and the flow log
+//     limit, and every rule as nf_tables expressions in the shapes nft 1.0.6
+//     compiles the same text to (its implicit family and protocol
+//     dependencies, prefix loads, anonymous sets for lists, merged intervals),
+//     so `nft list table inet palisade` prints a table written here exactly as
+//     one nft loaded from render's text (TestNetlinkEqualsText over random
+//     models, TestNetlinkShapes over every shape).
+//   - diff.go turns the change from the last applied ruleset into phases of
+//     messages: flush what changes, declare what is new, change set elements
+//     as elements deleted and added (elements.go), refill changed chains,
+//     delete what goes. A change that needs more (a new hook, a changed
+//     comment) is a whole replace, which keeps the table and its base chains
+//     (nlapply.go, replace.go).
+//   - nlread.go reads the table back with dumps: the named counters
+//     (Counters), the objects a whole replace deletes when the last ruleset
+//     is unknown, and a Fingerprint of everything but counter values and
+//     handles, which the agent compares to notice that someone else changed
+//     the table.
 //
-// nft submits a whole -f input as one netlink batch, so the delete and the
-// new table commit together (the "add" first makes the delete succeed when
-// the table does not exist yet; nft 1.0.6 has no "destroy"). We chose the
-// nft binary fed with render's own text over building a knftables
-// Transaction because:
+// The socket stays open for the Kernel's life: closing a netfilter socket
+// makes the kernel wait for the memory of replaced objects to be freed (an
+// RCU grace period, about 5 ms on a large table), which a socket per
+// transaction would pay on every change.
 //
-//   - the bytes applied are exactly the text that golden tests, `palisade
-//     dataplane show` and reviewers read, with no second printer to keep in
-//     step with render's types;
-//   - nft's errors name the failing line and column, and Kernel maps them
-//     back to the line of the ruleset text (ApplyError), which is the
-//     readable-errors reason for using the binary at all;
-//   - knftables has no network-namespace option either; both need the nft
-//     process to run inside the target namespace, which Kernel does by
-//     forking nft from a locked OS thread that entered the namespace
-//     (Config.NetNS), so no `ip netns exec` and no agent re-exec is needed.
+// The nft binary is optional. Show (the table as nft lists it), Check (`nft
+// -c`) and ApplyText use it, and return ErrNoNft without it; Config.NoNetlink
+// makes every write an nft script piped to `nft -f -` (forked from a locked
+// OS thread that entered the namespace), the path palisade used before it
+// wrote over netlink, kept to compare the two (the B4 benchmarks run both)
+// and as a fallback. In that mode nft's located errors are mapped back to
+// lines of the ruleset text (ApplyError.Lines).
 //
-// The incremental transactions are nft scripts too (`flush set` and the
-// set re-declared, `flush chain`, `add rule`, `delete chain`), so they read
-// like the ruleset and need no second printer, with one exception: a change
-// that is set elements and nothing else (the most frequent one) is written
-// over netlink with google/nftables, without running nft (elements.go).
-// Whole replaces keep the table and its base chains (replace.go).
+// The change monitor (monitor.go) listens to nf_tables' notifications with
+// google/nftables and ignores the batches this Kernel committed: each
+// commit records the id of the thread that sent it, which the kernel puts
+// in the generation message.
 //
 // Fake is an in-memory Applier for unit tests of callers (the agent): it
 // records every applied ruleset and its text, and can be told to fail.

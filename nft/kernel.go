@@ -63,6 +63,9 @@ type Kernel struct {
 	// monitor can tell this applier's transactions from anyone else's.
 	ownMu sync.Mutex
 	own   []int
+	// nl is the netfilter socket (nlbatch.go), nil until first used.
+	nlMu sync.Mutex
+	nl   *nlSock
 }
 
 // ownRuns is how many recent nft process ids a Kernel remembers.

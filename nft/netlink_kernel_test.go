@@ -171,3 +171,47 @@ func TestFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestNetlinkRefusalKeepsPrevious: a ruleset the kernel refuses (a jump
+// to a chain that does not exist, a rule naming a missing set) fails
+// whole, as an incremental change and as a whole write alike: the error
+// names the refused rule and the table stays exactly as it was.
+func TestNetlinkRefusalKeepsPrevious(t *testing.T) {
+	k, _ := scratch(t)
+	ctx := context.Background()
+	good := shapesRuleset()
+	if err := k.Apply(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	before := show(t, k)
+	for _, tc := range []struct {
+		name   string
+		break_ func(*render.Ruleset)
+		want   string
+	}{
+		{"missing chain", func(rs *render.Ruleset) { rs.Chains[3].Rules = append(rs.Chains[3].Rules, render.Rule{Verdict: render.Jump("nowhere")}) },
+			"rule 2 of chain c2 (jump nowhere)"},
+		{"missing set", func(rs *render.Ruleset) {
+			rs.Chains[4].Rules[0].Matches = append(rs.Chains[4].Rules[0].Matches,
+				render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Set: "gone"})
+		}, "rule 1 of chain c3"},
+	} {
+		for _, forget := range []bool{false, true} {
+			bad := shapesRuleset()
+			tc.break_(bad)
+			if forget {
+				k.Forget()
+			}
+			err := k.Apply(ctx, bad)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%s (whole %v): %v, want an error naming %q", tc.name, forget, err, tc.want)
+			}
+			if after := show(t, k); after != before {
+				t.Fatalf("%s (whole %v): a refused apply changed the table", tc.name, forget)
+			}
+			if err := k.Apply(ctx, good); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -130,6 +130,9 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 // transaction (the table deleted and declared again), without nft and
 // without the differ: what the encoder tests compare with nft's load.
 func (k *Kernel) WriteNetlink(rs *render.Ruleset) error {
+	k.applyMu.Lock()
+	defer k.applyMu.Unlock()
+	k.last = nil
 	if err := checkTable(rs); err != nil {
 		return err
 	}

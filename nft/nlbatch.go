@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -160,6 +161,49 @@ func (e *BatchError) Error() string {
 
 func (e *BatchError) Unwrap() error { return e.Err }
 
+// nlSock is a Kernel's netfilter socket, opened on first use and kept:
+// the kernel makes the close of a netfilter socket wait until it has
+// freed what earlier transactions replaced (an RCU grace period, about
+// 5 ms here), which a socket per transaction would pay every time. The
+// os.File closes it when the Kernel is gone.
+type nlSock struct {
+	file *os.File
+	seq  uint32
+}
+
+func (s *nlSock) fd() int { return int(s.file.Fd()) }
+
+// next returns the next n sequence numbers' first.
+func (s *nlSock) next(n uint32) uint32 {
+	first := s.seq + 1
+	s.seq += n
+	return first
+}
+
+// withSocket runs f with the Kernel's socket (one caller at a time). A
+// failure of the transport itself drops the socket; the next use opens
+// another.
+func (k *Kernel) withSocket(f func(s *nlSock) error) error {
+	k.nlMu.Lock()
+	defer k.nlMu.Unlock()
+	if k.nl == nil {
+		fd, err := nlSocket(k.cfg.NetNS)
+		if err != nil {
+			return err
+		}
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<22)
+		k.nl = &nlSock{file: os.NewFile(uintptr(fd), "netfilter-netlink")}
+	}
+	err := f(k.nl)
+	var be *BatchError
+	var errno syscall.Errno
+	if err != nil && !errors.As(err, &be) && !errors.As(err, &errno) && !errors.Is(err, ErrNoTable) && !errors.Is(err, errBatchEncode) {
+		k.nl.file.Close()
+		k.nl = nil
+	}
+	return err
+}
+
 // commit sends the batch as one transaction in the applier's namespace.
 func (k *Kernel) commit(b *nlBatch) error {
 	if b.err != nil {
@@ -168,40 +212,40 @@ func (k *Kernel) commit(b *nlBatch) error {
 	if len(b.msgs) == 0 {
 		return nil
 	}
-	fd, err := nlSocket(k.cfg.NetNS)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	buf, err := batchBytes(b.msgs)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errBatchEncode, err)
-	}
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, len(buf)+1<<16)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<22)
-	// The kernel names the committing thread in the generation message:
-	// remember it, so the change monitor takes this batch as our own.
-	runtime.LockOSThread()
-	k.noteOwn(unix.Gettid())
-	err = unix.Sendto(fd, buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-	runtime.UnlockOSThread()
-	if err != nil {
-		return fmt.Errorf("nft: netlink send (%d messages, %d bytes): %w", len(b.msgs), len(buf), err)
-	}
-	endSeq := uint32(len(b.msgs) + 2)
-	if err := sendGetGen(fd, endSeq+1); err != nil {
-		return err
-	}
-	return readBatchErrors(fd, endSeq+1, func(seq uint32) string {
-		if seq >= 2 && int(seq-2) < len(b.what) {
-			return b.what[seq-2]
+	return k.withSocket(func(s *nlSock) error {
+		first := s.next(uint32(len(b.msgs)) + 3)
+		buf, err := batchBytes(b.msgs, first)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errBatchEncode, err)
 		}
-		return ""
+		fd := s.fd()
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, len(buf)+1<<16)
+		// The kernel names the committing thread in the generation
+		// message: remember it, so the change monitor takes this batch as
+		// our own.
+		runtime.LockOSThread()
+		k.noteOwn(unix.Gettid())
+		err = unix.Sendto(fd, buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		runtime.UnlockOSThread()
+		if err != nil {
+			return fmt.Errorf("nft: netlink send (%d messages, %d bytes): %w", len(b.msgs), len(buf), err)
+		}
+		gen := first + uint32(len(b.msgs)) + 2
+		if err := sendGetGen(fd, gen); err != nil {
+			return err
+		}
+		return readBatchErrors(fd, first, gen, func(seq uint32) string {
+			if i := int(seq) - int(first) - 1; i >= 0 && i < len(b.what) {
+				return b.what[i]
+			}
+			return ""
+		})
 	})
 }
 
-// batchBytes frames the messages between batch begin (sequence 1) and end.
-func batchBytes(msgs []netlink.Message) ([]byte, error) {
+// batchBytes frames the messages between batch begin (sequence first)
+// and end.
+func batchBytes(msgs []netlink.Message, first uint32) ([]byte, error) {
 	marker := func(typ int, seq uint32) netlink.Message {
 		return netlink.Message{
 			Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request, Sequence: seq},
@@ -215,16 +259,16 @@ func batchBytes(msgs []netlink.Message) ([]byte, error) {
 		out = append(out, raw...)
 		return err
 	}
-	if err := appendMsg(marker(unix.NFNL_MSG_BATCH_BEGIN, 1)); err != nil {
+	if err := appendMsg(marker(unix.NFNL_MSG_BATCH_BEGIN, first)); err != nil {
 		return nil, err
 	}
 	for i, m := range msgs {
-		m.Header.Sequence = uint32(i + 2)
+		m.Header.Sequence = first + uint32(i) + 1
 		if err := appendMsg(m); err != nil {
 			return nil, err
 		}
 	}
-	if err := appendMsg(marker(unix.NFNL_MSG_BATCH_END, uint32(len(msgs)+2))); err != nil {
+	if err := appendMsg(marker(unix.NFNL_MSG_BATCH_END, first+uint32(len(msgs))+1)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -252,9 +296,10 @@ func sendGetGen(fd int, seq uint32) error {
 }
 
 // readBatchErrors reads until the acknowledgement of sequence last and
-// returns the first error the kernel reported for the batch.
-func readBatchErrors(fd int, last uint32, what func(uint32) string) error {
-	var first *BatchError
+// returns the first error the kernel reported for the batch (sequences
+// from first); replies to anything older are skipped.
+func readBatchErrors(fd int, first, last uint32, what func(uint32) string) error {
+	var refused *BatchError
 	buf := make([]byte, 1<<16)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
@@ -274,16 +319,16 @@ func readBatchErrors(fd int, last uint32, what func(uint32) string) error {
 			}
 			errno := -int32(binary.NativeEndian.Uint32(m.Data[:4]))
 			if m.Header.Seq == last {
-				if first != nil {
-					return first
+				if refused != nil {
+					return refused
 				}
 				if errno != 0 {
 					return fmt.Errorf("nft: netlink generation request: %w", syscall.Errno(errno))
 				}
 				return nil
 			}
-			if errno != 0 && first == nil {
-				first = &BatchError{What: what(m.Header.Seq), Msg: extackMsg(m), Err: syscall.Errno(errno)}
+			if errno != 0 && refused == nil && m.Header.Seq >= first && m.Header.Seq < last {
+				refused = &BatchError{What: what(m.Header.Seq), Msg: extackMsg(m), Err: syscall.Errno(errno)}
 			}
 		}
 	}

@@ -142,14 +142,15 @@ func (k *Kernel) readTable(ctx context.Context, what readWhat) (*kernelTable, er
 	return nil, err
 }
 
-func (k *Kernel) readTableOnce(what readWhat) (*kernelTable, error) {
-	fd, err := nlSocket(k.cfg.NetNS)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	seq := uint32(0)
-	next := func() uint32 { seq++; return seq }
+func (k *Kernel) readTableOnce(what readWhat) (t *kernelTable, err error) {
+	err = k.withSocket(func(s *nlSock) error {
+		t, err = readTableFrom(s.fd(), func() uint32 { return s.next(1) }, what)
+		return err
+	})
+	return t, err
+}
+
+func readTableFrom(fd int, next func() uint32, what readWhat) (*kernelTable, error) {
 	tables, err := dump(fd, next(), unix.NFT_MSG_GETTABLE)
 	if err != nil {
 		return nil, fmt.Errorf("nft: reading tables: %w", err)

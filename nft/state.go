@@ -15,8 +15,9 @@ import (
 
 // State is what an applier needs to take over the table an earlier run
 // left instead of replacing it: the ruleset that run applied and the digest
-// of the table as the kernel listed it then (counter values left out). A
-// new run whose kernel still lists the same table adopts the ruleset
+// of the table as it read it then (of its Fingerprint, or of its listing
+// without counter values). A new run whose kernel still holds the same
+// table adopts the ruleset
 // (Kernel.Adopt), so its first Apply writes only what differs, often
 // nothing, and a restart never reloads the table.
 type State struct {
