@@ -189,7 +189,9 @@ func TestNetlinkRefusalKeepsPrevious(t *testing.T) {
 		break_ func(*render.Ruleset)
 		want   string
 	}{
-		{"missing chain", func(rs *render.Ruleset) { rs.Chains[3].Rules = append(rs.Chains[3].Rules, render.Rule{Verdict: render.Jump("nowhere")}) },
+		{"missing chain", func(rs *render.Ruleset) {
+			rs.Chains[3].Rules = append(rs.Chains[3].Rules, render.Rule{Verdict: render.Jump("nowhere")})
+		},
 			"rule 2 of chain c2 (jump nowhere)"},
 		{"missing set", func(rs *render.Ruleset) {
 			rs.Chains[4].Rules[0].Matches = append(rs.Chains[4].Rules[0].Matches,
