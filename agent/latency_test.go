@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,4 +180,92 @@ func (c *commitLog) waitFor(want string, timeout time.Duration) error {
 			return fmt.Errorf("no rule with %q reached the kernel in %v", want, timeout)
 		}
 	}
+}
+
+// BenchmarkStoreToKernelRate is B7's rate case: policy changes written at
+// 50 a second (one every 20 ms, without waiting for the kernel), each
+// timed from its write to the first commit in the node's kernel of its
+// port or a later one (the agent may fold changes that arrive together
+// into one transaction; the later state includes the earlier change).
+//
+//	go test ./agent -run '^$' -bench StoreToKernelRate -benchtime 200x
+func BenchmarkStoreToKernelRate(b *testing.B) {
+	for _, pods := range []int{0, 2000} {
+		b.Run(fmt.Sprintf("pods=%d", pods), func(b *testing.B) { benchStoreToKernelRate(b, pods) })
+	}
+}
+
+func benchStoreToKernelRate(b *testing.B, pods int) {
+	e := newE2E(b)
+	e.apply(b, e2eManifests(80))
+	st, err := store.NewEtcd(store.EtcdConfig{Endpoints: []string{e.endpoint}})
+	must(b, err)
+	defer st.Close()
+	background(b, st, pods)
+	e.startAgent(b)
+	e.ready(b, 60*time.Second)
+	commits := monitor(b, e)
+	const period = 20 * time.Millisecond
+	var mu sync.Mutex
+	seen := map[int]time.Time{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for l := range commits.lines {
+			if i := strings.Index(l, "dport "); i >= 0 {
+				var port int
+				if _, err := fmt.Sscanf(l[i:], "dport %d", &port); err == nil {
+					mu.Lock()
+					if _, ok := seen[port]; !ok {
+						seen[port] = time.Now()
+					}
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	b.ResetTimer()
+	written := make([]time.Time, b.N)
+	next := time.Now()
+	for i := range b.N {
+		time.Sleep(time.Until(next))
+		next = next.Add(period)
+		written[i] = setPort(b, st, 20000+i)
+	}
+	last := 20000 + b.N - 1
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		_, ok := seen[last]
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the last change (port %d) did not reach the kernel in 5 s", last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+	rate := float64(b.N-1) / written[b.N-1].Sub(written[0]).Seconds()
+	mu.Lock()
+	lat := make([]time.Duration, b.N)
+	for i := range b.N {
+		first := time.Time{}
+		for p, at := range seen {
+			if p >= 20000+i && (first.IsZero() || at.Before(first)) {
+				first = at
+			}
+		}
+		lat[i] = first.Sub(written[i])
+	}
+	mu.Unlock()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	b.ReportMetric(rate, "changes/s")
+	b.ReportMetric(float64(pct(0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	b.Logf("%d changes at %.1f/s: p50 %v, p99 %v, max %v; in the agent: %s", b.N, rate, pct(0.5).Round(time.Microsecond),
+		pct(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond), agentTimes(e))
 }

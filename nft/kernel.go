@@ -57,7 +57,7 @@ type Kernel struct {
 	applyMu sync.Mutex
 	// last is the ruleset last applied (nil: unknown, replace next time).
 	last        *render.Ruleset
-	stats       struct{ incremental, unchanged, fallbacks, inPlace, inPlaceRefused, netlink int }
+	stats       struct{ incremental, unchanged, fallbacks, inPlace, inPlaceRefused, netlink, staged int }
 	lastDiffErr error
 	// own holds the process ids of the last nft runs, so the change
 	// monitor can tell this applier's transactions from anyone else's.
@@ -195,6 +195,9 @@ type ApplyStats struct {
 	// Netlink: transactions written over netlink (all of them unless
 	// Config.NoNetlink), incremental and whole.
 	Netlink int
+	// Staged: tables created where there was none, in parts with the
+	// hooks last (nlapply.go); counted in Netlink too.
+	Staged int
 }
 
 // Stats returns the apply counts and the last incremental failure.
@@ -202,7 +205,7 @@ func (k *Kernel) Stats() (ApplyStats, error) {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	return ApplyStats{Incremental: k.stats.incremental, Unchanged: k.stats.unchanged, Fallbacks: k.stats.fallbacks,
-		Replaced: k.stats.inPlace, ReplaceRefused: k.stats.inPlaceRefused, Netlink: k.stats.netlink}, k.lastDiffErr
+		Replaced: k.stats.inPlace, ReplaceRefused: k.stats.inPlaceRefused, Netlink: k.stats.netlink, Staged: k.stats.staged}, k.lastDiffErr
 }
 
 // ApplyText is Apply for a ruleset already printed: the table block or

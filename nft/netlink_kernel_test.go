@@ -183,7 +183,6 @@ func TestNetlinkRefusalKeepsPrevious(t *testing.T) {
 	if err := k.Apply(ctx, good); err != nil {
 		t.Fatal(err)
 	}
-	before := show(t, k)
 	for _, tc := range []struct {
 		name   string
 		break_ func(*render.Ruleset)
@@ -204,16 +203,56 @@ func TestNetlinkRefusalKeepsPrevious(t *testing.T) {
 			if forget {
 				k.Forget()
 			}
+			before := show(t, k)
 			err := k.Apply(ctx, bad)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s (whole %v): %v, want an error naming %q", tc.name, forget, err, tc.want)
 			}
 			if after := show(t, k); after != before {
-				t.Fatalf("%s (whole %v): a refused apply changed the table", tc.name, forget)
+				t.Fatalf("%s (whole %v): a refused apply changed the table:\n%s", tc.name, forget, cmp.Diff(before, after))
 			}
 			if err := k.Apply(ctx, good); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+}
+
+// TestCreateStaged: a table written where there was none goes in parts
+// with the hooks last; the result equals the text loaded by nft; a part
+// the kernel refuses leaves no table behind.
+func TestCreateStaged(t *testing.T) {
+	defer func(n int) { stageMessages = n }(stageMessages)
+	stageMessages = 5 // several parts even for this small ruleset
+	ctx := context.Background()
+	k, _ := scratch(t)
+	whole, _ := scratch(t)
+	rs := shapesRuleset()
+	if err := k.Apply(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := k.Stats(); st.Staged != 1 {
+		t.Fatalf("stats %+v: want one staged creation", st)
+	}
+	if err := whole.ApplyText(ctx, rs.Text()); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(canonicalOf(t, whole), canonicalOf(t, k)); d != "" {
+		t.Fatalf("(-nft +staged):\n%s", d)
+	}
+
+	for _, bad := range []func(*render.Ruleset){
+		func(rs *render.Ruleset) { rs.Chains[3].Rules[0].Verdict = render.Jump("nowhere") }, // an early part
+		func(rs *render.Ruleset) { rs.Chains[0].Rules[0].Verdict = render.Jump("nowhere") }, // the hooks' part
+	} {
+		k, _ := scratch(t)
+		rs := shapesRuleset()
+		bad(rs)
+		if err := k.Apply(ctx, rs); err == nil {
+			t.Fatal("a refused part was not reported")
+		}
+		if _, err := k.Fingerprint(ctx); !errors.Is(err, ErrNoTable) {
+			t.Fatalf("after a refused part: %v, want no table", err)
 		}
 	}
 }
