@@ -10,9 +10,13 @@ import (
 	"github.com/palisade-net/palisade/render"
 )
 
-// Incremental updates: Diff turns the change from the ruleset last applied
-// to the next into one nft script, run as one transaction, that touches
-// only what differs:
+// Incremental updates: the differ turns the change from the ruleset last
+// applied to the next into one transaction that touches only what
+// differs. The Kernel sends it as netlink messages in phases (nlFlush ...
+// nlDelChains below: elements deleted and added, changed chains flushed
+// and refilled, new objects declared before what refers to them, what
+// goes deleted last). Diff prints the same change as an nft script, which
+// is what Config.NoNetlink runs:
 //
 //  1. `flush set` / `flush map` for sets and maps whose elements changed,
 //     and `flush chain` for chains whose rules changed and chains that go
@@ -24,16 +28,14 @@ import (
 //  4. `delete chain`, then `delete` of sets, maps, counters and the limit
 //     that go (nothing refers to them any more).
 //
-// Elements are written by flushing and declaring the set again, not with
-// `add element` / `delete element`: nft 1.0.6 reads the whole ruleset
-// before an element command (about 0.5 s at 2,000 sets), and only the
-// set's own objects for these. A change Diff does not handle in place (a
-// base chain's hook or priority, a chain's, set's or map's comment or type,
-// the limit's rate) asks for the full replace instead. Named counters that
-// stay keep their counts. Chains and sets are compared as data
-// (render.RulesEqual, element slices), not printed. When the difference is
-// set elements and nothing else, the Kernel writes it over netlink instead
-// of running this script (elements.go).
+// The script writes elements by flushing and declaring the set again, not
+// with `add element` / `delete element`: nft 1.0.6 reads the whole ruleset
+// before an element command (about 0.5 s at 2,000 sets). A change the
+// differ does not make in place (a base chain's hook or priority, a
+// chain's, set's or map's comment or type, the limit's rate) asks for the
+// full replace instead. Named counters that stay keep their counts.
+// Chains and sets are compared as data (render.RulesEqual, element
+// slices); nothing is printed unless the script is asked for.
 
 // Diff returns the script from old to new, "" when nothing differs, or
 // full when the change needs the whole table replaced.
@@ -57,13 +59,6 @@ func diffOf(old, new *render.Ruleset) (*differ, bool) {
 	return d, false
 }
 
-// elementsOnly reports whether the difference is set elements and nothing
-// else (the sets' flush and re-declaration are the only entries).
-func (d *differ) elementsOnly() bool {
-	n := len(d.changedSets)
-	return n > 0 && len(d.flush) == n && len(d.declare) == n && len(d.addRules) == 0 && len(d.delObjs) == 0
-}
-
 type differ struct {
 	old, new *render.Ruleset
 
@@ -73,8 +68,6 @@ type differ struct {
 	declare  []func() string // table block entries (new objects, refilled sets and maps)
 	addRules []func() string
 	delObjs  []func() string
-	// changedSets are the sets whose elements changed: old and new.
-	changedSets [][2]*render.Set
 
 	// nl is the same change as netlink messages, by phase (nlbatch.go).
 	nl [nlPhases][]func(*nlBatch)
@@ -209,7 +202,6 @@ func (d *differ) sets() bool {
 		if !slices.Equal(o.Prefixes, s.Prefixes) || !slices.Equal(o.Tuples, s.Tuples) {
 			d.flush = append(d.flush, func() string { return fmt.Sprintf("flush set %s %s", tableRef, s.Name) })
 			d.declare = append(d.declare, func() string { return s.Block() })
-			d.changedSets = append(d.changedSets, [2]*render.Set{o, s})
 			d.on(nlObjects, func(b *nlBatch) { b.changeSetElements(o, s) })
 		}
 	}

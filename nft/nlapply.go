@@ -12,7 +12,8 @@ import (
 // applied last as one transaction when there is one (diff.go's phases),
 // else a whole replace that keeps the table and its base chains
 // (replace.go explains why), else the table deleted and created again,
-// each one transaction.
+// each one transaction; where there is no table yet, it is created in
+// parts with the hooks last (createStaged).
 
 func (k *Kernel) applyNetlink(ctx context.Context, rs *render.Ruleset) error {
 	if k.last != nil {
