@@ -192,6 +192,10 @@ func (k *Kernel) withSocket(f func(s *nlSock) error) error {
 			return err
 		}
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<22)
+		// A reply that never comes ends a read after the configured
+		// timeout (EAGAIN) instead of blocking the applier.
+		tv := unix.NsecToTimeval(k.cfg.Timeout.Nanoseconds())
+		_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 		k.nl = &nlSock{file: os.NewFile(uintptr(fd), "netfilter-netlink")}
 	}
 	err := f(k.nl)
