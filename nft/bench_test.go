@@ -266,3 +266,16 @@ func BenchmarkB4Diff(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFingerprint2000 reads the B4 table back over netlink and
+// hashes it: what an agent's drift check costs at this size.
+func BenchmarkFingerprint2000(b *testing.B) {
+	rs := benchRuleset(b)
+	k := benchKernel(b, rs, Config{})
+	for b.Loop() {
+		if _, err := k.Fingerprint(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportStats(b, rs)
+}

@@ -169,6 +169,16 @@ func (e *BatchError) Unwrap() error { return e.Err }
 type nlSock struct {
 	file *os.File
 	seq  uint32
+	buf  []byte // for reads, allocated once
+}
+
+// readBuf is the socket's read buffer (1 MiB: a dump's messages come in
+// parts of at most a page or so each).
+func (s *nlSock) readBuf() []byte {
+	if s.buf == nil {
+		s.buf = make([]byte, 1<<20)
+	}
+	return s.buf
 }
 
 func (s *nlSock) fd() int { return int(s.file.Fd()) }
@@ -238,7 +248,7 @@ func (k *Kernel) commit(b *nlBatch) error {
 		if err := sendGetGen(fd, gen); err != nil {
 			return err
 		}
-		return readBatchErrors(fd, first, gen, func(seq uint32) string {
+		return readBatchErrors(fd, s.readBuf(), first, gen, func(seq uint32) string {
 			if i := int(seq) - int(first) - 1; i >= 0 && i < len(b.what) {
 				return b.what[i]
 			}
@@ -302,9 +312,8 @@ func sendGetGen(fd int, seq uint32) error {
 // readBatchErrors reads until the acknowledgement of sequence last and
 // returns the first error the kernel reported for the batch (sequences
 // from first); replies to anything older are skipped.
-func readBatchErrors(fd int, first, last uint32, what func(uint32) string) error {
+func readBatchErrors(fd int, buf []byte, first, last uint32, what func(uint32) string) error {
 	var refused *BatchError
-	buf := make([]byte, 1<<16)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {

@@ -30,7 +30,7 @@ type kernelMsg []byte
 var errDumpInterrupted = errors.New("nft: netlink dump interrupted by a change")
 
 // dump runs one nf_tables dump request on fd.
-func dump(fd int, seq uint32, msg uint16, attrs ...netlink.Attribute) ([]kernelMsg, error) {
+func dump(fd int, buf []byte, seq uint32, msg uint16, attrs ...netlink.Attribute) ([]kernelMsg, error) {
 	data, err := netlink.MarshalAttributes(attrs)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,6 @@ func dump(fd int, seq uint32, msg uint16, attrs ...netlink.Attribute) ([]kernelM
 		return nil, fmt.Errorf("nft: netlink send: %w", err)
 	}
 	var out []kernelMsg
-	buf := make([]byte, 1<<20)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
 		if err != nil {
@@ -144,14 +143,14 @@ func (k *Kernel) readTable(ctx context.Context, what readWhat) (*kernelTable, er
 
 func (k *Kernel) readTableOnce(what readWhat) (t *kernelTable, err error) {
 	err = k.withSocket(func(s *nlSock) error {
-		t, err = readTableFrom(s.fd(), func() uint32 { return s.next(1) }, what)
+		t, err = readTableFrom(s.fd(), s.readBuf(), func() uint32 { return s.next(1) }, what)
 		return err
 	})
 	return t, err
 }
 
-func readTableFrom(fd int, next func() uint32, what readWhat) (*kernelTable, error) {
-	tables, err := dump(fd, next(), unix.NFT_MSG_GETTABLE)
+func readTableFrom(fd int, buf []byte, next func() uint32, what readWhat) (*kernelTable, error) {
+	tables, err := dump(fd, buf, next(), unix.NFT_MSG_GETTABLE)
 	if err != nil {
 		return nil, fmt.Errorf("nft: reading tables: %w", err)
 	}
@@ -177,7 +176,7 @@ func readTableFrom(fd int, next func() uint32, what readWhat) (*kernelTable, err
 		if s.need > what {
 			continue
 		}
-		ms, err := dump(fd, next(), s.msg, tableAttr(s.tableAttr))
+		ms, err := dump(fd, buf, next(), s.msg, tableAttr(s.tableAttr))
 		if err != nil {
 			return nil, fmt.Errorf("nft: reading the table: %w", err)
 		}
@@ -187,8 +186,12 @@ func readTableFrom(fd int, next func() uint32, what readWhat) (*kernelTable, err
 		return t, nil
 	}
 	for _, s := range t.sets {
-		name := attrString(attrs(s)[unix.NFTA_SET_NAME])
-		ms, err := dump(fd, next(), unix.NFT_MSG_GETSETELEM,
+		a := attrs(s)
+		if flags := a[unix.NFTA_SET_FLAGS]; len(flags) == 4 && binary.BigEndian.Uint32(flags)&unix.NFT_SET_CONSTANT != 0 {
+			continue // a rule's anonymous list: its elements cannot change
+		}
+		name := attrString(a[unix.NFTA_SET_NAME])
+		ms, err := dump(fd, buf, next(), unix.NFT_MSG_GETSETELEM,
 			tableAttr(unix.NFTA_SET_ELEM_LIST_TABLE), strAttr(unix.NFTA_SET_ELEM_LIST_SET, name))
 		if err != nil {
 			return nil, fmt.Errorf("nft: reading set %s: %w", name, err)
