@@ -2,6 +2,7 @@ package nft
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,5 +93,52 @@ func TestDiff(t *testing.T) {
 	}
 	if _, full := Diff(nil, a); !full {
 		t.Error("no earlier ruleset did not ask for a full replace")
+	}
+}
+
+// TestMatch: pairing by name gives the same pairs, additions and
+// removals whether the lists are sorted (walked in step) or not (indexed).
+func TestMatch(t *testing.T) {
+	type res struct{ Both, Added, Gone []string }
+	run := func(old, new []string) res {
+		var r res
+		gone, _ := match(old, new, func(s string) string { return s },
+			func(o, n string) bool { r.Both = append(r.Both, o+"="+n); return false },
+			func(n string) bool { r.Added = append(r.Added, n); return false })
+		r.Gone = gone
+		return r
+	}
+	for _, tc := range []struct {
+		name     string
+		old, new []string
+		want     res
+	}{
+		{"empty", nil, nil, res{}},
+		{"all new", nil, []string{"a", "b"}, res{Added: []string{"a", "b"}}},
+		{"all gone", []string{"a", "b"}, nil, res{Gone: []string{"a", "b"}}},
+		{"mixed", []string{"a", "c", "d", "f"}, []string{"b", "c", "e", "f", "g"},
+			res{Both: []string{"c=c", "f=f"}, Added: []string{"b", "e", "g"}, Gone: []string{"a", "d"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, run(tc.old, tc.new)); d != "" {
+				t.Errorf("sorted: (-want +got):\n%s", d)
+			}
+			// Reversed (unsorted) lists: the same pairs, in the lists' order.
+			rev := func(xs []string) []string { out := slices.Clone(xs); slices.Reverse(out); return out }
+			got := run(rev(tc.old), rev(tc.new))
+			want := res{Both: rev(tc.want.Both), Added: rev(tc.want.Added), Gone: rev(tc.want.Gone)}
+			if len(tc.old) < 2 && len(tc.new) < 2 {
+				return // one element is sorted either way
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("unsorted: (-want +got):\n%s", d)
+			}
+		})
+	}
+	var stopped []string
+	_, stop := match([]string{"a", "b"}, []string{"a", "b"}, func(s string) string { return s },
+		func(o, _ string) bool { stopped = append(stopped, o); return o == "a" }, func(string) bool { return false })
+	if !stop || len(stopped) != 1 {
+		t.Errorf("a callback's stop was not honoured: %v %v", stop, stopped)
 	}
 }
