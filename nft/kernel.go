@@ -312,9 +312,15 @@ func (k *Kernel) run(ctx context.Context, stdin string, args ...string) (string,
 // startIn starts cmd inside the namespace at path ("" = here): the child
 // is forked from a locked OS thread that entered the namespace, and so is
 // born in it.
-func startIn(path string, cmd *exec.Cmd) error {
+func startIn(path string, cmd *exec.Cmd) error { return inNamespace(path, cmd.Start) }
+
+// inNamespace runs f on a locked OS thread that entered the network
+// namespace at path ("" = f runs here), then returns the thread to its
+// own namespace. What f creates (a child process, a socket) keeps the
+// namespace it was created in.
+func inNamespace(path string, f func() error) error {
 	if path == "" {
-		return cmd.Start()
+		return f()
 	}
 	target, err := netns.GetFromPath(path)
 	if err != nil {
@@ -332,11 +338,11 @@ func startIn(path string, cmd *exec.Cmd) error {
 		runtime.UnlockOSThread()
 		return fmt.Errorf("nft: enter %s: %w", path, err)
 	}
-	serr := cmd.Start()
+	ferr := f()
 	if err := netns.Set(orig); err != nil {
 		// The thread stays locked; the runtime discards it.
-		return errors.Join(serr, fmt.Errorf("nft: leave %s: %w", path, err))
+		return errors.Join(ferr, fmt.Errorf("nft: leave %s: %w", path, err))
 	}
 	runtime.UnlockOSThread()
-	return serr
+	return ferr
 }

@@ -155,8 +155,9 @@ var stageMessages = 2000
 // table, so packets still meet either no table or all of it. One
 // transaction would cost more with size than the sum of the parts: the
 // kernel walks the list of a transaction's pending changes for every
-// anonymous set a rule binds (about 4x at W1's 22,000 rules). If a part
-// is refused, the table is deleted again.
+// anonymous set a rule binds (W1's first write, 22,000 rules: 3.6 s as
+// one transaction, 1.9 s in parts). If a part is refused, the table is
+// deleted again.
 func (k *Kernel) createStaged(rs *render.Ruleset) error {
 	var parts []*nlBatch
 	b := &nlBatch{}

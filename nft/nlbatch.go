@@ -10,7 +10,6 @@ import (
 	"syscall"
 
 	"github.com/mdlayher/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,35 +90,16 @@ func u64Attr(typ uint16, v uint64) netlink.Attribute {
 // nlSocket opens a netfilter netlink socket in the namespace at path (""
 // = the caller's own): the socket keeps the namespace it was created in.
 func nlSocket(path string) (int, error) {
-	if path == "" {
-		return openNetfilter()
+	fd := -1
+	err := inNamespace(path, func() (err error) {
+		fd, err = openNetfilter()
+		return err
+	})
+	if err != nil && fd >= 0 {
+		unix.Close(fd)
+		fd = -1
 	}
-	target, err := netns.GetFromPath(path)
-	if err != nil {
-		return -1, fmt.Errorf("nft: network namespace %s: %w", path, err)
-	}
-	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return -1, err
-	}
-	defer orig.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return -1, fmt.Errorf("nft: enter %s: %w", path, err)
-	}
-	fd, serr := openNetfilter()
-	if err := netns.Set(orig); err != nil {
-		// The thread stays locked; the runtime discards it.
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-		return -1, fmt.Errorf("nft: leave %s: %w", path, err)
-	}
-	runtime.UnlockOSThread()
-	return fd, serr
+	return fd, err
 }
 
 func openNetfilter() (int, error) {
