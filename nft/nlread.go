@@ -104,6 +104,14 @@ func attrs(b []byte) map[uint16][]byte {
 	return out
 }
 
+// be32 is a 32-bit big-endian attribute's value (0 when absent).
+func be32(b []byte) uint32 {
+	if len(b) != 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(b)
+}
+
 func attrString(b []byte) string {
 	if i := slices.Index(b, 0); i >= 0 {
 		b = b[:i]
@@ -187,7 +195,7 @@ func readTableFrom(fd int, buf []byte, next func() uint32, what readWhat) (*kern
 	}
 	for _, s := range t.sets {
 		a := attrs(s)
-		if flags := a[unix.NFTA_SET_FLAGS]; len(flags) == 4 && binary.BigEndian.Uint32(flags)&unix.NFT_SET_CONSTANT != 0 {
+		if be32(a[unix.NFTA_SET_FLAGS])&unix.NFT_SET_CONSTANT != 0 {
 			continue // a rule's anonymous list: its elements cannot change
 		}
 		name := attrString(a[unix.NFTA_SET_NAME])
@@ -215,7 +223,7 @@ func (t *kernelTable) objects() tableObjects {
 	}
 	for _, s := range t.sets {
 		a := attrs(s)
-		flags := binary.BigEndian.Uint32(append(a[unix.NFTA_SET_FLAGS], 0, 0, 0, 0)[:4])
+		flags := be32(a[unix.NFTA_SET_FLAGS])
 		name := attrString(a[unix.NFTA_SET_NAME])
 		switch {
 		case flags&unix.NFT_SET_ANONYMOUS != 0:
@@ -228,7 +236,7 @@ func (t *kernelTable) objects() tableObjects {
 	for _, ob := range t.objs {
 		a := attrs(ob)
 		name := attrString(a[unix.NFTA_OBJ_NAME])
-		switch binary.BigEndian.Uint32(append(a[unix.NFTA_OBJ_TYPE], 0, 0, 0, 0)[:4]) {
+		switch be32(a[unix.NFTA_OBJ_TYPE]) {
 		case objCounter:
 			o.counters = append(o.counters, name)
 		case objLimit:
@@ -243,7 +251,7 @@ func (t *kernelTable) counters() []CounterValue {
 	var out []CounterValue
 	for _, ob := range t.objs {
 		a := attrs(ob)
-		if binary.BigEndian.Uint32(append(a[unix.NFTA_OBJ_TYPE], 0, 0, 0, 0)[:4]) != objCounter {
+		if be32(a[unix.NFTA_OBJ_TYPE]) != objCounter {
 			continue
 		}
 		c := CounterValue{Name: attrString(a[unix.NFTA_OBJ_NAME])}
@@ -311,7 +319,7 @@ func (t *kernelTable) fingerprint() string {
 		}
 	}
 	for _, o := range t.objs {
-		isCounter := binary.BigEndian.Uint32(append(attrs(o)[unix.NFTA_OBJ_TYPE], 0, 0, 0, 0)[:4]) == objCounter
+		isCounter := be32(attrs(o)[unix.NFTA_OBJ_TYPE]) == objCounter
 		write("obj", o, skipObj, isCounter)
 	}
 	return hex.EncodeToString(h.Sum(nil))
