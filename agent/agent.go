@@ -160,12 +160,7 @@ func (a *Agent) goRun(f func()) {
 func (a *Agent) inherited(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ApplyTimeout)
 	defer cancel()
-	var err error
-	if fp, ok := a.nft.(fingerprinter); ok {
-		_, err = fp.Fingerprint(ctx)
-	} else {
-		_, err = a.nft.Show(ctx)
-	}
+	_, err := a.tableState(ctx)
 	switch {
 	case err == nil:
 		a.log.Info("palisade's table is in the kernel from an earlier run; it stays in force until the first full sync replaces it")

@@ -195,24 +195,30 @@ type fingerprinter interface {
 	Fingerprint(ctx context.Context) (string, error)
 }
 
-// readBack reads palisade's table as the kernel holds it, normalised for
-// comparison (its fingerprint, or its listing without counts); "" when it
+// tableState reads palisade's table as the kernel holds it, normalised
+// for comparison: its fingerprint (nft.Kernel), or its listing without
+// counts (other appliers); nft.ErrNoTable when there is none.
+func (a *Agent) tableState(ctx context.Context) (string, error) {
+	if fp, ok := a.nft.(fingerprinter); ok {
+		return fp.Fingerprint(ctx)
+	}
+	text, err := a.nft.Show(ctx)
+	if err != nil {
+		return "", err
+	}
+	return nft.WithoutCounts(text), nil
+}
+
+// readBack is tableState with the apply timeout; "" when the table
 // cannot be read.
 func (l *loop) readBack(ctx context.Context) string {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.a.cfg.ApplyTimeout)
 	defer cancel()
-	if fp, ok := l.a.nft.(fingerprinter); ok {
-		s, err := fp.Fingerprint(rctx)
-		if err != nil {
-			return ""
-		}
-		return s
-	}
-	text, err := l.a.nft.Show(rctx)
+	s, err := l.a.tableState(rctx)
 	if err != nil {
 		return ""
 	}
-	return nft.WithoutCounts(text)
+	return s
 }
 
 // checkDrift reads the table back and, when something outside the agent

@@ -249,9 +249,16 @@ func (d *differ) chainRules(o, c *render.Chain) {
 	d.flush = append(d.flush, func() string { return fmt.Sprintf("flush chain %s %s", tableRef, c.Name) })
 	d.on(nlFlush, func(b *nlBatch) { b.flushChain(c.Name) })
 	d.on(nlRules, func(b *nlBatch) { b.addChainRules(c) })
-	for i := range c.Rules {
-		d.addRules = append(d.addRules, func() string { return fmt.Sprintf("add rule %s %s %s", tableRef, c.Name, c.Rules[i].String()) })
+	if len(c.Rules) == 0 {
+		return
 	}
+	d.addRules = append(d.addRules, func() string {
+		lines := make([]string, len(c.Rules))
+		for i := range c.Rules {
+			lines[i] = fmt.Sprintf("add rule %s %s %s", tableRef, c.Name, c.Rules[i].String())
+		}
+		return strings.Join(lines, "\n")
+	})
 }
 
 func (d *differ) sets() bool {

@@ -94,10 +94,8 @@ func (k *Kernel) replaceNetlink(ctx context.Context, rs *render.Ruleset) error {
 // (the kernel would keep the old one).
 func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 	want := objectsOf(rs)
-	for name, c := range want.base {
-		if old, ok := have.base[name]; ok && old != c {
-			return nil
-		}
+	if have.baseCommentChanges(want) {
+		return nil
 	}
 	b := &nlBatch{}
 	b.flushTable()
@@ -118,10 +116,8 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 	for _, name := range have.chains {
 		b.delChain(name)
 	}
-	for name := range have.base {
-		if _, ok := want.base[name]; !ok {
-			b.delChain(name)
-		}
+	for _, name := range have.goneBase(want) {
+		b.delChain(name)
 	}
 	b.addRuleset(rs)
 	return b
@@ -159,6 +155,28 @@ var stageMessages = 2000
 // one transaction, 1.9 s in parts). If a part is refused, the table is
 // deleted again.
 func (k *Kernel) createStaged(rs *render.Ruleset) error {
+	parts := stagedParts(rs)
+	for i, part := range parts {
+		if err := k.commit(part); err != nil {
+			if i > 0 {
+				undo := &nlBatch{}
+				undo.addTable()
+				undo.delTable()
+				_ = k.commit(undo)
+			}
+			return &ApplyError{Op: "apply", Stderr: err.Error(), Err: err}
+		}
+	}
+	k.last = rs
+	k.stats.netlink++
+	k.stats.staged++
+	return nil
+}
+
+// stagedParts are createStaged's transactions: the table, objects, maps
+// and regular chains; the regular chains' rules in parts of about
+// stageMessages messages; last, the base chains with their rules.
+func stagedParts(rs *render.Ruleset) []*nlBatch {
 	var parts []*nlBatch
 	b := &nlBatch{}
 	next := func() {
@@ -202,19 +220,5 @@ func (k *Kernel) createStaged(rs *render.Ruleset) error {
 		}
 	}
 	next()
-	for i, part := range parts {
-		if err := k.commit(part); err != nil {
-			if i > 0 {
-				undo := &nlBatch{}
-				undo.addTable()
-				undo.delTable()
-				_ = k.commit(undo)
-			}
-			return &ApplyError{Op: "apply", Stderr: err.Error(), Err: err}
-		}
-	}
-	k.last = rs
-	k.stats.netlink++
-	k.stats.staged++
-	return nil
+	return parts
 }

@@ -367,7 +367,7 @@ func (b *nlBatch) addMap(m *render.Map) {
 func (b *nlBatch) addMapElements(m *render.Map) {
 	var elems []netlink.Attribute
 	for _, e := range m.Elements {
-		v, err := b.verdictData(e.Verdict)
+		v, err := verdictData(e.Verdict)
 		if err != nil {
 			b.fail(fmt.Errorf("map %s element %q: %w", m.Name, e.Key, err))
 			return
@@ -380,7 +380,7 @@ func (b *nlBatch) addMapElements(m *render.Map) {
 }
 
 // verdictData is a map element's verdict (jump or goto a chain).
-func (b *nlBatch) verdictData(v render.Verdict) (netlink.Attribute, error) {
+func verdictData(v render.Verdict) (netlink.Attribute, error) {
 	var code int32
 	switch v.Kind {
 	case render.VerdictJump:

@@ -60,3 +60,42 @@ func TestIntervalElements(t *testing.T) {
 		t.Error("a range of mixed lengths was encoded")
 	}
 }
+
+// TestStagedPartsHookLast: a table created in parts declares every base
+// chain (the only chains with a hook) and adds their rules in the last
+// part and nowhere else, so no packet meets the table before it is whole.
+func TestStagedPartsHookLast(t *testing.T) {
+	defer func(n int) { stageMessages = n }(stageMessages)
+	stageMessages = 5
+	rs := shapesRuleset()
+	base := map[string]bool{}
+	for _, c := range rs.Chains {
+		if c.Base != nil {
+			base[c.Name] = true
+		}
+	}
+	parts := stagedParts(rs)
+	if len(parts) < 3 {
+		t.Fatalf("%d parts, want several", len(parts))
+	}
+	for i, p := range parts {
+		last := i == len(parts)-1
+		hooks, baseRules := 0, 0
+		for _, m := range p.msgs {
+			a := attrs(m.Data[4:])
+			switch uint16(m.Header.Type) & 0xff {
+			case unix.NFT_MSG_NEWCHAIN:
+				if _, ok := a[unix.NFTA_CHAIN_HOOK]; ok {
+					hooks++
+				}
+			case unix.NFT_MSG_NEWRULE:
+				if base[attrString(a[unix.NFTA_RULE_CHAIN])] {
+					baseRules++
+				}
+			}
+		}
+		if last && hooks != len(base) || !last && (hooks > 0 || baseRules > 0) {
+			t.Errorf("part %d of %d: %d hooked chains, %d base chain rules", i+1, len(parts), hooks, baseRules)
+		}
+	}
+}

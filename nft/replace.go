@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/palisade-net/palisade/render"
@@ -107,14 +108,36 @@ func objectsOf(rs *render.Ruleset) tableObjects {
 	return o
 }
 
+// baseCommentChanges reports whether a base chain kept from have to want
+// would change its comment, which the kernel keeps when a chain is
+// declared again: such a replace must delete and re-create the table.
+func (have tableObjects) baseCommentChanges(want tableObjects) bool {
+	for name, c := range want.base {
+		if old, ok := have.base[name]; ok && old != c {
+			return true
+		}
+	}
+	return false
+}
+
+// goneBase are have's base chains that want lacks, by name.
+func (have tableObjects) goneBase(want tableObjects) []string {
+	var out []string
+	for name := range have.base {
+		if _, ok := want.base[name]; !ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // inPlaceScript replaces a table holding have with text (a ruleset whose
 // objects are want), keeping the table and its base chains; "" when a kept
 // base chain's comment would change (the kernel would keep the old one).
 func inPlaceScript(have, want tableObjects, text string) string {
-	for name, c := range want.base {
-		if old, ok := have.base[name]; ok && old != c {
-			return ""
-		}
+	if have.baseCommentChanges(want) {
+		return ""
 	}
 	var b strings.Builder
 	t := render.TableFamily + " " + render.TableName
@@ -129,10 +152,8 @@ func inPlaceScript(have, want tableObjects, text string) string {
 			fmt.Fprintf(&b, "delete %s %s %s\n", x.kind, t, name)
 		}
 	}
-	for name := range have.base {
-		if _, ok := want.base[name]; !ok {
-			fmt.Fprintf(&b, "delete chain %s %s\n", t, name)
-		}
+	for _, name := range have.goneBase(want) {
+		fmt.Fprintf(&b, "delete chain %s %s\n", t, name)
 	}
 	writeTable(&b, text)
 	return b.String()
