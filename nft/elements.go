@@ -74,11 +74,4 @@ func diffSlices[T comparable](old, new []T) (gone, came []T) {
 }
 
 // lastAddr is the last address of a prefix.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
-}
+func lastAddr(p netip.Prefix) netip.Addr { return render.LastAddr(p) }

@@ -166,6 +166,11 @@ func makeFlow(r *rand.Rand, src, dst policy.Peer, v4 bool) tflow {
 }
 
 func TestDifferential(t *testing.T) {
+	t.Run("linear", func(t *testing.T) { testDifferential(t, false) })
+	t.Run("compiled", func(t *testing.T) { testDifferential(t, true) })
+}
+
+func testDifferential(t *testing.T, compiled bool) {
 	models, flows := *diffModels, *diffFlows
 	if testing.Short() {
 		models, flows = 60, 60
@@ -179,6 +184,9 @@ func TestDifferential(t *testing.T) {
 		rs, err := Node(m, genNode)
 		if err != nil {
 			t.Fatalf("seed %d: render: %v", seed, err)
+		}
+		if compiled {
+			rs = Compile(rs)
 		}
 		n := m.Nodes[genNode]
 		r := rand.New(rand.NewPCG(uint64(seed), 0xf10))

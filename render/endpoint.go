@@ -31,6 +31,7 @@ func (b *builder) hostChain(h *policy.HostEndpoint, k policy.StageKind, d policy
 		}
 	}
 	c.Rules = append(c.Rules, Rule{Statements: []Statement{clearMarks(MarkBits)}})
+	c.Remote, c.Section = remoteField(d), len(c.Rules)
 	fc, done := b.failClosedRules(h.Unresolved, k, d)
 	c.Rules = append(c.Rules, fc...)
 	if done {
@@ -84,6 +85,7 @@ func (b *builder) workloadChain(w *policy.Workload, d policy.Direction) string {
 			rule(Drop, "IPIP from a workload", MatchL4Proto{Protos: []uint8{4}}),
 			rule(Drop, "VXLAN from a workload", MatchL4Proto{Protos: []uint8{17}}, MatchPort{Field: FieldDport, Ranges: []PortRange{{4789, 4789}}}))
 	}
+	c.Remote, c.Section = remoteField(d), len(c.Rules)
 	fc, done := b.failClosedRules(w.Unresolved, policy.StageNormal, d)
 	c.Rules = append(c.Rules, fc...)
 	if done {
@@ -96,6 +98,14 @@ func (b *builder) workloadChain(w *policy.Workload, d policy.Direction) string {
 	c.Rules = append(c.Rules, b.tierRules(tiers, policy.StageNormal, d)...)
 	c.Rules = append(c.Rules, b.afterTiers(w.Profiles, policy.StageNormal, d)...)
 	return name
+}
+
+// remoteField is the packet field of the far end for a direction.
+func remoteField(d policy.Direction) Field {
+	if d == policy.Ingress {
+		return FieldSaddr
+	}
+	return FieldDaddr
 }
 
 // conntrackRules are §3.1 step 2 (not for untracked).

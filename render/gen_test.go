@@ -47,7 +47,10 @@ func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 func (g *gen) chance(p float64) bool { return g.r.Float64() < p }
 
 // genModel returns the objects of one random single-node model.
-func genModel(seed uint64) []api.Object {
+func genModel(seed uint64) []api.Object { return genModelN(seed, 0) }
+
+// genModelN is genModel with policies global policies (random when 0).
+func genModelN(seed uint64, policies int) []api.Object {
 	g := &gen{r: rand.New(rand.NewPCG(seed, 0x5eed))}
 	g.node()
 	g.felix()
@@ -57,6 +60,9 @@ func genModel(seed uint64) []api.Object {
 	g.networkSets()
 	g.tiersAndProfiles()
 	n := 1 + g.r.IntN(7)
+	if policies > 0 {
+		n = policies
+	}
 	for i := 0; i < n; i++ {
 		g.globalPolicy(i)
 	}

@@ -90,13 +90,16 @@ func writeElements(w *strings.Builder, elems []string) {
 }
 
 func writeMap(w *strings.Builder, m *Map) {
-	fmt.Fprintf(w, "\tmap %s {\n\t\ttype %s\n", m.Name, MapType)
+	fmt.Fprintf(w, "\tmap %s {\n\t\ttype %s\n", m.Name, m.Kind.TypeName())
+	if m.Kind != MapIfname {
+		w.WriteString("\t\tflags interval\n")
+	}
 	if m.Comment != "" {
 		fmt.Fprintf(w, "\t\tcomment %s\n", quote(m.Comment, maxComment))
 	}
 	var elems []string
 	for _, e := range m.Elements {
-		elems = append(elems, e.String())
+		elems = append(elems, e.text(m.Kind))
 	}
 	writeElements(w, elems)
 	w.WriteString("\t}\n\n")
@@ -295,7 +298,7 @@ func verdictString(v Verdict) string {
 	case VerdictGoto:
 		return "goto " + v.Chain
 	case VerdictVmap:
-		return fieldName(v.Key) + " vmap @" + v.Map
+		return keyString(v) + " vmap @" + v.Map
 	}
 	return ""
 }
@@ -341,8 +344,29 @@ func (s *Set) ElementKeys() [][]string {
 	return out
 }
 
-// MapType is the type line of every palisade map.
-const MapType = "ifname : verdict"
+// TypeName is the map's type line: its key type and verdict.
+func (k MapKind) TypeName() string {
+	return [...]string{"ifname", "ipv4_addr", "ipv6_addr", "mark . inet_proto . inet_service", "mark . inet_proto"}[k] +
+		" : verdict"
+}
+
+// idKey is the identity part of a compiled map's key.
+var idKey = fmt.Sprintf("meta mark & 0x%08x", MarkIDMask)
+
+// keyString is a verdict map lookup's key expression.
+func keyString(v Verdict) string {
+	switch v.Key {
+	case FieldSaddr, FieldDaddr:
+		return ipKeyword(v.Family) + " " + fieldName(v.Key)
+	case FieldIDPort:
+		return idKey + " . meta l4proto . th dport"
+	case FieldIDICMP:
+		return idKey + " . meta l4proto . th sport"
+	case FieldIDProto:
+		return idKey + " . meta l4proto"
+	}
+	return fieldName(v.Key)
+}
 
 // Block is the chain as nft declares it inside a table block.
 func (c *Chain) Block() string {
@@ -383,8 +407,62 @@ func (l *FlowLogLimit) Comment() string {
 	return fmt.Sprintf("flow logs: packets sent to NFLOG group %d, node-wide", l.Group)
 }
 
-// String is the element as nft writes it in a map: "key" : verdict.
-func (e MapElement) String() string { return quote(e.Key, 64) + " : " + verdictString(e.Verdict) }
+// String is the element of an interface map as nft writes it: "key" :
+// verdict.
+func (e MapElement) String() string { return e.text(MapIfname) }
 
-// KeyString is the element's key alone, as `delete element` takes it.
-func (e MapElement) KeyString() string { return quote(e.Key, 64) }
+// text is the element as nft writes it in a map of kind k: key, comment,
+// verdict.
+func (e MapElement) text(k MapKind) string {
+	s := e.KeyText(k)
+	if e.Comment != "" {
+		s += " comment " + quote(e.Comment, maxComment)
+	}
+	return s + " : " + verdictString(e.Verdict)
+}
+
+// KeyString is an interface map element's key alone, as `delete element`
+// takes it.
+func (e MapElement) KeyString() string { return e.KeyText(MapIfname) }
+
+// KeyText is the element's key in a map of kind k.
+func (e MapElement) KeyText(k MapKind) string {
+	switch k {
+	case MapIPv4, MapIPv6:
+		return e.Addrs.String()
+	case MapIDProtoPort:
+		return idText(e.Box) + " . " + rangeText(int(e.Box.ProtoLo), int(e.Box.ProtoHi)) + " . " +
+			rangeText(int(e.Box.Lo), int(e.Box.Hi))
+	case MapIDProto:
+		return idText(e.Box) + " . " + rangeText(int(e.Box.ProtoLo), int(e.Box.ProtoHi))
+	}
+	return quote(e.Key, 64)
+}
+
+func idText(b Box) string {
+	if b.IDLo == b.IDHi {
+		return fmt.Sprintf("0x%08x", b.IDLo)
+	}
+	return fmt.Sprintf("0x%08x-0x%08x", b.IDLo, b.IDHi)
+}
+
+func rangeText(lo, hi int) string {
+	if lo == hi {
+		return strconv.Itoa(lo)
+	}
+	return strconv.Itoa(lo) + "-" + strconv.Itoa(hi)
+}
+
+// String is the range as a prefix when it is one, else lo-hi.
+func (r AddrRange) String() string {
+	if r.Lo == r.Hi {
+		return r.Lo.String()
+	}
+	for bits := 0; bits <= r.Lo.BitLen(); bits++ {
+		p := netip.PrefixFrom(r.Lo, bits).Masked()
+		if p.Addr() == r.Lo && lastAddr(p) == r.Hi {
+			return p.String()
+		}
+	}
+	return r.Lo.String() + "-" + r.Hi.String()
+}

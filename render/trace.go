@@ -243,12 +243,46 @@ func (t *tracer) lookupMap(v Verdict) (Verdict, bool) {
 		t.res.Err = fmt.Errorf("trace: no map %q", v.Map)
 		return Verdict{}, false
 	}
+	if m.Kind != MapIfname {
+		return t.lookupInterval(m, v)
+	}
 	key := t.p.Iif
 	if v.Key == FieldOifname {
 		key = t.p.Oif
 	}
 	for _, e := range m.Elements {
 		if e.Key == key {
+			return e.Verdict, true
+		}
+	}
+	return Verdict{}, false
+}
+
+// lookupInterval looks the packet up in an address or compiled map, and
+// records the element it found as a hit.
+func (t *tracer) lookupInterval(m *Map, v Verdict) (Verdict, bool) {
+	var hit func(e *MapElement) bool
+	switch m.Kind {
+	case MapIPv4, MapIPv6:
+		if (m.Kind == MapIPv4) != (t.family() == FamilyIPv4) || v.Family != t.family() {
+			return Verdict{}, false
+		}
+		a := t.addr(v.Key)
+		hit = func(e *MapElement) bool { return e.Addrs.Lo.Compare(a) <= 0 && a.Compare(e.Addrs.Hi) <= 0 }
+	default:
+		id, value := t.p.Mark&MarkIDMask, t.p.Dport
+		if v.Key == FieldIDICMP {
+			value = uint16(t.p.ICMPType)<<8 | uint16(t.p.ICMPCode)
+		}
+		hit = func(e *MapElement) bool {
+			b := e.Box
+			ok := b.IDLo <= id && id <= b.IDHi && b.ProtoLo <= t.p.Proto && t.p.Proto <= b.ProtoHi
+			return ok && (m.Kind == MapIDProto || (b.Lo <= value && value <= b.Hi))
+		}
+	}
+	for i := range m.Elements {
+		if e := &m.Elements[i]; hit(e) {
+			t.res.Hits = append(t.res.Hits, Hit{Hook: t.hook, Chain: "@" + m.Name, Index: i, Rule: e.text(m.Kind)})
 			return e.Verdict, true
 		}
 	}

@@ -18,6 +18,13 @@ const (
 	MarkAccept uint32 = 0x00010000 // an earlier stage or endpoint allowed the packet
 	MarkPass   uint32 = 0x00020000 // a policy said Pass: leave the tier
 	MarkBits          = MarkAccept | MarkPass
+	// MarkIDMask holds a remote address's identity while a compiled
+	// endpoint chain looks its verdict up (compile.go): the identity chain
+	// id-<n> sets n<<MarkIDShift.
+	MarkIDMask  uint32 = 0xfffc0000
+	MarkIDShift        = 18
+	// MaxIdentities is how many identities the mark's bits can hold.
+	MaxIdentities = int(MarkIDMask>>MarkIDShift) - 1
 )
 
 // Ruleset is the whole table: chains, sets and maps, each sorted (base
@@ -74,6 +81,12 @@ type Chain struct {
 	Base    *BaseChain
 	Comment string
 	Rules   []Rule
+	// Endpoint chains only: Remote is the field holding the remote
+	// address (FieldSaddr for ingress, FieldDaddr for egress), and Section
+	// the index of the first rule of the policy section, the part Compile
+	// may replace by lookups. The section starts with the marks clear.
+	Remote  Field
+	Section int
 }
 
 // Rule is matches (all must hold), then statements, then a verdict.
@@ -99,6 +112,13 @@ const (
 	FieldDport                  // th dport
 	FieldIifname
 	FieldOifname
+	// Keys of compiled verdict maps (compile.go), the identity being
+	// "meta mark & MarkIDMask": identity . meta l4proto . th dport,
+	// identity . meta l4proto . th sport (an ICMP type and code), and
+	// identity . meta l4proto.
+	FieldIDPort
+	FieldIDICMP
+	FieldIDProto
 )
 
 // Family is an IP family inside the inet table.
@@ -262,7 +282,11 @@ type Verdict struct {
 	Kind  VerdictKind
 	Chain string
 	Map   string
-	Key   Field // FieldIifname or FieldOifname
+	// Key is FieldIifname or FieldOifname for interface maps, FieldSaddr
+	// or FieldDaddr (of Family) for address maps, or a compiled map's
+	// FieldID* key.
+	Key    Field
+	Family Family
 }
 
 // Verdict constructors.
@@ -312,18 +336,49 @@ type Tuple struct {
 // Len is the number of elements.
 func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) }
 
-// Map is a named verdict map from interface name to verdict (goto an
-// endpoint chain).
+// MapKind is a verdict map's key type.
+type MapKind uint8
+
+// Map kinds: the interface dispatch maps, and the compiled form's address
+// to identity maps and identity verdict maps (compile.go). All but
+// MapIfname are interval maps.
+const (
+	MapIfname      MapKind = iota // ifname : verdict
+	MapIPv4                       // ipv4_addr : verdict
+	MapIPv6                       // ipv6_addr : verdict
+	MapIDProtoPort                // mark . inet_proto . inet_service : verdict
+	MapIDProto                    // mark . inet_proto : verdict
+)
+
+// Map is a named verdict map: from interface name to verdict (goto an
+// endpoint chain), or one of the compiled form's interval maps.
 type Map struct {
 	Name     string
+	Kind     MapKind
 	Comment  string
 	Elements []MapElement
 }
 
-// MapElement maps an interface name to a verdict.
+// MapElement maps a key to a verdict: an interface name (Key), an address
+// range (Addrs), or an identity box (Box), by the map's kind.
 type MapElement struct {
 	Key     string
+	Addrs   AddrRange
+	Box     Box
 	Verdict Verdict
+	Comment string
+}
+
+// AddrRange is an inclusive range of addresses of one family.
+type AddrRange struct{ Lo, Hi netip.Addr }
+
+// Box is a compiled verdict map's key range: a range of identities (as
+// mark bits, id<<MarkIDShift), a protocol range and a port range
+// (MapIDProtoPort; for ICMP the port is type<<8 | code).
+type Box struct {
+	IDLo, IDHi       uint32
+	ProtoLo, ProtoHi uint8
+	Lo, Hi           uint16
 }
 
 // Stats counts what a ruleset holds.
