@@ -132,6 +132,7 @@ type cluster struct {
 	k         *nft.Kernel
 	model     *policy.Model
 	rs        *render.Ruleset
+	compiled  bool          // apply render.Compile's form of each model
 	port      atomic.Uint32 // next client port
 	icmpID    atomic.Uint32
 	timeout   time.Duration // probe timeout
@@ -268,6 +269,9 @@ func (c *cluster) applyModel(m *policy.Model) error {
 	rs, err := render.Node(m, nodeName)
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
+	}
+	if c.compiled {
+		rs = render.Compile(rs)
 	}
 	if err := c.k.Apply(context.Background(), rs); err != nil {
 		return fmt.Errorf("apply: %w\n%s", err, rs.Text())

@@ -111,6 +111,8 @@ func (st diffStats) coverageString() string {
 func (c *cluster) runModel(t *testing.T, seed uint64, i, per int, st *diffStats) {
 	t.Helper()
 	g := &gen{r: rand.New(rand.NewPCG(seed, uint64(i)))}
+	c.compiled = i%2 == 1 // every other model in its compiled form
+	defer func() { c.compiled = false }()
 	var extra string
 	for {
 		extra = g.model()

@@ -13,7 +13,7 @@ import (
 
 // TestNetlinkEqualsText: a ruleset written over netlink is, as nft lists
 // it, the table nft loads from the rendered text, for random models
-// using every rule feature.
+// using every rule feature, linear and compiled (render.Compile).
 func TestNetlinkEqualsText(t *testing.T) {
 	seed := envInt("KERNELTEST_SEED", 7)
 	c := newCluster(t)
@@ -23,6 +23,13 @@ func TestNetlinkEqualsText(t *testing.T) {
 	must(t, err)
 	ctx := context.Background()
 	g := &gen{r: rand.New(rand.NewPCG(seed, 11))}
+	compiledMaps := 0
+	defer func() {
+		if !t.Failed() && compiledMaps == 0 {
+			t.Errorf("no model had a compiled map")
+		}
+		t.Logf("%d compiled maps", compiledMaps)
+	}()
 	for i := 0; i < int(envInt("KERNELTEST_NETLINK_MODELS", 20)); {
 		m, err := decodeModel(baseYAML + g.model())
 		if err != nil {
@@ -30,6 +37,14 @@ func TestNetlinkEqualsText(t *testing.T) {
 		}
 		rs, err := render.Node(m, nodeName)
 		must(t, err)
+		if i%2 == 1 { // every other model in its compiled form
+			rs = render.Compile(rs)
+			for _, m := range rs.Maps {
+				if m.Kind != render.MapIfname {
+					compiledMaps++
+				}
+			}
+		}
 		must(t, c.k.WriteNetlink(rs))
 		must(t, scratch.ApplyText(ctx, rs.Text()))
 		if d := cmp.Diff(listing(t, scratch), listing(t, c.k)); d != "" {

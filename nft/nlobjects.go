@@ -114,6 +114,7 @@ type setDecl struct {
 	name                string
 	flags               uint32
 	keyType, keyLen     uint32
+	fields              []uint32 // a concatenation's field lengths (intervals)
 	isMap               bool
 	keyOrder, dataOrder uint32
 	comment             string
@@ -129,6 +130,9 @@ func (b *nlBatch) declareSet(d setDecl) {
 		attrs = append(attrs, u32Attr(unix.NFTA_SET_DATA_TYPE, dataVerdict), u32Attr(unix.NFTA_SET_DATA_LEN, 0))
 	}
 	attrs = append(attrs, u32Attr(unix.NFTA_SET_ID, d.id))
+	if len(d.fields) > 0 {
+		attrs = append(attrs, b.concatDesc(d.fields))
+	}
 	ud := userdata.AppendUint32(nil, userdata.NFTNL_UDATA_SET_KEYBYTEORDER, d.keyOrder)
 	if d.isMap {
 		ud = userdata.AppendUint32(ud, userdata.NFTNL_UDATA_SET_DATABYTEORDER, d.dataOrder)
@@ -355,28 +359,6 @@ func (b *nlBatch) flushSet(name string) {
 
 func (b *nlBatch) delSet(name string) {
 	b.add(unix.NFT_MSG_DELSET, 0, "delete set "+name, tableAttr(unix.NFTA_SET_TABLE), strAttr(unix.NFTA_SET_NAME, name))
-}
-
-// addMap declares the interface verdict map with its elements.
-func (b *nlBatch) addMap(m *render.Map) {
-	b.declareSet(setDecl{name: m.Name, flags: unix.NFT_SET_MAP, keyType: dtypeIfname, keyLen: ifnameLen,
-		isMap: true, keyOrder: byteorderHost, dataOrder: byteorderInvalid, comment: m.Comment})
-	b.addMapElements(m)
-}
-
-func (b *nlBatch) addMapElements(m *render.Map) {
-	var elems []netlink.Attribute
-	for _, e := range m.Elements {
-		v, err := verdictData(e.Verdict)
-		if err != nil {
-			b.fail(fmt.Errorf("map %s element %q: %w", m.Name, e.Key, err))
-			return
-		}
-		key := make([]byte, ifnameLen)
-		copy(key, e.Key)
-		elems = append(elems, keyElement(key, 0, []netlink.Attribute{v}))
-	}
-	b.elements(unix.NFT_MSG_NEWSETELEM, m.Name, 0, elems)
 }
 
 // verdictData is a map element's verdict (jump or goto a chain).

@@ -465,13 +465,40 @@ func (e *ruleEnc) verdict(v render.Verdict) {
 	case render.VerdictGoto:
 		e.add(&expr.Verdict{Kind: expr.VerdictGoto, Chain: v.Chain})
 	case render.VerdictVmap:
-		key := expr.MetaKeyIIFNAME
-		if v.Key == render.FieldOifname {
-			key = expr.MetaKeyOIFNAME
-		}
-		e.meta(key, reg1)
+		e.vmapKey(v)
 		e.add(&expr.Lookup{SourceRegister: reg1, DestRegister: regVer, IsDestRegSet: true, SetName: v.Map})
 	default:
 		e.fail("verdict kind %d has no netlink form", v.Kind)
+	}
+}
+
+// vmapKey loads a verdict map lookup's key from register 1 on: an
+// interface name, an address (with its family's dependency), or a
+// compiled map's identity (the mark's bits, in network byte order as nft
+// orders concatenated ranges), protocol and port.
+func (e *ruleEnc) vmapKey(v render.Verdict) {
+	switch v.Key {
+	case render.FieldIifname:
+		e.meta(expr.MetaKeyIIFNAME, reg1)
+	case render.FieldOifname:
+		e.meta(expr.MetaKeyOIFNAME, reg1)
+	case render.FieldSaddr, render.FieldDaddr:
+		e.needFamily(v.Family)
+		e.payload(expr.PayloadBaseNetworkHeader, addrOffset(v.Key, v.Family), addrLen(v.Family), reg1)
+	case render.FieldIDPort, render.FieldIDICMP, render.FieldIDProto:
+		e.meta(expr.MetaKeyMARK, reg1)
+		e.add(&expr.Bitwise{SourceRegister: reg1, DestRegister: reg1, Len: 4,
+			Mask: ne32(render.MarkIDMask), Xor: ne32(0)},
+			&expr.Byteorder{SourceRegister: reg1, DestRegister: reg1, Op: expr.ByteorderHton, Len: 4, Size: 4})
+		e.meta(expr.MetaKeyL4PROTO, reg32+1)
+		e.add(&expr.Byteorder{SourceRegister: reg32 + 1, DestRegister: reg32 + 1, Op: expr.ByteorderHton, Len: 1, Size: 2})
+		switch v.Key {
+		case render.FieldIDPort:
+			e.payload(expr.PayloadBaseTransportHeader, offDport, 2, reg32+2)
+		case render.FieldIDICMP:
+			e.payload(expr.PayloadBaseTransportHeader, offSport, 2, reg32+2)
+		}
+	default:
+		e.fail("verdict map key %d has no netlink form", v.Key)
 	}
 }
