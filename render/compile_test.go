@@ -205,4 +205,3 @@ func (g *packetGen) packet() Packet {
 }
 
 func (s traceSum) String() string { return fmt.Sprintf("%+v", struct{ traceSum }{s}) }
-
