@@ -45,7 +45,9 @@ type variant struct {
 	policies int             // -1: conntrack only, no palisade table
 	rs       *render.Ruleset // nil for conntrack only
 	walked   int             // rules in the tier and policy chains: what a new connection's first packet walks
-	apply    time.Duration   // the last switch to this variant (nft runs)
+	apply    time.Duration   // the last switch to this variant
+	compiled bool            // render.Compile's form
+	vsBig    bool            // reported against the linear compareAt variant
 }
 
 // lab is the topology: the node namespace between an outside host (ext,
@@ -58,8 +60,7 @@ type lab struct {
 	k              *nft.Kernel
 	variants       []*variant
 	current        *variant
-	// big is the variant with the most policies, as render emits it; the
-	// variants after it are the same policies rendered otherwise.
+	// big is the linear variant with compareAt policies.
 	big int
 }
 
@@ -110,24 +111,39 @@ func newLab(t testing.TB, policyCounts []int) *lab {
 		must(t, err)
 		rs, err := render.Node(m, nodeName)
 		must(t, err)
-		b.variants = append(b.variants, &variant{name: fmt.Sprintf("palisade-%d", n), policies: n, rs: rs, walked: walkedRules(rs)})
+		b.variants = append(b.variants, &variant{name: fmt.Sprintf("linear-%d", n), policies: n, rs: rs, walked: walkedRules(rs)})
 		checkTrace(t, rs, n)
+		if n == compareAt {
+			b.big = len(b.variants) - 1
+		}
 	}
-	b.big = len(b.variants) - 1
-	// The cost of counters and flow logs: the largest ruleset without its
-	// counters, and with flow logs of allowed flows (a twin before every
-	// Allow rule the first packet walks past).
-	n := policyCounts[len(policyCounts)-1]
+	// The compiled form of the same rulesets (render.Compile), what the
+	// agent programs.
+	for _, v := range slices.Clone(b.variants[1:]) {
+		rs := render.Compile(v.rs)
+		checkTrace(t, rs, v.policies)
+		b.variants = append(b.variants, &variant{name: fmt.Sprintf("compiled-%d", v.policies), policies: v.policies, rs: rs,
+			walked: walkedRules(rs), compiled: true})
+	}
+	// The cost of counters and flow logs (linear): the compareAt ruleset
+	// without its counters, and with flow logs of allowed flows (a twin
+	// before every Allow rule the first packet walks past).
 	noCounters := stripCounters(b.variants[b.big].rs)
-	b.variants = append(b.variants, &variant{name: fmt.Sprintf("%d-nocounters", n), policies: n, rs: noCounters, walked: walkedRules(noCounters)})
-	m, err = benchModel(n, flowLogsAll)
+	b.variants = append(b.variants, &variant{name: fmt.Sprintf("%d-nocounters", compareAt), policies: compareAt, rs: noCounters,
+		walked: walkedRules(noCounters), vsBig: true})
+	flowModel, err := benchModel(compareAt, flowLogsAll)
 	must(t, err)
-	rs, err := render.Node(m, nodeName)
+	flowLogs, err := render.Node(flowModel, nodeName)
 	must(t, err)
-	checkTrace(t, rs, n)
-	b.variants = append(b.variants, &variant{name: fmt.Sprintf("%d-flowlogs", n), policies: n, rs: rs, walked: walkedRules(rs)})
+	checkTrace(t, flowLogs, compareAt)
+	b.variants = append(b.variants, &variant{name: fmt.Sprintf("%d-flowlogs", compareAt), policies: compareAt, rs: flowLogs,
+		walked: walkedRules(flowLogs), vsBig: true})
 	return b
 }
+
+// compareAt is the policy count of B5's target and of the counters' and
+// flow logs' comparisons.
+const compareAt = 200
 
 // stripCounters returns a copy of rs with no counter statements or
 // counter objects: the ruleset as it was before counters.
@@ -447,7 +463,7 @@ func TestConnRate(t *testing.T) {
 	if full {
 		s = fullSettings()
 	}
-	b := newLab(t, []int{1, 50, 200})
+	b := newLab(t, []int{1, 50, compareAt, 1000})
 	for _, v := range b.variants {
 		b.use(t, v)
 		b.sanity(t)
@@ -486,7 +502,7 @@ func TestConnRate(t *testing.T) {
 		}
 	}
 	// B6: one established flow, with and without the largest ruleset.
-	base, big := b.variants[0], b.variants[b.big]
+	base, big := b.variants[0], b.largestCompiled()
 	for r := 0; r < s.tputRounds; r++ {
 		for _, v := range []*variant{base, big} {
 			b.use(t, v)
@@ -524,27 +540,48 @@ func (b *lab) report(t testing.TB, s settings, st map[*variant]*stats, took time
 			us(pct(x.lat, 50)), dp50, us(pct(x.lat, 99)),
 			median(x.parRates), median(pr), rng(pr), v.apply.Round(time.Millisecond))
 	}
+	for _, v := range b.variants {
+		if !v.compiled || (v.policies != compareAt && v.policies != b.largestCompiled().policies) {
+			continue
+		}
+		xv := st[v]
+		fmt.Fprintf(&w, "B5 %s: %.1f%% of the conntrack-only rate with one client, %.1f%% with %d (target >= 95%%); p50 %+.1f us per connection (target <= +2 us)\n",
+			v.name, median(paired(xv.seqRates, bs.seqRates, ratio)), median(paired(xv.parRates, bs.parRates, ratio)), s.workers,
+			median(paired(durs(xv.p50s), durs(bs.p50s), diff)))
+	}
 	xb, x1 := st[big], st[one]
-	fmt.Fprintf(&w, "B5 %s: %.1f%% of the conntrack-only rate with one client, %.1f%% with %d (target >= 95%%); p50 %+.1f us per connection (target <= +2 us)\n",
-		big.name, median(paired(xb.seqRates, bs.seqRates, ratio)), median(paired(xb.parRates, bs.parRates, ratio)), s.workers,
-		median(paired(durs(xb.p50s), durs(bs.p50s), diff)))
 	if dr := big.walked - one.walked; dr > 0 {
 		d := median(paired(durs(xb.p50s), durs(x1.p50s), diff))
-		fmt.Fprintf(&w, "per rule on the first packet (%s vs %s: %d more rules, p50 %+.1f us): %.0f ns (peer A8 ~70 ns per set-match rule, A7 nft 14.8 ns per linear rule)\n",
+		fmt.Fprintf(&w, "linear, per rule on the first packet (%s vs %s: %d more rules, p50 %+.1f us): %.0f ns (peer A8 ~70 ns per set-match rule, A7 nft 14.8 ns per linear rule)\n",
 			big.name, one.name, dr, d, d*1000/float64(dr))
 	}
-	for _, v := range b.variants[b.big+1:] {
+	for _, v := range b.variants {
+		if !v.vsBig {
+			continue
+		}
 		x := st[v]
 		fmt.Fprintf(&w, "%s vs %s (same rounds): rate %.1f%% of it with one client, %.1f%% with %d; p50 %+.1f us\n",
 			big.name, v.name, median(paired(xb.seqRates, x.seqRates, ratio)), median(paired(xb.parRates, x.parRates, ratio)), s.workers,
 			median(paired(durs(xb.p50s), durs(x.p50s), diff)))
 	}
+	xb = st[b.largestCompiled()]
 	if len(bs.tput) > 0 && len(xb.tput) > 0 {
 		tr := paired(xb.tput, bs.tput, ratio)
 		fmt.Fprintf(&w, "B6 one established flow, %d rounds of %v: conntrack-only %.2f Gbit/s, %s %.2f Gbit/s (medians); ratio %.1f%% %s (target >= 98%%)\n",
-			len(bs.tput), s.tputDur, median(bs.tput)*8/1e9, big.name, median(xb.tput)*8/1e9, median(tr), rng(tr))
+			len(bs.tput), s.tputDur, median(bs.tput)*8/1e9, b.largestCompiled().name, median(xb.tput)*8/1e9, median(tr), rng(tr))
 	}
 	t.Log("\n" + w.String())
+}
+
+// largestCompiled is the compiled variant with the most policies.
+func (b *lab) largestCompiled() *variant {
+	var out *variant
+	for _, v := range b.variants {
+		if v.compiled && (out == nil || v.policies > out.policies) {
+			out = v
+		}
+	}
+	return out
 }
 
 // rng prints the smallest and largest of ratios in percent.
