@@ -29,9 +29,24 @@ import (
 // is pure and leaves its argument unchanged; a ruleset without endpoint
 // chains, or with more identities than the mark holds (MaxIdentities), is
 // returned as it is.
-func Compile(r *Ruleset) *Ruleset {
+func Compile(r *Ruleset) *Ruleset { return NewCompiler().Compile(r) }
+
+// Compiler compiles the successive rulesets of one node: an identity keeps
+// its number from one ruleset to the next while it exists, so a change
+// touches only the elements it is about. Not safe for concurrent use.
+type Compiler struct{ alloc *idAlloc }
+
+// NewCompiler returns a compiler with no identities numbered yet.
+func NewCompiler() *Compiler { return &Compiler{alloc: newIDAlloc()} }
+
+// Compile is the package-level Compile, numbering identities as the last
+// ruleset this compiler compiled did.
+func (cc *Compiler) Compile(r *Ruleset) *Ruleset {
 	c := &compiler{r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{}}
+	c.ids.alloc = cc.alloc
+	cc.alloc.begin()
+	defer cc.alloc.end()
 	for _, ch := range r.Chains {
 		c.chains[ch.Name] = ch
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -16,6 +17,7 @@ import (
 
 // atom is one address predicate.
 type atom struct {
+	key    string // what identifies it across compiles
 	name   string // for comments: the set, the nets, the named port
 	ranges []AddrRange
 }
@@ -40,6 +42,52 @@ type idTable struct {
 	// target is the address maps' verdict for an identity: jump to its
 	// identity chain, or for a local table goto a section's variant.
 	target func(*identity) Verdict
+	// alloc numbers the identities (nil: in order of appearance).
+	alloc *idAlloc
+	full  bool // more identities than the mark holds
+}
+
+// idAlloc keeps identity numbers stable from one compile to the next:
+// an identity (its family and atoms) keeps its number while it exists, so
+// a change that adds or moves addresses leaves the other identities'
+// elements alone. Numbers no longer used are given out again.
+type idAlloc struct {
+	byKey map[string]uint32
+	used  map[uint32]bool // in the current compile
+	taken map[uint32]string
+}
+
+func newIDAlloc() *idAlloc {
+	return &idAlloc{byKey: map[string]uint32{}, used: map[uint32]bool{}, taken: map[uint32]string{}}
+}
+
+// begin starts a compile.
+func (a *idAlloc) begin() { a.used = map[uint32]bool{} }
+
+// get returns key's number: its old one, or the lowest free one.
+func (a *idAlloc) get(key string) uint32 {
+	if id, ok := a.byKey[key]; ok {
+		a.used[id] = true
+		return id
+	}
+	var id uint32 = 1
+	for ; ; id++ {
+		if _, ok := a.taken[id]; !ok {
+			break
+		}
+	}
+	a.byKey[key], a.taken[id], a.used[id] = id, key, true
+	return id
+}
+
+// end releases the numbers the compile did not use.
+func (a *idAlloc) end() {
+	for id, key := range a.taken {
+		if !a.used[id] {
+			delete(a.taken, id)
+			delete(a.byKey, key)
+		}
+	}
 }
 
 func newIDTable() *idTable {
@@ -53,7 +101,7 @@ func (t *idTable) atomFor(key, name string, ranges func() []AddrRange) int {
 	if i, ok := t.byKey[key]; ok {
 		return i
 	}
-	t.atoms = append(t.atoms, atom{name: name, ranges: ranges()})
+	t.atoms = append(t.atoms, atom{key: key, name: name, ranges: ranges()})
 	t.byKey[key] = len(t.atoms) - 1
 	return len(t.atoms) - 1
 }
@@ -78,10 +126,11 @@ type addrEvent struct {
 func (t *idTable) build() bool {
 	for _, fam := range []Family{FamilyIPv4, FamilyIPv6} {
 		t.sweep(fam)
-		if len(t.list) > MaxIdentities {
+		if t.full {
 			return false
 		}
 	}
+	sort.Slice(t.list, func(i, j int) bool { return t.list[i].id < t.list[j].id })
 	return true
 }
 
@@ -140,11 +189,17 @@ func (t *idTable) emit(fam Family, bits []byte, lo, hi netip.Addr) {
 	id, ok := t.byBits[key]
 	if !ok {
 		id = &identity{id: uint32(len(t.list) + 1), family: fam}
+		names := []string{string(rune('0' + fam))}
 		for i := range t.atoms {
 			if bits[i/8]&(1<<(i%8)) != 0 {
 				id.members = append(id.members, i)
+				names = append(names, t.atoms[i].key)
 			}
 		}
+		if t.alloc != nil {
+			id.id = t.alloc.get(strings.Join(names, "\x00"))
+		}
+		t.full = t.full || id.id > uint32(MaxIdentities)
 		t.byBits[key] = id
 		t.list = append(t.list, id)
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
+	"strings"
 	"slices"
 	"testing"
 
@@ -205,3 +206,63 @@ func (g *packetGen) packet() Packet {
 }
 
 func (s traceSum) String() string { return fmt.Sprintf("%+v", struct{ traceSum }{s}) }
+
+// TestCompilerStableIdentities: when an address joins a selector's set,
+// a Compiler that compiled the ruleset before keeps every identity that
+// still exists at its number (its id-N chain), so the change leaves the
+// elements of other identities alone.
+func TestCompilerStableIdentities(t *testing.T) {
+	checked := 0
+	for seed := 0; seed < 40; seed++ {
+		m, err := policy.NewModel(genModel(uint64(seed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := Node(m, genNode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := *before
+		after.Sets = slices.Clone(before.Sets)
+		grown := ""
+		for i, s := range after.Sets {
+			if s.Type == SetIPv4 && strings.HasPrefix(s.Name, "sel-") && len(s.Prefixes) > 0 {
+				cp := *s
+				cp.Prefixes = slices.Clone(s.Prefixes[1:]) // one address leaves
+				cp.Prefixes = append(cp.Prefixes, netip.MustParsePrefix("198.18.77.7/32"))
+				after.Sets[i], grown = &cp, s.Name
+				break
+			}
+		}
+		if grown == "" {
+			continue
+		}
+		c := NewCompiler()
+		a, b := c.Compile(before), c.Compile(&after)
+		fresh := Compile(&after)
+		ids := func(rs *Ruleset) map[string]string {
+			out := map[string]string{}
+			for _, ch := range rs.Chains {
+				if strings.HasPrefix(ch.Name, "id-") {
+					out[strings.SplitN(ch.Comment, ": ", 2)[1]] = ch.Name
+				}
+			}
+			return out
+		}
+		ia, ib := ids(a), ids(b)
+		for what, name := range ia {
+			if nb, ok := ib[what]; ok {
+				checked++
+				if nb != name {
+					t.Errorf("seed %d: %s changed; identity %q was %s, is %s", seed, grown, what, name, nb)
+				}
+			}
+		}
+		if d := cmp.Diff(len(ids(fresh)), len(ib)); d != "" {
+			t.Errorf("seed %d: identities of a fresh compile and of the compiler differ in number: %s", seed, d)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no identity to compare")
+	}
+}
