@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
