@@ -29,24 +29,17 @@ import (
 // is pure and leaves its argument unchanged; a ruleset without endpoint
 // chains, or with more identities than the mark holds (MaxIdentities), is
 // returned as it is.
-func Compile(r *Ruleset) *Ruleset { return NewCompiler().Compile(r) }
+func Compile(r *Ruleset) *Ruleset {
+	out, _ := compile(r)
+	return out
+}
 
-// Compiler compiles the successive rulesets of one node: an identity keeps
-// its number from one ruleset to the next while it exists, so a change
-// touches only the elements it is about. Not safe for concurrent use.
-type Compiler struct{ alloc *idAlloc }
-
-// NewCompiler returns a compiler with no identities numbered yet.
-func NewCompiler() *Compiler { return &Compiler{alloc: newIDAlloc()} }
-
-// Compile is the package-level Compile, numbering identities as the last
-// ruleset this compiler compiled did.
-func (cc *Compiler) Compile(r *Ruleset) *Ruleset {
+// compile is Compile, also returning the identities (none when it
+// returns r).
+func compile(r *Ruleset) (*Ruleset, []*identity) {
 	c := &compiler{r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{}}
-	c.ids.alloc = cc.alloc
-	cc.alloc.begin()
-	defer cc.alloc.end()
+	c.ids.hashed = true
 	for _, ch := range r.Chains {
 		c.chains[ch.Name] = ch
 	}
@@ -66,7 +59,7 @@ func (cc *Compiler) Compile(r *Ruleset) *Ruleset {
 		}
 	}
 	if len(todo) == 0 || !c.ids.build() {
-		return r
+		return r, nil
 	}
 	replaced := map[string]*Chain{}
 	usesIDs := false
@@ -76,7 +69,7 @@ func (cc *Compiler) Compile(r *Ruleset) *Ruleset {
 		c.maps = append(c.maps, maps...)
 		usesIDs = usesIDs || ids
 	}
-	return c.assemble(replaced, usesIDs)
+	return c.assemble(replaced, usesIDs), c.ids.list
 }
 
 type compiler struct {

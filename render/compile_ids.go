@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"slices"
 	"sort"
@@ -26,7 +27,8 @@ type atom struct {
 type identity struct {
 	id      uint32 // 1.., the mark holds id<<MarkIDShift
 	family  Family
-	members []int // atom indices, ascending
+	members []int  // atom indices, ascending
+	key     string // the family and the atoms' keys
 }
 
 // mark is the identity's mark bits.
@@ -42,57 +44,65 @@ type idTable struct {
 	// target is the address maps' verdict for an identity: jump to its
 	// identity chain, or for a local table goto a section's variant.
 	target func(*identity) Verdict
-	// alloc numbers the identities (nil: in order of appearance).
-	alloc *idAlloc
-	full  bool // more identities than the mark holds
+	// owners are the identity of each of elems' elements.
+	owners map[Family][]*identity
+	// hashed numbers the identities by their keys (number) rather than
+	// in order of appearance.
+	hashed bool
 }
 
-// idAlloc keeps identity numbers stable from one compile to the next:
-// an identity (its family and atoms) keeps its number while it exists, so
-// a change that adds or moves addresses leaves the other identities'
-// elements alone. Numbers no longer used are given out again.
-type idAlloc struct {
-	byKey map[string]uint32
-	used  map[uint32]bool // in the current compile
-	taken map[uint32]string
+// Identity numbers are a function of the set of identities alone, and
+// stable as that set changes: an identity's preferred number is the hash
+// of its key (its family and atoms) over 1..MaxIdentities; identities
+// take their numbers in the order of (preferred number, key), each the
+// first free one from its preferred number on, wrapping. A change that
+// adds or removes an identity moves no other unless they collide, so it
+// touches only the elements it is about, and a ruleset compiled from
+// scratch numbers identities as the one compiled before a change did.
+
+// preferredID is the number an identity with key takes when it is free.
+func preferredID(key string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return 1 + h.Sum32()%uint32(MaxIdentities)
 }
 
-func newIDAlloc() *idAlloc {
-	return &idAlloc{byKey: map[string]uint32{}, used: map[uint32]bool{}, taken: map[uint32]string{}}
-}
-
-// begin starts a compile.
-func (a *idAlloc) begin() { a.used = map[uint32]bool{} }
-
-// get returns key's number: its old one, or the lowest free one.
-func (a *idAlloc) get(key string) uint32 {
-	if id, ok := a.byKey[key]; ok {
-		a.used[id] = true
-		return id
+// number gives every identity its number; false when there are more than
+// the mark holds.
+func (t *idTable) number() bool {
+	if len(t.list) > MaxIdentities {
+		return false
 	}
-	var id uint32 = 1
-	for ; ; id++ {
-		if _, ok := a.taken[id]; !ok {
-			break
+	type pending struct {
+		id   *identity
+		pref uint32
+	}
+	ps := make([]pending, len(t.list))
+	for i, id := range t.list {
+		ps[i] = pending{id, preferredID(id.key)}
+	}
+	slices.SortFunc(ps, func(a, b pending) int {
+		if a.pref != b.pref {
+			return int(a.pref) - int(b.pref)
 		}
-	}
-	a.byKey[key], a.taken[id], a.used[id] = id, key, true
-	return id
-}
-
-// end releases the numbers the compile did not use.
-func (a *idAlloc) end() {
-	for id, key := range a.taken {
-		if !a.used[id] {
-			delete(a.taken, id)
-			delete(a.byKey, key)
+		return strings.Compare(a.id.key, b.id.key)
+	})
+	taken := make(map[uint32]bool, len(ps))
+	for _, p := range ps {
+		n := p.pref
+		for taken[n] {
+			if n++; n > uint32(MaxIdentities) {
+				n = 1
+			}
 		}
+		taken[n], p.id.id = true, n
 	}
+	return true
 }
 
 func newIDTable() *idTable {
 	return &idTable{byKey: map[string]int{}, byBits: map[string]*identity{}, elems: map[Family][]MapElement{},
-		target: func(id *identity) Verdict { return Jump(idChain(id)) }}
+		owners: map[Family][]*identity{}, target: func(id *identity) Verdict { return Jump(idChain(id)) }}
 }
 
 // atomFor returns the index of the atom with key, adding it (with the
@@ -126,8 +136,17 @@ type addrEvent struct {
 func (t *idTable) build() bool {
 	for _, fam := range []Family{FamilyIPv4, FamilyIPv6} {
 		t.sweep(fam)
-		if t.full {
+	}
+	if !t.hashed {
+		if len(t.list) > MaxIdentities {
 			return false
+		}
+	} else if !t.number() {
+		return false
+	}
+	for fam, es := range t.elems {
+		for i := range es {
+			es[i].Verdict = t.target(t.owners[fam][i])
 		}
 	}
 	sort.Slice(t.list, func(i, j int) bool { return t.list[i].id < t.list[j].id })
@@ -196,19 +215,16 @@ func (t *idTable) emit(fam Family, bits []byte, lo, hi netip.Addr) {
 				names = append(names, t.atoms[i].key)
 			}
 		}
-		if t.alloc != nil {
-			id.id = t.alloc.get(strings.Join(names, "\x00"))
-		}
-		t.full = t.full || id.id > uint32(MaxIdentities)
+		id.key = strings.Join(names, "\x00")
 		t.byBits[key] = id
 		t.list = append(t.list, id)
 	}
-	es, v := t.elems[fam], t.target(id)
-	if n := len(es); n > 0 && es[n-1].Verdict == v && es[n-1].Addrs.Hi.Next() == lo {
+	es, os := t.elems[fam], t.owners[fam]
+	if n := len(es); n > 0 && os[n-1] == id && es[n-1].Addrs.Hi.Next() == lo {
 		es[n-1].Addrs.Hi = hi
 		return
 	}
-	t.elems[fam] = append(es, MapElement{Addrs: AddrRange{Lo: lo, Hi: hi}, Verdict: v})
+	t.elems[fam], t.owners[fam] = append(es, MapElement{Addrs: AddrRange{Lo: lo, Hi: hi}}), append(os, id)
 }
 
 func idChain(id *identity) string { return fmt.Sprintf("id-%d", id.id) }
