@@ -19,8 +19,17 @@ import (
 // which changes set elements only and goes over netlink), and after each
 // one checks that the node's table
 // equals, as data, the same ruleset loaded whole into a scratch namespace;
-// the same model applied twice writes nothing.
+// the same model applied twice writes nothing. It runs with the rules
+// compiled (a remote pod then moves address map elements: ids-v4) and
+// linear (it changes a selector set's elements).
 func TestIncrementalEqualsFull(t *testing.T) {
+	for _, compiled := range []bool{true, false} {
+		name := map[bool]string{true: "compiled", false: "linear"}[compiled]
+		t.Run(name, func(t *testing.T) { testIncremental(t, compiled) })
+	}
+}
+
+func testIncremental(t *testing.T, compiled bool) {
 	seed := envInt("KERNELTEST_SEED", 5)
 	steps := int(envInt("KERNELTEST_INCREMENTAL_STEPS", 30))
 	c := newCluster(t)
@@ -50,6 +59,9 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		before, _ := c.k.Stats()
 		rs, err := render.Node(m, nodeName)
 		must(t, err)
+		if compiled {
+			rs = render.Compile(rs)
+		}
 		if err := c.k.Apply(ctx, rs); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}

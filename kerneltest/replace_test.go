@@ -23,26 +23,41 @@ import (
 // every replace must be done in place, and each must leave the table equal,
 // as data, to its ruleset loaded into an empty namespace. Deleting and
 // re-creating the table instead lost about one forwarded connection in ten
-// replaces here.
+// replaces here. It runs with the rules linear and compiled.
 func TestWholeReplaceKeepsForwarding(t *testing.T) {
+	for _, compiled := range []bool{false, true} {
+		t.Run(map[bool]string{true: "compiled", false: "linear"}[compiled], func(t *testing.T) {
+			testWholeReplace(t, compiled)
+		})
+	}
+}
+
+func testWholeReplace(t *testing.T, compiled bool) {
+	form := func(rs *render.Ruleset) *render.Ruleset {
+		if compiled {
+			return render.Compile(rs)
+		}
+		return rs
+	}
 	c := newCluster(t)
 	scratchNS, err := c.lab.NewNS("scratch")
 	must(t, err)
 	scratch, err := nft.NewKernel(nft.Config{NetNS: scratchNS.Path()})
 	must(t, err)
 	ctx := context.Background()
-	base, err := render.Node(mustModel(t, baseYAML), nodeName)
+	base, err := render.Node(mustModel(t, baseYAML+hostPolicy), nodeName)
 	must(t, err)
+	base = form(base)
 	must(t, c.k.Apply(ctx, base))
 
 	var probes, lost atomic.Int64
 	var examples sync.Map
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	// The base model allows both (no policy: the namespace profiles allow,
-	// and the node has no host endpoint); dbPolicies add policies for
-	// app/db only.
-	for _, dst := range []string{"198.18.1.10:80", nodeV4 + ":22"} {
+	// The base model allows all three (the namespace profiles allow the
+	// pod; the node's host endpoint has 22 failsafe and 8080 allowed by
+	// policy); dbPolicies add policies for app/db only.
+	for _, dst := range []string{"198.18.1.10:80", nodeV4 + ":22", nodeV4 + ":8080"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -63,8 +78,9 @@ func TestWholeReplaceKeepsForwarding(t *testing.T) {
 			}
 		}()
 	}
-	other, err := render.Node(mustModel(t, baseYAML+dbPolicies), nodeName)
+	other, err := render.Node(mustModel(t, baseYAML+hostPolicy+dbPolicies), nodeName)
 	must(t, err)
+	other = form(other)
 	const replaces = 40
 	for i := range replaces {
 		rs := base
@@ -94,6 +110,22 @@ func TestWholeReplaceKeepsForwarding(t *testing.T) {
 		t.Errorf("only %d connections were tried", probes.Load())
 	}
 }
+
+// hostPolicy is a named host endpoint for the node with a policy that
+// allows TCP 8080 from anywhere.
+const hostPolicy = `---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: node1-eth0, labels: {role: node}}
+spec: {node: node1, interfaceName: eth0, expectedIPs: [198.19.0.2, "fd00:19::2"]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: host-8080}
+spec:
+  selector: role == 'node'
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [8080]}}]
+`
 
 // dbPolicies add chains, sets and a map for app/db only, so that the
 // probes above stay allowed while objects come and go.

@@ -223,19 +223,37 @@ func withChain(rs *render.Ruleset) *render.Ruleset {
 	panic("no policy chain")
 }
 
+// forms runs modes with the rules linear and compiled (both rulesets
+// compiled, as the agent does by default).
+func forms(b *testing.B, rs, other *render.Ruleset) {
+	b.Run("linear", func(b *testing.B) { modes(b, rs, other) })
+	b.Run("compiled", func(b *testing.B) { modes(b, render.Compile(rs), render.Compile(other)) })
+}
+
 func BenchmarkB4MemberChange(b *testing.B) {
 	rs := benchRuleset(b)
-	modes(b, rs, withSet(rs))
+	forms(b, rs, withSet(rs))
 }
 
 func BenchmarkB4ChainChange(b *testing.B) {
 	rs := benchRuleset(b)
-	modes(b, rs, withChain(rs))
+	forms(b, rs, withChain(rs))
 }
 
 func BenchmarkB4NoopResync(b *testing.B) {
 	rs := benchRuleset(b)
-	modes(b, rs, rs)
+	forms(b, rs, rs)
+}
+
+// BenchmarkCompile2000 is render.Compile of the B4 ruleset: what the
+// agent adds to each render with --rules compiled.
+func BenchmarkCompile2000(b *testing.B) {
+	rs := benchRuleset(b)
+	var out *render.Ruleset
+	for b.Loop() {
+		out = render.Compile(rs)
+	}
+	reportStats(b, out)
 }
 
 // BenchmarkB4DiffRendered is the diff alone between two separate renders

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/palisade-net/palisade/render"
 )
 
@@ -289,11 +291,13 @@ func (d *differ) maps() bool {
 		if o.Comment != m.Comment {
 			return true
 		}
+		if o.Kind != m.Kind {
+			return true
+		}
 		if !slices.Equal(o.Elements, m.Elements) {
 			d.flush = append(d.flush, func() string { return fmt.Sprintf("flush map %s %s", tableRef, m.Name) })
 			d.declare = append(d.declare, func() string { return m.Block() })
-			d.on(nlFlush, func(b *nlBatch) { b.flushSet(m.Name) })
-			d.on(nlMaps, func(b *nlBatch) { b.addMapElements(m) })
+			d.mapDelta(o, m)
 		}
 		return false
 	}, func(m *render.Map) bool {
@@ -306,6 +310,32 @@ func (d *differ) maps() bool {
 		d.on(nlDelMaps, func(b *nlBatch) { b.delSet(m.Name) })
 	}
 	return stop
+}
+
+// mapDelta sends a map's change as the elements that went, deleted
+// before the chains they name may go, and the ones that came (or changed
+// their verdict or comment), added after the chains they name came.
+// An address range is deleted or added whole, its start and its end
+// element together: the kernel checks each element against the ranges
+// it holds, so a range must not be half there when the next one comes.
+func (d *differ) mapDelta(o, m *render.Map) {
+	gone, came := diffSlices(o.Elements, m.Elements)
+	d.on(nlFlush, func(b *nlBatch) {
+		es, err := mapElements(&render.Map{Kind: m.Kind, Elements: gone})
+		if err != nil {
+			b.fail(fmt.Errorf("map %s: %w", m.Name, err))
+			return
+		}
+		b.elements(unix.NFT_MSG_DELSETELEM, m.Name, 0, encodeElems(es, false))
+	})
+	d.on(nlMaps, func(b *nlBatch) {
+		es, err := mapElements(&render.Map{Kind: m.Kind, Elements: came})
+		if err != nil {
+			b.fail(fmt.Errorf("map %s: %w", m.Name, err))
+			return
+		}
+		b.elements(unix.NFT_MSG_NEWSETELEM, m.Name, 0, encodeElems(es, true))
+	})
 }
 
 func (d *differ) counters() bool {

@@ -97,11 +97,20 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 	if have.baseCommentChanges(want) {
 		return nil
 	}
+	kept := have.kept(want)
 	b := &nlBatch{}
 	b.flushTable()
 	// Nothing refers to them once the rules are gone: maps (whose
-	// elements name chains) first, then the chains they named.
+	// elements name chains) first, then the chains they named. Maps and
+	// chains that stay are kept, flushed: a packet that meets the new
+	// rules before the kernel has published a new map's elements (it
+	// does so after the rules) still finds the old ones, where a map
+	// declared again would be empty for that moment.
 	for _, name := range have.maps {
+		if kept["map "+name] {
+			b.flushSet(name)
+			continue
+		}
 		b.delSet(name)
 	}
 	for _, name := range have.sets {
@@ -114,12 +123,14 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 		b.delObj(objLimit, name)
 	}
 	for _, name := range have.chains {
-		b.delChain(name)
+		if !kept["chain "+name] {
+			b.delChain(name)
+		}
 	}
 	for _, name := range have.goneBase(want) {
 		b.delChain(name)
 	}
-	b.addRuleset(rs)
+	b.addRulesetKeeping(rs, kept)
 	return b
 }
 

@@ -76,12 +76,38 @@ func (b *nlBatch) addMapElements(m *render.Map) {
 		b.fail(fmt.Errorf("map %s: %w", m.Name, err))
 		return
 	}
-	b.elements(unix.NFT_MSG_NEWSETELEM, m.Name, 0, elems)
+	b.elements(unix.NFT_MSG_NEWSETELEM, m.Name, 0, encodeElems(elems, true))
 }
 
-// mapElements encodes a map's elements by its kind.
-func mapElements(m *render.Map) ([]netlink.Attribute, error) {
-	var out []netlink.Attribute
+// nlElem is one kernel element of a set or map: its key, flags, last key
+// (a concatenation's interval), data and user data.
+type nlElem struct {
+	key, keyEnd []byte
+	flags       uint32
+	data        []netlink.Attribute // the verdict and user data
+}
+
+// encodeElems encodes elements: whole to add them, only what names them
+// (key, last key, flags) to delete them.
+func encodeElems(es []nlElem, whole bool) []netlink.Attribute {
+	out := make([]netlink.Attribute, 0, len(es))
+	for _, e := range es {
+		var extra []netlink.Attribute
+		if e.keyEnd != nil {
+			extra = append(extra, netlink.Attribute{Type: unix.NLA_F_NESTED | setElemKeyEnd,
+				Data: mustAttrs(netlink.Attribute{Type: unix.NFTA_DATA_VALUE, Data: e.keyEnd})})
+		}
+		if whole {
+			extra = append(extra, e.data...)
+		}
+		out = append(out, keyElement(e.key, e.flags, extra))
+	}
+	return out
+}
+
+// mapElements are a map's kernel elements, by its kind.
+func mapElements(m *render.Map) ([]nlElem, error) {
+	var out []nlElem
 	for _, e := range m.Elements {
 		v, err := verdictData(e.Verdict)
 		if err != nil {
@@ -96,14 +122,12 @@ func mapElements(m *render.Map) ([]netlink.Attribute, error) {
 		case render.MapIfname:
 			key := make([]byte, ifnameLen)
 			copy(key, e.Key)
-			out = append(out, keyElement(key, 0, extra))
+			out = append(out, nlElem{key: key, data: extra})
 		case render.MapIPv4, render.MapIPv6:
 			out = append(out, rangeElements(e.Addrs, extra)...)
 		default:
 			lo, hi := boxKeys(m.Kind, e.Box)
-			end := netlink.Attribute{Type: unix.NLA_F_NESTED | setElemKeyEnd,
-				Data: mustAttrs(netlink.Attribute{Type: unix.NFTA_DATA_VALUE, Data: hi})}
-			out = append(out, keyElement(lo, 0, append([]netlink.Attribute{end}, extra...)))
+			out = append(out, nlElem{key: lo, keyEnd: hi, data: extra})
 		}
 	}
 	return out, nil
@@ -112,7 +136,7 @@ func mapElements(m *render.Map) ([]netlink.Attribute, error) {
 // rangeElements are an address range's start element and, unless the
 // range runs to the last address (an open interval), its end element (at
 // the start of the next range when that follows at once, as nft sends it).
-func rangeElements(r render.AddrRange, extra []netlink.Attribute) []netlink.Attribute {
+func rangeElements(r render.AddrRange, extra []netlink.Attribute) []nlElem {
 	end := r.Hi.Next()
 	if !end.IsValid() {
 		open := userdata.AppendUint32(nil, udataElemFlags, elemFlagOpen)
@@ -121,9 +145,9 @@ func rangeElements(r render.AddrRange, extra []netlink.Attribute) []netlink.Attr
 		} else {
 			extra = append(extra, netlink.Attribute{Type: unix.NFTA_SET_ELEM_USERDATA, Data: open})
 		}
-		return []netlink.Attribute{keyElement(r.Lo.AsSlice(), 0, extra)}
+		return []nlElem{{key: r.Lo.AsSlice(), data: extra}}
 	}
-	return []netlink.Attribute{keyElement(r.Lo.AsSlice(), 0, extra), keyElement(end.AsSlice(), unix.NFT_SET_ELEM_INTERVAL_END, nil)}
+	return []nlElem{{key: r.Lo.AsSlice(), data: extra}, {key: end.AsSlice(), flags: unix.NFT_SET_ELEM_INTERVAL_END}}
 }
 
 // boxKeys are a box's first and last keys: the mark's bits big-endian,

@@ -410,7 +410,11 @@ func (b *nlBatch) delObj(typ uint32, name string) {
 
 // addRuleset declares a whole ruleset into an existing (empty or kept)
 // table: objects, then chains, then rules, so every reference resolves.
-func (b *nlBatch) addRuleset(rs *render.Ruleset) {
+func (b *nlBatch) addRuleset(rs *render.Ruleset) { b.addRulesetKeeping(rs, nil) }
+
+// addRulesetKeeping is addRuleset where the chains and maps in kept
+// ("chain NAME", "map NAME") are in the table already, empty.
+func (b *nlBatch) addRulesetKeeping(rs *render.Ruleset, kept map[string]bool) {
 	for _, s := range rs.Sets {
 		b.addSet(s)
 	}
@@ -421,10 +425,16 @@ func (b *nlBatch) addRuleset(rs *render.Ruleset) {
 		b.addLimit(rs.FlowLog)
 	}
 	for _, c := range rs.Chains {
-		b.addChain(c)
+		if !kept["chain "+c.Name] {
+			b.addChain(c)
+		}
 	}
 	for _, m := range rs.Maps {
-		b.addMap(m)
+		if kept["map "+m.Name] {
+			b.addMapElements(m)
+		} else {
+			b.addMap(m)
+		}
 	}
 	for _, c := range rs.Chains {
 		b.addChainRules(c)

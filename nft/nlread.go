@@ -211,14 +211,16 @@ func readTableFrom(fd int, buf []byte, next func() uint32, what readWhat) (*kern
 
 // objects are the table's objects as a whole replace needs them.
 func (t *kernelTable) objects() tableObjects {
-	o := tableObjects{base: map[string]string{}}
+	o := tableObjects{base: map[string]string{}, comments: map[string]string{}}
 	for _, c := range t.chains {
 		a := attrs(c)
 		name := attrString(a[unix.NFTA_CHAIN_NAME])
+		comment, _ := userdata.GetString(a[attrChainUserdata], userdata.TypeComment)
 		if _, isBase := a[unix.NFTA_CHAIN_HOOK]; isBase {
-			o.base[name], _ = userdata.GetString(a[attrChainUserdata], userdata.TypeComment)
+			o.base[name] = comment
 		} else {
 			o.chains = append(o.chains, name)
+			o.comments["chain "+name] = comment
 		}
 	}
 	for _, s := range t.sets {
@@ -229,6 +231,7 @@ func (t *kernelTable) objects() tableObjects {
 		case flags&unix.NFT_SET_ANONYMOUS != 0:
 		case flags&unix.NFT_SET_MAP != 0:
 			o.maps = append(o.maps, name)
+			o.comments["map "+name], _ = userdata.GetString(a[unix.NFTA_SET_USERDATA], userdata.NFTNL_UDATA_SET_COMMENT)
 		default:
 			o.sets = append(o.sets, name)
 		}

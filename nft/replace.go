@@ -29,6 +29,9 @@ import (
 type tableObjects struct {
 	base                                 map[string]string // base chain -> comment
 	chains, sets, maps, counters, limits []string
+	// comments are the comments of regular chains ("chain NAME") and
+	// maps ("map NAME"), where known (nil from a text listing).
+	comments map[string]string
 }
 
 var (
@@ -85,12 +88,13 @@ func parseObjects(listing string) tableObjects {
 
 // objectsOf are the objects of a ruleset.
 func objectsOf(rs *render.Ruleset) tableObjects {
-	o := tableObjects{base: map[string]string{}}
+	o := tableObjects{base: map[string]string{}, comments: map[string]string{}}
 	for _, c := range rs.Chains {
 		if c.Base != nil {
 			o.base[c.Name] = c.Comment
 		} else {
 			o.chains = append(o.chains, c.Name)
+			o.comments["chain "+c.Name] = render.CommentText(c.Comment)
 		}
 	}
 	for _, s := range rs.Sets {
@@ -98,6 +102,7 @@ func objectsOf(rs *render.Ruleset) tableObjects {
 	}
 	for _, m := range rs.Maps {
 		o.maps = append(o.maps, m.Name)
+		o.comments["map "+m.Name] = render.CommentText(m.Comment)
 	}
 	for _, c := range rs.Counters {
 		o.counters = append(o.counters, c.Name)
@@ -118,6 +123,20 @@ func (have tableObjects) baseCommentChanges(want tableObjects) bool {
 		}
 	}
 	return false
+}
+
+// kept are the regular chains and maps ("chain NAME", "map NAME") that
+// both have and want hold with the same comment: an in-place replace
+// keeps them, flushed and filled again, rather than deleting and
+// declaring them again.
+func (have tableObjects) kept(want tableObjects) map[string]bool {
+	out := map[string]bool{}
+	for k, c := range want.comments {
+		if old, ok := have.comments[k]; ok && old == c {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // goneBase are have's base chains that want lacks, by name.
