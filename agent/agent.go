@@ -126,7 +126,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	if a.cfg.NoRegister {
 		reg = nil
 	}
-	l := newLoop(a, newEngine(a.cfg.Engine, a.cfg.Node), reg)
+	l := newLoop(a, newEngine(a.cfg.Engine, a.cfg.Rules, a.cfg.Node), reg)
 	a.goRun(func() { a.watch(bg, updates) })
 	a.goRun(func() {
 		if err := a.ifs.Run(bg, ifaces); err != nil {

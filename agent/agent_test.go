@@ -35,8 +35,10 @@ spec:
 `, name, port)
 }
 
-// policyChain is the chain name render gives a global policy's ingress.
-func policyChain(name string) string { return "pol-gnp-" + name + "-ingress" }
+// policyMark is what the ruleset holds of a global policy's first
+// ingress rule in either form: the comment on its rule (linear) or on
+// the map elements it decides (compiled).
+func policyMark(name string) string { return `"` + name + ` ingress rule 0"` }
 
 // TestNoWriteBeforeSynced: events before the first Synced never reach the
 // kernel, however long the list takes; Synced brings one transaction.
@@ -53,7 +55,7 @@ func TestNoWriteBeforeSynced(t *testing.T) {
 		t.Fatalf("Ready before the sync = %v", err)
 	}
 	st.synced()
-	eventually(t, 2*time.Second, func() error { return textHas(f, policyChain("p80")) })
+	eventually(t, 2*time.Second, func() error { return textHas(f, policyMark("p80")) })
 	eventually(t, 2*time.Second, a.Ready)
 	if applies, calls, deletes := f.Counts(); applies != 1 || calls != 1 || deletes != 0 {
 		t.Errorf("applies, calls, deletes = %d, %d, %d; want 1, 1, 0", applies, calls, deletes)
@@ -98,7 +100,7 @@ func TestBatchesBurst(t *testing.T) {
 	const n = 200
 	burst := manyPolicies(t, n)
 	st.added(burst...)
-	eventually(t, 5*time.Second, func() error { return textHas(f, policyChain("p0"), policyChain(fmt.Sprint("p", n-1))) })
+	eventually(t, 5*time.Second, func() error { return textHas(f, policyMark("p0"), policyMark(fmt.Sprint("p", n-1))) })
 	time.Sleep(100 * time.Millisecond)
 	after, _, _ := f.Counts()
 	t.Logf("%d changes, %d transactions", n, after-before)
@@ -130,7 +132,7 @@ func TestBatchesStoreBurst(t *testing.T) {
 	before, _, _ := f.Counts()
 	const n = 100
 	put(t, st, manyPolicies(t, n)...)
-	eventually(t, 5*time.Second, func() error { return textHas(f, policyChain(fmt.Sprint("p", n-1))) })
+	eventually(t, 5*time.Second, func() error { return textHas(f, policyMark(fmt.Sprint("p", n-1))) })
 	after, _, _ := f.Counts()
 	t.Logf("%d writes, %d transactions", n, after-before)
 	if after-before > n/4 {
@@ -183,7 +185,7 @@ func TestApplyFailureKeepsPreviousRuleset(t *testing.T) {
 		t.Errorf("/readiness = %d %q", code, body)
 	}
 	close(gate)
-	eventually(t, 2*time.Second, func() error { return textHas(f, policyChain("p81")) })
+	eventually(t, 2*time.Second, func() error { return textHas(f, policyMark("p81")) })
 	eventually(t, time.Second, a.Ready)
 	t.Logf("%d failed transactions before the retry succeeded", calls.Load())
 }
@@ -246,10 +248,10 @@ func TestDatastoreOutageKeepsLastRuleset(t *testing.T) {
 	}
 	st.setDown(false)
 	eventually(t, 10*time.Second, func() error {
-		if err := textHas(f, policyChain("p90")); err != nil {
+		if err := textHas(f, policyMark("p90")); err != nil {
 			return err
 		}
-		if strings.Contains(f.Text(), policyChain("p80")) {
+		if strings.Contains(f.Text(), policyMark("p80")) {
 			return errors.New("the policy deleted during the outage is still there")
 		}
 		return a.Ready()
@@ -290,7 +292,7 @@ spec: {interfaces: [{name: eth0}]}
 		if got, _, _ := f.Counts(); got != applies {
 			t.Fatalf("run %d: the table was written before the sync", run)
 		}
-		if run == 1 && !strings.Contains(f.Text(), policyChain("old")) {
+		if run == 1 && !strings.Contains(f.Text(), policyMark("old")) {
 			t.Fatal("the earlier table is not in force before the sync")
 		}
 		st.synced()
@@ -298,7 +300,7 @@ spec: {interfaces: [{name: eth0}]}
 		if got, _, _ := f.Counts(); got != applies+1 {
 			t.Errorf("run %d: %d transactions after the sync, want 1", run, got-applies)
 		}
-		if err := textHas(f, policyChain("new")); err != nil || strings.Contains(f.Text(), policyChain("old")) {
+		if err := textHas(f, policyMark("new")); err != nil || strings.Contains(f.Text(), policyMark("old")) {
 			t.Errorf("run %d: the table was not replaced: %v", run, err)
 		}
 		if err := a.Close(); err != nil {

@@ -76,6 +76,10 @@ type Config struct {
 	// Engine is EngineIncremental (calc.Engine, the default) or
 	// EngineRebuild (policy.NewModel over every object, per batch).
 	Engine string
+	// Rules is RulesCompiled (the default: each endpoint's policy becomes
+	// identity and verdict map lookups, render.Compile) or RulesLinear (one
+	// nft rule per policy rule, walked in order).
+	Rules string
 	// NoRegister stops the agent from writing its Node to the datastore;
 	// the local model still gets the discovered interfaces.
 	NoRegister bool
@@ -149,6 +153,9 @@ func (c Config) Defaults() Config {
 	if c.Engine == "" {
 		c.Engine = EngineIncremental
 	}
+	if c.Rules == "" {
+		c.Rules = RulesCompiled
+	}
 	if c.RuleMetrics == "" {
 		c.RuleMetrics = RuleMetricsRules
 	}
@@ -183,6 +190,9 @@ func (c Config) Validate() error {
 	}
 	if c.Engine != EngineIncremental && c.Engine != EngineRebuild {
 		return &ConfigError{Field: "engine", Err: fmt.Errorf("%q is not %s or %s", c.Engine, EngineIncremental, EngineRebuild)}
+	}
+	if c.Rules != RulesCompiled && c.Rules != RulesLinear {
+		return &ConfigError{Field: "rules", Err: fmt.Errorf("%q is not %s or %s", c.Rules, RulesCompiled, RulesLinear)}
 	}
 	if err := validRuleMetrics(c.RuleMetrics); err != nil {
 		return &ConfigError{Field: "rule-metrics", Err: err}

@@ -60,7 +60,7 @@ func TestKernelDriftRestored(t *testing.T) {
 	for i, tamper := range [][]string{
 		{"flush", "ruleset"},
 		{"delete", "table", "inet", "palisade"},
-		{"flush", "chain", "inet", "palisade", policyChain("p80")},
+		{"flush", "chain", "inet", "palisade", "hep-n1-eth0-ingress"},
 		{"insert", "rule", "inet", "palisade", "filter-input", "accept"},
 		// An element only: the monitor's event names no table.
 		{"add", "element", "inet", "palisade", "map-wep-to", `{ "calitamper0" : accept }`},

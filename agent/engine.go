@@ -55,12 +55,25 @@ const (
 	EngineRebuild = "rebuild"
 )
 
-// newEngine returns the engine the configuration selects.
-func newEngine(kind, node string) engine {
+// Rule forms Config.Rules selects.
+const (
+	// RulesCompiled compiles each endpoint chain's policy section into
+	// identity and verdict map lookups (render.Compile): the per-packet
+	// cost does not grow with the number of policies (the default).
+	RulesCompiled = "compiled"
+	// RulesLinear keeps one nft rule per policy rule, walked in order.
+	RulesLinear = "linear"
+)
+
+// newEngine returns the engine the configuration selects: kind is
+// Config.Engine, rules Config.Rules.
+func newEngine(kind, rules, node string) engine {
+	e := &sourceEngine{src: calc.NewEngine(node), node: node, staged: newStagedCache()}
 	if kind == EngineRebuild {
-		return &sourceEngine{src: newModelCache(), node: node, staged: newStagedCache()}
+		e.src = newModelCache()
 	}
-	return &sourceEngine{src: calc.NewEngine(node), node: node, staged: newStagedCache()}
+	e.compiled = rules != RulesLinear
+	return e
 }
 
 // sourceEngine renders a sourcer's model for one node, with the shadow
@@ -69,6 +82,8 @@ type sourceEngine struct {
 	src    sourcer
 	node   string
 	staged *stagedCache
+	// compiled: each rendered ruleset is compiled (RulesCompiled).
+	compiled bool
 }
 
 func (e *sourceEngine) Apply(ev store.Event) {
@@ -93,6 +108,9 @@ func (e *sourceEngine) Render() (Result, error) {
 	}
 	if err != nil {
 		return res, err
+	}
+	if e.compiled {
+		rs = render.Compile(rs)
 	}
 	res.Ruleset = rs
 	res.Endpoints, res.Policies = countLocal(src, e.node)

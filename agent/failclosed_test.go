@@ -65,7 +65,7 @@ func TestAgentRestoresTamperedTable(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DriftInterval = 20 * time.Millisecond
 	a := startAgent(t, cfg, st, f, NewStaticInterfaces(testIfaces()...))
-	eventually(t, 3*time.Second, func() error { return textHas(f, policyChain("p80")) })
+	eventually(t, 3*time.Second, func() error { return textHas(f, policyMark("p80")) })
 	eventually(t, 3*time.Second, a.Ready)
 	want := f.Text()
 	drift := func() float64 { return value(a.m.drift) }

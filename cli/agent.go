@@ -66,6 +66,9 @@ func newAgentCmd(s *streams) *cobra.Command {
 	fl.DurationVar(&cfg.ProbeInterval, "probe-interval", agent.DefaultProbeInterval, "period of the datastore read behind /readiness")
 	fl.StringVar(&cfg.Engine, "engine", agent.EngineIncremental,
 		"how the node model is computed: incremental (calc) or rebuild (the whole model per batch)")
+	fl.StringVar(&cfg.Rules, "rules", agent.RulesCompiled,
+		"the form of each endpoint's policy in nftables: compiled (identity and verdict map lookups,\n"+
+			"a per-packet cost flat in the number of policies) or linear (one nft rule per policy rule)")
 	fl.StringVar(&cfg.CNISocket, "cni-socket", "", "serve palisade-cni, the chained CNI plugin, on this unix socket\n"+
 		"(mode 0600; the plugin's default is "+cni.DefaultSocket+")")
 	fl.StringVar(&cfg.StateFile, "state-file", "", "where the applied ruleset is kept so a restart takes over the kernel's table\n"+

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/palisade-net/palisade/agent"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/render"
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ type dataplaneOpts struct {
 	recursive bool
 	node      string
 	output    string
+	rules     string
 	flowOpts
 	ds datastoreOpts
 }
@@ -51,6 +53,7 @@ func newDataplaneShow(s *streams) *cobra.Command {
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().StringVar(&o.node, "node", "", "the node whose ruleset to render")
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text (nft syntax) or stats")
+	addRulesFlag(c, &o.rules)
 	addDatastoreFlags(c, &o.ds)
 	return c
 }
@@ -62,11 +65,14 @@ func runDataplaneShow(s *streams, o *dataplaneOpts) error {
 	if o.output != "text" && o.output != "stats" {
 		return fmt.Errorf("unrecognized output format '%s' (want text or stats)", o.output)
 	}
+	if err := validRules(o.rules); err != nil {
+		return err
+	}
 	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
 	}
-	rs, err := render.Node(m, o.node)
+	rs, err := renderNode(m, o.node, o.rules)
 	if err != nil {
 		return err
 	}
@@ -79,6 +85,31 @@ func runDataplaneShow(s *streams, o *dataplaneOpts) error {
 	writeInterfaceReport(s.out, m.Nodes[o.node])
 	_, err = io.WriteString(s.out, rs.Text())
 	return err
+}
+
+// addRulesFlag adds --rules, the form of the policy rules as the agent's
+// flag of that name chooses it.
+func addRulesFlag(c *cobra.Command, rules *string) {
+	c.Flags().StringVar(rules, "rules", agent.RulesCompiled,
+		"the form of each endpoint's policy, as palisade agent --rules: compiled (identity and verdict\n"+
+			"map lookups, what the agent programs by default) or linear (one nft rule per policy rule)")
+}
+
+func validRules(r string) error {
+	if r != agent.RulesCompiled && r != agent.RulesLinear {
+		return fmt.Errorf("--rules: %q is not %s or %s", r, agent.RulesCompiled, agent.RulesLinear)
+	}
+	return nil
+}
+
+// renderNode renders the node's ruleset in the form the agent would
+// program with --rules.
+func renderNode(m *policy.Model, node, rules string) (*render.Ruleset, error) {
+	rs, err := render.Node(m, node)
+	if err != nil || rules == agent.RulesLinear {
+		return rs, err
+	}
+	return render.Compile(rs), nil
 }
 
 // writeInterfaceReport prints, as nft comments, what the node's agent
@@ -116,6 +147,7 @@ func newDataplaneTrace(s *streams) *cobra.Command {
 	}
 	addFileFlags(c, &o.files, &o.recursive)
 	c.Flags().StringVar(&o.node, "node", "", "the node whose ruleset to trace through")
+	addRulesFlag(c, &o.rules)
 	addFlowFlags(c, &o.flowOpts)
 	addDatastoreFlags(c, &o.ds)
 	return c
@@ -125,6 +157,9 @@ func runDataplaneTrace(s *streams, o *dataplaneOpts) error {
 	if o.node == "" || !o.complete() {
 		return fmt.Errorf("dataplane trace needs --node, --from, --to and --port")
 	}
+	if err := validRules(o.rules); err != nil {
+		return err
+	}
 	m, err := buildModelFrom(s, o.files, o.recursive, &o.ds)
 	if err != nil {
 		return err
@@ -133,7 +168,7 @@ func runDataplaneTrace(s *streams, o *dataplaneOpts) error {
 	if err != nil {
 		return err
 	}
-	rs, err := render.Node(m, o.node)
+	rs, err := renderNode(m, o.node, o.rules)
 	if err != nil {
 		return err
 	}

@@ -46,8 +46,8 @@ func (l *Lab) canonical(ctx context.Context, text string) (string, error) {
 	return listTable(ctx, sc), nil
 }
 
-// wantRulesets renders every node's ruleset from the model, in the
-// kernel's words.
+// wantRulesets renders every node's ruleset from the model in the form
+// the agents program by default (compiled), in the kernel's words.
 func (l *Lab) wantRulesets(ctx context.Context, m *policy.Model) (map[string]string, error) {
 	want := map[string]string{}
 	for _, n := range l.topo.Nodes {
@@ -55,7 +55,7 @@ func (l *Lab) wantRulesets(ctx context.Context, m *policy.Model) (map[string]str
 		if err != nil {
 			return nil, fmt.Errorf("lab: render %s: %w", n.Name, err)
 		}
-		c, err := l.canonical(ctx, rs.Text())
+		c, err := l.canonical(ctx, render.Compile(rs).Text())
 		if err != nil {
 			return nil, err
 		}

@@ -98,6 +98,7 @@ func standInApply(ctx context.Context, k *nft.Kernel, node string, objs map[stor
 	if err != nil {
 		return applied, err
 	}
+	rs = render.Compile(rs) // the form the agent programs by default
 	text := rs.Text()
 	if text == applied {
 		return applied, nil
