@@ -12,10 +12,11 @@ import (
 )
 
 // BenchmarkW1ColdStart is B7's cold start at W1: an agent's first
-// ruleset from nothing, in three parts timed separately: the engine's
-// cold build from W1's objects, the node's render, and the first write of
-// the table into an empty network namespace, over netlink and (for
-// comparison) with nft loading the text. It needs root.
+// ruleset from nothing, in parts timed separately: the engine's cold
+// build from W1's objects, the node's render, its compile (the agent's
+// default --rules compiled), and the first write of the compiled table
+// into an empty network namespace over netlink; for comparison, the
+// linear ruleset's first write too. It needs root.
 //
 //	go test ./calc -run '^$' -bench W1ColdStart -benchtime 5x
 func BenchmarkW1ColdStart(b *testing.B) {
@@ -23,8 +24,8 @@ func BenchmarkW1ColdStart(b *testing.B) {
 	c := genW1Objects(w1Seed, w1Endpoints, w1Selectors)
 	lab := netlab.ForTest(b, "pal-cold")
 	ctx := context.Background()
-	var build, rnd, nl, text time.Duration
-	var rs *render.Ruleset
+	var build, rnd, comp, nl, linear time.Duration
+	var rs, crs *render.Ruleset
 	n := 0
 	for b.Loop() {
 		t0 := time.Now()
@@ -36,36 +37,42 @@ func BenchmarkW1ColdStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		t2 := time.Now()
-		for _, noNetlink := range []bool{false, true} {
-			ns, err := lab.NewNS(fmt.Sprintf("n%d-%t", n, noNetlink))
+		crs = render.Compile(rs)
+		t3 := time.Now()
+		for i, form := range []*render.Ruleset{crs, rs} {
+			ns, err := lab.NewNS(fmt.Sprintf("n%d-%d", n, i))
 			if err != nil {
 				b.Fatal(err)
 			}
-			k, err := nft.NewKernel(nft.Config{NetNS: ns.Path(), NoNetlink: noNetlink})
+			k, err := nft.NewKernel(nft.Config{NetNS: ns.Path()})
 			if err != nil {
 				b.Fatal(err)
 			}
 			t := time.Now()
-			if err := k.Apply(ctx, rs); err != nil {
+			if err := k.Apply(ctx, form); err != nil {
 				b.Fatal(err)
 			}
-			if noNetlink {
-				text += time.Since(t)
-			} else {
+			if i == 0 {
 				nl += time.Since(t)
+			} else {
+				linear += time.Since(t)
 			}
 		}
 		build += t1.Sub(t0)
 		rnd += t2.Sub(t1)
+		comp += t3.Sub(t2)
 		n++
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 	b.ReportMetric(ms(build), "build-ms")
 	b.ReportMetric(ms(rnd), "render-ms")
-	b.ReportMetric(ms(nl), "apply-netlink-ms")
-	b.ReportMetric(ms(text), "apply-nft-ms")
-	b.ReportMetric(ms(build+rnd+nl), "cold-start-ms")
-	st := rs.Stats()
-	b.ReportMetric(float64(st.Rules), "rules")
-	b.ReportMetric(float64(st.SetElements), "elements")
+	b.ReportMetric(ms(comp), "compile-ms")
+	b.ReportMetric(ms(nl), "apply-ms")
+	b.ReportMetric(ms(linear), "apply-linear-ms")
+	b.ReportMetric(ms(build+rnd+comp+nl), "cold-start-ms")
+	b.ReportMetric(ms(build+rnd+linear), "cold-start-linear-ms")
+	st, cst := rs.Stats(), crs.Stats()
+	b.ReportMetric(float64(cst.Rules), "rules")
+	b.ReportMetric(float64(cst.SetElements+cst.MapElements), "elements")
+	b.ReportMetric(float64(st.Rules), "linear-rules")
 }

@@ -139,7 +139,7 @@ func BenchmarkApply2000(b *testing.B) {
 //
 // BenchmarkApply2000 above is the whole-table replace they compare with.
 
-func benchKernel(b *testing.B, rs *render.Ruleset, cfg Config) *Kernel {
+func benchKernel(b testing.TB, rs *render.Ruleset, cfg Config) *Kernel {
 	b.Helper()
 	lab := netlab.ForTest(b, "pal-nftb")
 	ns, err := lab.NewNS("bench")

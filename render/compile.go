@@ -38,7 +38,8 @@ func Compile(r *Ruleset) *Ruleset {
 // returns r).
 func compile(r *Ruleset) (*Ruleset, []*identity) {
 	c := &compiler{r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
-		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{}}
+		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{},
+		idAt: map[string]int{}}
 	c.ids.hashed = true
 	for _, ch := range r.Chains {
 		c.chains[ch.Name] = ch
@@ -69,6 +70,7 @@ func compile(r *Ruleset) (*Ruleset, []*identity) {
 		c.maps = append(c.maps, maps...)
 		usesIDs = usesIDs || ids
 	}
+	c.placeIDs(replaced)
 	return c.assemble(replaced, usesIDs), c.ids.list
 }
 
@@ -82,6 +84,9 @@ type compiler struct {
 	outs   map[string]*Chain // outcome chains by name
 	extra  map[string]*Chain // a section's variants per local class
 	maps   []*Map
+	// idAt is, for each compiled chain whose maps need the identity, where
+	// in it the identity lookup goes unless its callers do it (placeIDs).
+	idAt map[string]int
 }
 
 func hasJump(rules []Rule) bool {
@@ -114,7 +119,10 @@ func (c *compiler) compileChain(ch *Chain, info sectionInfo) (*Chain, []*Map, bo
 		Rules: slices.Clone(ch.Rules[:ch.Section])}
 	if len(info.local) == 0 {
 		rules, maps, perID := c.compileClass(ch, info, keys, nil, ch.Name)
-		nc.Rules = append(append(nc.Rules, c.idLookups(ch, perID)...), rules...)
+		if perID {
+			c.idAt[ch.Name] = len(nc.Rules)
+		}
+		nc.Rules = append(nc.Rules, rules...)
 		return nc, maps, perID
 	}
 	lt := newIDTable()
@@ -136,7 +144,9 @@ func (c *compiler) compileChain(ch *Chain, info sectionInfo) (*Chain, []*Map, bo
 		maps = append(maps, ms...)
 		perID = perID || pid
 	}
-	nc.Rules = append(nc.Rules, c.idLookups(ch, perID)...)
+	if perID {
+		c.idAt[ch.Name] = len(nc.Rules)
+	}
 	for _, fam := range []Family{FamilyIPv4, FamilyIPv6} {
 		kind, suffix := MapIPv4, "-v4"
 		if fam == FamilyIPv6 {
@@ -155,18 +165,6 @@ func localField(remote Field) Field {
 		return FieldDaddr
 	}
 	return FieldSaddr
-}
-
-// idLookups are the rules that put the remote address's identity in the
-// mark.
-func (c *compiler) idLookups(ch *Chain, perID bool) []Rule {
-	if !perID {
-		return nil
-	}
-	return []Rule{
-		{Verdict: Verdict{Kind: VerdictVmap, Map: mapIDsV4, Key: ch.Remote, Family: FamilyIPv4}, Comment: "the remote address's identity"},
-		{Verdict: Verdict{Kind: VerdictVmap, Map: mapIDsV6, Key: ch.Remote, Family: FamilyIPv6}, Comment: "the remote address's identity"},
-	}
 }
 
 // compileClass walks the section for every identity class (with the
