@@ -76,3 +76,23 @@ func BenchmarkW1ColdStart(b *testing.B) {
 	b.ReportMetric(float64(cst.SetElements+cst.MapElements), "elements")
 	b.ReportMetric(float64(st.Rules), "linear-rules")
 }
+
+// BenchmarkW1Compile is render.Compile of W1's node ruleset alone.
+//
+//	go test ./calc -run '^$' -bench W1Compile -benchtime 3x
+func BenchmarkW1Compile(b *testing.B) {
+	c := genW1Objects(w1Seed, w1Endpoints, w1Selectors)
+	e := loadW1(b, c)
+	rs, err := render.Node(e.Source(), w1Node)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out *render.Ruleset
+	for b.Loop() {
+		out = render.Compile(rs)
+	}
+	st := out.Stats()
+	b.ReportMetric(float64(st.Rules), "rules")
+	b.ReportMetric(float64(st.MapElements), "map-elements")
+	b.ReportMetric(float64(rs.Stats().Rules), "linear-rules")
+}

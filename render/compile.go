@@ -2,8 +2,10 @@ package render
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Compile returns the ruleset with each endpoint chain's policy section
@@ -36,10 +38,13 @@ func Compile(r *Ruleset) *Ruleset {
 
 // compile is Compile, also returning the identities (none when it
 // returns r).
-func compile(r *Ruleset) (*Ruleset, []*identity) {
-	c := &compiler{r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
+func compile(r *Ruleset) (*Ruleset, []*identity) { return compileWith(r, elementBudget) }
+
+// compileWith is compile with a chain's element budget as budget says.
+func compileWith(r *Ruleset, budget func(rules int) int) (*Ruleset, []*identity) {
+	c := &compiler{budget: budget, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{},
-		idAt: map[string]int{}}
+		idAt: map[string]int{}, memo: map[string]decision{}}
 	c.ids.hashed = true
 	for _, ch := range r.Chains {
 		c.chains[ch.Name] = ch
@@ -66,6 +71,10 @@ func compile(r *Ruleset) (*Ruleset, []*identity) {
 	usesIDs := false
 	for _, ch := range todo {
 		nc, maps, ids := c.compileChain(ch, infos[ch.Name])
+		if nc == nil {
+			delete(c.idAt, ch.Name)
+			continue
+		}
 		replaced[ch.Name] = nc
 		c.maps = append(c.maps, maps...)
 		usesIDs = usesIDs || ids
@@ -84,6 +93,8 @@ type compiler struct {
 	outs   map[string]*Chain // outcome chains by name
 	extra  map[string]*Chain // a section's variants per local class
 	maps   []*Map
+	budget func(rules int) int // elementBudget, but for tests
+	memo   map[string]decision // by section (compileClass)
 	// idAt is, for each compiled chain whose maps need the identity, where
 	// in it the identity lookup goes unless its callers do it (placeIDs).
 	idAt map[string]int
@@ -98,14 +109,25 @@ func hasJump(rules []Rule) bool {
 	return false
 }
 
-// classResult is one identity class's outcomes, each with its region.
+// classResult is one identity class's outcomes, each with its region:
+// the identities holding atoms of the chain's (ids), or a family's
+// identities holding none, as ranges of numbers (spans).
 type classResult struct {
-	ids  []*identity
-	outs []*sstate
+	family Family
+	atoms  []int // the chain's atoms its identities hold
+	ids    []*identity
+	spans  [][2]uint32
+	outs   []*sstate
 }
 
+// size is how many elements the class takes per box of an outcome it
+// does not share with every class.
+func (cr *classResult) size() int { return len(cr.ids) + len(cr.spans) }
+
 // compileChain replaces a chain's section; ids reports whether its maps
-// need the identity lookup. A section whose rules also match the local
+// need the identity lookup; nil when it would take more elements than
+// the budget (elementBudget) or more identity classes than maxClasses:
+// the chain then keeps its rules. A section whose rules also match the local
 // address is compiled once per class of local addresses, and the chain
 // dispatches on the local address (maps lids-<chain>-v4/-v6) to them.
 func (c *compiler) compileChain(ch *Chain, info sectionInfo) (*Chain, []*Map, bool) {
@@ -119,6 +141,9 @@ func (c *compiler) compileChain(ch *Chain, info sectionInfo) (*Chain, []*Map, bo
 		Rules: slices.Clone(ch.Rules[:ch.Section])}
 	if len(info.local) == 0 {
 		rules, maps, perID := c.compileClass(ch, info, keys, nil, ch.Name)
+		if rules == nil {
+			return nil, nil, false
+		}
 		if perID {
 			c.idAt[ch.Name] = len(nc.Rules)
 		}
@@ -140,6 +165,9 @@ func (c *compiler) compileChain(ch *Chain, info sectionInfo) (*Chain, []*Map, bo
 		}
 		name := lt.target(l).Chain
 		rules, ms, pid := c.compileClass(ch, info, keys, local, name)
+		if rules == nil {
+			return nil, nil, false
+		}
 		c.extra[name] = &Chain{Name: name, Comment: fmt.Sprintf("%s, local address class %d", ch.Comment, l.id), Rules: rules}
 		maps = append(maps, ms...)
 		perID = perID || pid
@@ -170,36 +198,139 @@ func localField(remote Field) Field {
 // compileClass walks the section for every identity class (with the
 // local class local) and returns the lookups that replace it.
 func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local map[int]bool, name string) ([]Rule, []*Map, bool) {
-	classes := map[string]*classResult{}
+	// Endpoints with the same policies have the same section (the same
+	// tier chains): walk it once. A local class makes it the endpoint's own.
+	memoKey := ""
+	if local == nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d", ch.Remote)
+		for i := ch.Section; i < len(ch.Rules); i++ {
+			b.WriteString("\n")
+			b.WriteString(ch.Rules[i].String())
+		}
+		memoKey = b.String()
+		if d, ok := c.memo[memoKey]; ok {
+			return c.decided(name, d)
+		}
+	}
+	d := c.decide(ch, info, keys, local)
+	if local == nil {
+		c.memo[memoKey] = d
+	}
+	return c.decided(name, d)
+}
+
+// decision is a compiled section before its maps are named: the elements,
+// the default outcome, whether any element is per identity, and false
+// when over the budget.
+type decision struct {
+	elems []MapElement
+	def   *outcome
+	perID bool
+	ok    bool
+}
+
+// decided names a decision's maps after the chain name.
+func (c *compiler) decided(name string, d decision) ([]Rule, []*Map, bool) {
+	if !d.ok {
+		return nil, nil, false
+	}
+	rules, maps := c.lookups(name, d.elems, d.def)
+	return rules, maps, d.perID
+}
+
+// decide walks the section for every class of identities and decides
+// the elements.
+func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int]bool) decision {
+	order, ok := c.classes(info.atoms)
+	if !ok {
+		return decision{}
+	}
+	for _, cr := range order {
+		w := &walker{c: c, fam: cr.family, remote: ch.Remote, members: map[int]bool{}, local: local, keys: keys}
+		for _, m := range cr.atoms {
+			w.members[m] = true
+		}
+		start := &sstate{reg: w.all()}
+		for _, s := range w.run(ch, ch.Section, []*sstate{start}, 0) {
+			s.out.kind = VerdictReturn
+			if s.out.by == "" {
+				s.out.by = "no verdict"
+			}
+			w.outs = append(w.outs, s)
+		}
+		cr.outs = merge(w.outs)
+	}
+	return c.lookupsFromClasses(order, keys, c.budget(info.rules))
+}
+
+// classes groups the identities by the atoms of atoms they hold: one
+// class per combination that some identity has, found through the
+// identities of each atom, and per family one class of the identities
+// that hold none of them, as the ranges of numbers between the others
+// (so what it covers does not depend on the identities it holds). false
+// when there are more than maxClasses.
+func (c *compiler) classes(atoms []int) ([]*classResult, bool) {
+	touched := map[*identity][]int{}
+	for _, a := range atoms {
+		for _, id := range c.ids.withAtom(a) {
+			touched[id] = append(touched[id], a)
+		}
+	}
+	ids := slices.SortedFunc(maps.Keys(touched), func(a, b *identity) int { return int(a.id) - int(b.id) })
+	byKey := map[string]*classResult{}
 	var order []*classResult
-	for _, id := range c.ids.list {
-		k := classKey(id, info.atoms)
-		cr, ok := classes[k]
+	for _, id := range ids {
+		k := fmt.Sprint(id.family, touched[id])
+		cr, ok := byKey[k]
 		if !ok {
-			cr = &classResult{}
-			w := &walker{c: c, fam: id.family, remote: ch.Remote, members: map[int]bool{}, local: local, keys: keys}
-			for _, m := range id.members {
-				w.members[m] = true
+			if len(order) == maxClasses {
+				return nil, false
 			}
-			start := &sstate{reg: w.all()}
-			for _, s := range w.run(ch, ch.Section, []*sstate{start}, 0) {
-				s.out.kind = VerdictReturn
-				if s.out.by == "" {
-					s.out.by = "no verdict"
-				}
-				w.outs = append(w.outs, s)
-			}
-			cr.outs = merge(w.outs)
-			classes[k] = cr
+			cr = &classResult{family: id.family, atoms: touched[id]}
+			byKey[k] = cr
 			order = append(order, cr)
 		}
 		cr.ids = append(cr.ids, id)
 	}
-	return c.lookupsFromClasses(name, order, keys)
+	for _, fam := range []Family{FamilyIPv4, FamilyIPv6} {
+		lo, hi := familyIDs(fam)
+		cr := &classResult{family: fam}
+		next := lo
+		for _, id := range ids {
+			if id.family == fam {
+				if id.id > next {
+					cr.spans = append(cr.spans, [2]uint32{next, id.id - 1})
+				}
+				next = id.id + 1
+			}
+		}
+		if next <= hi {
+			cr.spans = append(cr.spans, [2]uint32{next, hi})
+		}
+		if len(cr.spans) > 0 {
+			order = append(order, cr)
+		}
+	}
+	return order, true
 }
 
+// The budget of a compiled chain. Elements are per identity where a class
+// of identities has an outcome the others lack, so a chain whose rules
+// tell many identities apart (many selectors over many label sets) can
+// take far more elements than the linear form has rules and set members
+// (the kernel's memory, and the time to write them); such a chain keeps
+// its rules.
+const maxClasses = 1024
+
+// elementBudget is the most elements a chain whose section walks rules
+// rules may compile to.
+func elementBudget(rules int) int { return 1024 + 16*rules }
+
 // lookupsFromClasses builds the verdict maps and the rules that use them.
-func (c *compiler) lookupsFromClasses(name string, order []*classResult, keys []int) ([]Rule, []*Map, bool) {
+// It decides nothing (ok false) when the elements would be more than
+// budget.
+func (c *compiler) lookupsFromClasses(order []*classResult, keys []int, budget int) decision {
 	common := commonRegions(order)
 	weight := map[string]int{}
 	outOf := map[string]*outcome{}
@@ -210,14 +341,18 @@ func (c *compiler) lookupsFromClasses(name string, order []*classResult, keys []
 		for _, s := range cr.outs {
 			k := s.out.key()
 			outOf[k] = &s.out
-			weight[k] += len(cr.ids) * len(boxes(residue(s.reg, common[k]), keys))
+			weight[k] += cr.size() * len(boxes(residue(s.reg, common[k]), keys))
 		}
 	}
-	def := ""
+	def, total := "", 0
 	for k, n := range weight {
+		total += n
 		if def == "" || n > weight[def] || (n == weight[def] && k < def) {
 			def = k
 		}
+	}
+	if total-weight[def] > budget {
+		return decision{}
 	}
 	var elems []MapElement
 	for k, reg := range common {
@@ -237,10 +372,12 @@ func (c *compiler) lookupsFromClasses(name string, order []*classResult, keys []
 			for _, id := range cr.ids {
 				elems = append(elems, c.elements(rest, keys, id.mark(), id.mark(), &s.out)...)
 			}
+			for _, sp := range cr.spans {
+				elems = append(elems, c.elements(rest, keys, sp[0]<<MarkIDShift, sp[1]<<MarkIDShift, &s.out)...)
+			}
 		}
 	}
-	rules, maps := c.lookups(name, elems, outOf[def])
-	return rules, maps, perID
+	return decision{elems: elems, def: outOf[def], perID: perID, ok: true}
 }
 
 // commonRegions is, per outcome, the region where every class has it.

@@ -3,7 +3,6 @@ package render
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -21,6 +20,7 @@ type sectionInfo struct {
 	atoms  []int // remote address atoms (compiler.ids)
 	local  []int // local address atoms (compiler.local)
 	protos []int
+	rules  int // the rules a packet may walk: the chain's and what it reaches
 }
 
 // outcome is how a region leaves the section: Accept, Drop, or Return
@@ -74,7 +74,7 @@ func (c *compiler) static(name string, remote Field, depth int) sectionInfo {
 }
 
 func (c *compiler) staticRules(rules []Rule, remote Field, depth int) sectionInfo {
-	info := sectionInfo{ok: true}
+	info := sectionInfo{ok: true, rules: len(rules)}
 	for i := range rules {
 		r := &rules[i]
 		if !c.staticRule(r, remote, &info) {
@@ -89,6 +89,7 @@ func (c *compiler) staticRules(rules []Rule, remote Field, depth int) sectionInf
 			info.atoms = append(info.atoms, sub.atoms...)
 			info.local = append(info.local, sub.local...)
 			info.protos = append(info.protos, sub.protos...)
+			info.rules += sub.rules
 		case VerdictVmap:
 			return sectionInfo{}
 		}
@@ -454,19 +455,3 @@ func (w *walker) namedPorts(x MatchAddrProtoPort, k int) ivs {
 	return normIvs(out)
 }
 
-// classKey is an identity's family and the atoms of a section it has.
-func classKey(id *identity, atoms []int) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(int(id.family)))
-	i := 0
-	for _, m := range id.members {
-		for i < len(atoms) && atoms[i] < m {
-			i++
-		}
-		if i < len(atoms) && atoms[i] == m {
-			b.WriteByte(',')
-			b.WriteString(strconv.Itoa(m))
-		}
-	}
-	return b.String()
-}

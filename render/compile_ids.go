@@ -44,6 +44,8 @@ type idTable struct {
 	// target is the address maps' verdict for an identity: jump to its
 	// identity chain, or for a local table goto a section's variant.
 	target func(*identity) Verdict
+	// byAtom lists the identities holding each atom (withAtom).
+	byAtom [][]*identity
 	// owners are the identity of each of elems' elements.
 	owners map[Family][]*identity
 	// hashed numbers the identities by their keys (number) rather than
@@ -60,26 +62,46 @@ type idTable struct {
 // touches only the elements it is about, and a ruleset compiled from
 // scratch numbers identities as the one compiled before a change did.
 
-// preferredID is the number an identity with key takes when it is free.
-func preferredID(key string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return 1 + h.Sum32()%uint32(MaxIdentities)
+// Each family has its part of the numbers (IPv4 1..idHalf, three
+// quarters, IPv6 the rest), so that a compiled chain can cover every
+// identity of a family its rules do not tell apart with a few ranges
+// between those they do.
+const idHalf = uint32(MaxIdentities) / 4 * 3
+
+// familyIDs is the first and last number of fam's identities.
+func familyIDs(fam Family) (uint32, uint32) {
+	if fam == FamilyIPv6 {
+		return idHalf + 1, uint32(MaxIdentities)
+	}
+	return 1, idHalf
 }
 
-// number gives every identity its number; false when there are more than
-// the mark holds.
+// preferredID is the number an identity of fam with key takes when it is
+// free.
+func preferredID(fam Family, key string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	lo, hi := familyIDs(fam)
+	return lo + h.Sum32()%(hi-lo+1)
+}
+
+// number gives every identity its number; false when a family has more
+// than its half holds.
 func (t *idTable) number() bool {
-	if len(t.list) > MaxIdentities {
-		return false
-	}
 	type pending struct {
 		id   *identity
 		pref uint32
 	}
 	ps := make([]pending, len(t.list))
+	count := map[Family]uint32{}
 	for i, id := range t.list {
-		ps[i] = pending{id, preferredID(id.key)}
+		ps[i] = pending{id, preferredID(id.family, id.key)}
+		count[id.family]++
+	}
+	for fam, n := range count {
+		if lo, hi := familyIDs(fam); n > hi-lo+1 {
+			return false
+		}
 	}
 	slices.SortFunc(ps, func(a, b pending) int {
 		if a.pref != b.pref {
@@ -89,10 +111,11 @@ func (t *idTable) number() bool {
 	})
 	taken := make(map[uint32]bool, len(ps))
 	for _, p := range ps {
+		lo, hi := familyIDs(p.id.family)
 		n := p.pref
 		for taken[n] {
-			if n++; n > uint32(MaxIdentities) {
-				n = 1
+			if n++; n > hi {
+				n = lo
 			}
 		}
 		taken[n], p.id.id = true, n
@@ -225,6 +248,19 @@ func (t *idTable) emit(fam Family, bits []byte, lo, hi netip.Addr) {
 		return
 	}
 	t.elems[fam], t.owners[fam] = append(es, MapElement{Addrs: AddrRange{Lo: lo, Hi: hi}}), append(os, id)
+}
+
+// withAtom returns the identities that hold atom a.
+func (t *idTable) withAtom(a int) []*identity {
+	if t.byAtom == nil {
+		t.byAtom = make([][]*identity, len(t.atoms))
+		for _, id := range t.list {
+			for _, m := range id.members {
+				t.byAtom[m] = append(t.byAtom[m], id)
+			}
+		}
+	}
+	return t.byAtom[a]
 }
 
 func idChain(id *identity) string { return fmt.Sprintf("id-%d", id.id) }

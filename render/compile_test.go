@@ -251,17 +251,21 @@ func TestStableIdentities(t *testing.T) {
 			continue
 		}
 		ia, ib := identityNumbers(idsA), identityNumbers(idsB)
+		fams := map[string]Family{}
+		for _, id := range append(slices.Clone(idsA), idsB...) {
+			fams[id.key] = id.family
+		}
 		for what, na := range ia {
 			nb, ok := ib[what]
 			if !ok {
 				continue
 			}
 			checked++
-			if na != nb && na == preferredID(what) && nb == preferredID(what) {
+			if na != nb && na == preferredID(fams[what], what) && nb == preferredID(fams[what], what) {
 				t.Errorf("seed %d: %s changed; identity %q was %d, is %d", seed, grown, what, na, nb)
 			}
-			if na != nb && nb != preferredID(what) && !slices.Contains(slices.Collect(maps.Values(ib)), preferredID(what)) {
-				t.Errorf("seed %d: identity %q is %d, its preferred number %d is free", seed, what, nb, preferredID(what))
+			if na != nb && nb != preferredID(fams[what], what) && !slices.Contains(slices.Collect(maps.Values(ib)), preferredID(fams[what], what)) {
+				t.Errorf("seed %d: identity %q is %d, its preferred number %d is free", seed, what, nb, preferredID(fams[what], what))
 			}
 		}
 	}
@@ -277,4 +281,49 @@ func identityNumbers(ids []*identity) map[string]uint32 {
 		out[id.key] = id.id
 	}
 	return out
+}
+
+// TestCompileBudget: a chain whose compiled form would take more elements
+// than its budget keeps its rules, beside chains that compile, and the
+// ruleset still decides every packet as the linear one does.
+func TestCompileBudget(t *testing.T) {
+	tiny := func(int) int { return 3 }
+	kept, compiled := 0, 0
+	for seed := 0; seed < 40; seed++ {
+		m, err := policy.NewModel(genModel(uint64(seed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lin, err := Node(m, genNode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		comp, _ := compileWith(lin, tiny)
+		full := Compile(lin)
+		for _, ch := range lin.Chains {
+			if ch.Remote == 0 || !hasJump(ch.Rules[ch.Section:]) {
+				continue
+			}
+			c, f := comp.Chain(ch.Name), full.Chain(ch.Name)
+			same := func(x *Chain) bool { return x != nil && slices.EqualFunc(x.Rules, ch.Rules, rulesSame) }
+			switch {
+			case same(c) && !same(f):
+				kept++ // over the tiny budget only
+			case !same(c):
+				compiled++
+			}
+		}
+		r := rand.New(rand.NewPCG(uint64(seed), 0xb0d6e7))
+		pk := newPacketGen(r, lin)
+		for i := 0; i < 200; i++ {
+			p := pk.packet()
+			if d := cmp.Diff(traceSummary(lin.Trace(p)), traceSummary(comp.Trace(p))); d != "" {
+				t.Fatalf("seed %d: packet %+v: linear and budget-compiled differ (-linear +compiled):\n%s", seed, p, d)
+			}
+		}
+	}
+	if kept == 0 || compiled == 0 {
+		t.Fatalf("%d chains kept their rules for the budget, %d compiled: want both", kept, compiled)
+	}
+	t.Logf("%d chains over the budget kept their rules, %d compiled", kept, compiled)
 }

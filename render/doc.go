@@ -76,6 +76,33 @@
 // where nft has no "or", disjoint rules (numeric or named ports, a negated
 // ICMP type and code).
 //
+// # The compiled form
+//
+// Compile (compile.go) rewrites a rendered ruleset so that an endpoint
+// chain's policy section (Chain.Section on: tiers, policies, profiles)
+// costs a few lookups, whatever the number of policies. Identities
+// (compile_ids.go): every address predicate a compiled rule uses (a
+// selector set, a rule's nets, the addresses with one named port) is an
+// atom; the atoms an address satisfies, with its family, are its
+// identity, numbered 1..MaxIdentities from a hash of what it is; maps
+// ids-v4 and ids-v6 cover each family's whole space and jump to id-N,
+// which puts N<<MarkIDShift in the mark (MarkIDMask 0xfffc0000). The
+// lookup sits in the rules that lead to compiled chains (compile_place.go:
+// the dispatch chains, the wildcard's goto), so the kernel's loop check
+// walks the address maps a few times, not once per endpoint chain. The
+// symbolic walk (compile_eval.go) runs the section for each class of
+// identities the section tells apart, over all protocols and ports at
+// once, and yields regions (compile_region.go) with outcomes; the chain's
+// section becomes verdict maps keyed by identity . protocol . port
+// (cv-<chain>-p), identity . protocol . ICMP type and code (-i) and
+// identity . protocol (-o) whose elements go to outcome chains out-<hash>
+// (the counters and logs met, then drop, accept mark and return, or
+// return), and a goto to the most common outcome. A section that also
+// matches the local address is split by local address class
+// (lids-<chain>-v4/-v6, goto <chain>-l<k>). A section with a shape the
+// walk does not know keeps its rules; unreachable chains and sets are
+// dropped.
+//
 // Names are stable: derived from endpoint, policy and tier names (with a
 // fixed prefix so no name is an nft keyword), sanitised and hashed when
 // long; set names hash the selectors that define them.
