@@ -454,4 +454,3 @@ func (w *walker) namedPorts(x MatchAddrProtoPort, k int) ivs {
 	}
 	return normIvs(out)
 }
-
