@@ -72,7 +72,9 @@ func newEngine(kind, rules, node string) engine {
 	if kind == EngineRebuild {
 		e.src = newModelCache()
 	}
-	e.compiled = rules != RulesLinear
+	if rules != RulesLinear {
+		e.compiler = render.NewCompiler()
+	}
 	return e
 }
 
@@ -82,8 +84,9 @@ type sourceEngine struct {
 	src    sourcer
 	node   string
 	staged *stagedCache
-	// compiled: each rendered ruleset is compiled (RulesCompiled).
-	compiled bool
+	// compiler, when set, compiles each rendered ruleset (RulesCompiled),
+	// walking again only the sections that changed since the last.
+	compiler *render.Compiler
 }
 
 func (e *sourceEngine) Apply(ev store.Event) {
@@ -109,8 +112,8 @@ func (e *sourceEngine) Render() (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if e.compiled {
-		rs = render.Compile(rs)
+	if e.compiler != nil {
+		rs = e.compiler.Compile(rs)
 	}
 	res.Ruleset = rs
 	res.Endpoints, res.Policies = countLocal(src, e.node)

@@ -3,16 +3,21 @@ package agent
 import (
 	"bufio"
 	"context"
+	byteorder "encoding/binary"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/store"
+	"github.com/vishvananda/netns"
 )
 
 // BenchmarkStoreToKernel measures the time from a policy change in the
@@ -51,8 +56,7 @@ func benchStoreToKernel(b *testing.B, engine string, pods int) {
 	for i := range b.N {
 		port := 9000 + i%1000
 		written := setPort(b, st, port)
-		want := fmt.Sprintf("dport %d", port)
-		if err := commits.waitFor(want, 5*time.Second); err != nil {
+		if err := commits.waitFor(port, 5*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(written))
@@ -143,8 +147,23 @@ func setPort(b *testing.B, st store.Store, port int) time.Time {
 	return time.Now()
 }
 
-// commitLog follows `nft monitor rules` in the node namespace.
+// commitLog follows the node namespace's committed rules (`nft monitor
+// rules`: a linear rule's "tcp dport N") and verdict map elements (a
+// netlink monitor: the compiled form's identity . 6 . N boxes; nft 1.0.6's
+// monitor misprints those), as lines naming the TCP port.
 type commitLog struct{ lines chan string }
+
+// tcpPort reads the TCP port of a rule or element line.
+var tcpPort = regexp.MustCompile(`dport (\d+)`)
+
+func portOf(line string) (int, bool) {
+	m := tcpPort.FindStringSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
+}
 
 func monitor(b *testing.B, e *e2e) *commitLog {
 	cmd := exec.Command("nft", "monitor", "rules")
@@ -159,13 +178,37 @@ func monitor(b *testing.B, e *e2e) *commitLog {
 		for sc.Scan() {
 			c.lines <- sc.Text()
 		}
-		close(c.lines)
+	}()
+	h, err := netns.GetFromPath(e.node.Path())
+	must(b, err)
+	defer h.Close()
+	conn, err := nftables.New(nftables.WithNetNSFd(int(h)))
+	must(b, err)
+	mon := nftables.NewMonitor()
+	batches, err := conn.AddGenerationalMonitor(mon)
+	must(b, err)
+	b.Cleanup(func() { _ = mon.Close() })
+	go func() {
+		for batch := range batches {
+			for _, ev := range batch.Changes {
+				elems, ok := ev.Data.([]nftables.SetElement)
+				if ev.Type != nftables.MonitorEventTypeNewSetElem || !ok {
+					continue
+				}
+				for _, el := range elems {
+					// identity (4 bytes) . protocol (4) . port (2+2)
+					if len(el.Key) == 12 && el.Key[4] == 6 {
+						c.lines <- fmt.Sprintf("element tcp dport %d", byteorder.BigEndian.Uint16(el.Key[8:10]))
+					}
+				}
+			}
+		}
 	}()
 	return c
 }
 
-// waitFor reads commit lines until one holds want.
-func (c *commitLog) waitFor(want string, timeout time.Duration) error {
+// waitFor reads commit lines until one names TCP port want.
+func (c *commitLog) waitFor(want int, timeout time.Duration) error {
 	deadline := time.After(timeout)
 	for {
 		select {
@@ -173,11 +216,11 @@ func (c *commitLog) waitFor(want string, timeout time.Duration) error {
 			if !ok {
 				return fmt.Errorf("nft monitor ended")
 			}
-			if strings.Contains(l, want) {
+			if p, ok := portOf(l); ok && p == want {
 				return nil
 			}
 		case <-deadline:
-			return fmt.Errorf("no rule with %q reached the kernel in %v", want, timeout)
+			return fmt.Errorf("no rule or element with TCP port %d reached the kernel in %v", want, timeout)
 		}
 	}
 }
@@ -212,15 +255,12 @@ func benchStoreToKernelRate(b *testing.B, pods int) {
 	go func() {
 		defer close(done)
 		for l := range commits.lines {
-			if i := strings.Index(l, "dport "); i >= 0 {
-				var port int
-				if _, err := fmt.Sscanf(l[i:], "dport %d", &port); err == nil {
-					mu.Lock()
-					if _, ok := seen[port]; !ok {
-						seen[port] = time.Now()
-					}
-					mu.Unlock()
+			if port, ok := portOf(l); ok {
+				mu.Lock()
+				if _, ok := seen[port]; !ok {
+					seen[port] = time.Now()
 				}
+				mu.Unlock()
 			}
 		}
 	}()

@@ -3,6 +3,9 @@ package calc
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +98,43 @@ func BenchmarkW1Compile(b *testing.B) {
 	b.ReportMetric(float64(st.Rules), "rules")
 	b.ReportMetric(float64(st.MapElements), "map-elements")
 	b.ReportMetric(float64(rs.Stats().Rules), "linear-rules")
+}
+
+// BenchmarkW1CompileChange is what the agent's render.Compiler does per
+// change at W1: the node's ruleset and the same with one more address in
+// the first selector set (a remote pod that joined it), compiled in turn;
+// only the sections whose identity classes changed are walked again.
+//
+//	go test ./calc -run '^$' -bench W1CompileChange -benchtime 20x
+func BenchmarkW1CompileChange(b *testing.B) {
+	c := genW1Objects(w1Seed, w1Endpoints, w1Selectors)
+	e := loadW1(b, c)
+	rs, err := render.Node(e.Source(), w1Node)
+	if err != nil {
+		b.Fatal(err)
+	}
+	other := *rs
+	other.Sets = slices.Clone(rs.Sets)
+	for i, s := range other.Sets {
+		if s.Type == render.SetIPv4 && strings.HasPrefix(s.Name, "sel-") && len(s.Prefixes) > 0 {
+			cp := *s
+			cp.Prefixes = append(slices.Clone(s.Prefixes), netip.MustParsePrefix("198.18.250.250/32"))
+			other.Sets[i] = &cp
+			break
+		}
+	}
+	cc := render.NewCompiler()
+	cc.Compile(rs)
+	walked, i := 0, 0
+	for b.Loop() {
+		x := &other
+		if i%2 == 1 {
+			x = rs
+		}
+		cc.Compile(x)
+		walked += cc.Walked
+		i++
+	}
+	b.ReportMetric(float64(walked)/float64(i), "walked/op")
+	b.ReportMetric(float64(cc.Walked+cc.Reused), "sections")
 }

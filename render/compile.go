@@ -1,11 +1,12 @@
 package render
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 )
 
 // Compile returns the ruleset with each endpoint chain's policy section
@@ -36,15 +37,89 @@ func Compile(r *Ruleset) *Ruleset {
 	return out
 }
 
+// Compiler compiles the successive rulesets of one node: a section whose
+// rules, reached chains and identity classes are as in the last ruleset
+// it compiled is not walked again. Its result is always Compile's. Not
+// safe for concurrent use.
+type Compiler struct {
+	memo *memo
+	// Walked and Reused count the sections decided afresh and taken from
+	// the last compile (or an equal section in the same one).
+	Walked, Reused int
+}
+
+// NewCompiler returns a compiler with nothing remembered.
+func NewCompiler() *Compiler { return &Compiler{memo: &memo{}} }
+
+// Compile is Compile, remembering each section's decision until the next.
+func (cc *Compiler) Compile(r *Ruleset) *Ruleset {
+	cc.memo.begin()
+	out, _ := compileMemo(r, elementBudget, cc.memo)
+	cc.Walked, cc.Reused = cc.memo.walked, cc.memo.reused
+	return out
+}
+
+// memo keeps the decisions and class walks of one compile and the one
+// before.
+type memo struct {
+	last, cur       map[string]decision
+	lastOut, curOut map[string][]*sstate
+	walked, reused  int
+}
+
+func (m *memo) begin() {
+	m.last, m.cur, m.walked, m.reused = m.cur, map[string]decision{}, 0, 0
+	m.lastOut, m.curOut = m.curOut, map[string][]*sstate{}
+}
+
+// walks returns a class walk's outcomes.
+func (m *memo) walks(key string) ([]*sstate, bool) {
+	if o, ok := m.curOut[key]; ok {
+		return o, true
+	}
+	if o, ok := m.lastOut[key]; ok {
+		m.curOut[key] = o
+		return o, true
+	}
+	return nil, false
+}
+
+func (m *memo) putWalk(key string, outs []*sstate) { m.curOut[key] = outs }
+
+func (m *memo) get(key string) (decision, bool) {
+	if d, ok := m.cur[key]; ok {
+		m.reused++
+		return d, true
+	}
+	if d, ok := m.last[key]; ok {
+		m.cur[key] = d
+		m.reused++
+		return d, true
+	}
+	return decision{}, false
+}
+
+func (m *memo) put(key string, d decision) {
+	m.walked++
+	m.cur[key] = d
+}
+
 // compile is Compile, also returning the identities (none when it
 // returns r).
 func compile(r *Ruleset) (*Ruleset, []*identity) { return compileWith(r, elementBudget) }
 
 // compileWith is compile with a chain's element budget as budget says.
 func compileWith(r *Ruleset, budget func(rules int) int) (*Ruleset, []*identity) {
-	c := &compiler{budget: budget, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
+	m := &memo{}
+	m.begin()
+	return compileMemo(r, budget, m)
+}
+
+// compileMemo is compileWith, deciding sections through m.
+func compileMemo(r *Ruleset, budget func(rules int) int, m *memo) (*Ruleset, []*identity) {
+	c := &compiler{budget: budget, memo: m, texts: map[*Rule]string{}, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{},
-		idAt: map[string]int{}, memo: map[string]decision{}}
+		idAt: map[string]int{}}
 	c.ids.hashed = true
 	for _, ch := range r.Chains {
 		c.chains[ch.Name] = ch
@@ -94,7 +169,8 @@ type compiler struct {
 	extra  map[string]*Chain // a section's variants per local class
 	maps   []*Map
 	budget func(rules int) int // elementBudget, but for tests
-	memo   map[string]decision // by section (compileClass)
+	memo   *memo               // decisions by section key (compileClass)
+	texts  map[*Rule]string    // ruleText
 	// idAt is, for each compiled chain whose maps need the identity, where
 	// in it the identity lookup goes unless its callers do it (placeIDs).
 	idAt map[string]int
@@ -198,26 +274,103 @@ func localField(remote Field) Field {
 // compileClass walks the section for every identity class (with the
 // local class local) and returns the lookups that replace it.
 func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local map[int]bool, name string) ([]Rule, []*Map, bool) {
-	// Endpoints with the same policies have the same section (the same
-	// tier chains): walk it once. A local class makes it the endpoint's own.
-	memoKey := ""
-	if local == nil {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%d", ch.Remote)
-		for i := ch.Section; i < len(ch.Rules); i++ {
-			b.WriteString("\n")
-			b.WriteString(ch.Rules[i].String())
-		}
-		memoKey = b.String()
-		if d, ok := c.memo[memoKey]; ok {
-			return c.decided(name, d)
-		}
+	order, ok := c.classes(info.atoms)
+	if !ok {
+		return nil, nil, false
 	}
-	d := c.decide(ch, info, keys, local)
-	if local == nil {
-		c.memo[memoKey] = d
+	// A section is decided once per key (sectionKey), in this compile
+	// or, through a Compiler, an earlier one.
+	text := c.sectionText(ch, local)
+	key := c.sectionKey(text, order)
+	d, ok := c.memo.get(key)
+	if !ok {
+		d = c.decide(ch, info, keys, local, order, text)
+		c.memo.put(key, d)
 	}
 	return c.decided(name, d)
+}
+
+// sectionText is the digest of what a section's walk depends on: the
+// remote field, the local class's atoms (by key), the rules of the
+// section and of every chain it reaches.
+func (c *compiler) sectionText(ch *Chain, local map[int]bool) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\n", ch.Remote)
+	if local != nil {
+		var ks []string
+		for a := range local {
+			ks = append(ks, c.local.atoms[a].key)
+		}
+		slices.Sort(ks)
+		fmt.Fprintf(h, "local %q\n", ks)
+	}
+	seen := map[string]bool{}
+	var walk func(rules []Rule)
+	walk = func(rules []Rule) {
+		for i := range rules {
+			h.Write([]byte(c.ruleText(&rules[i])))
+			h.Write([]byte{'\n'})
+			if v := rules[i].Verdict; (v.Kind == VerdictJump || v.Kind == VerdictGoto) && !seen[v.Chain] {
+				seen[v.Chain] = true
+				fmt.Fprintf(h, "chain %s\n", v.Chain)
+				if sub := c.chains[v.Chain]; sub != nil {
+					walk(sub.Rules)
+				}
+			}
+		}
+	}
+	walk(ch.Rules[ch.Section:])
+	return string(h.Sum(nil))
+}
+
+// sectionKey is everything a section's decision depends on: its text
+// (sectionText) and its classes of identities (the atoms, by key, and the
+// numbers of each).
+func (c *compiler) sectionKey(text string, order []*classResult) string {
+	h := sha256.New()
+	h.Write([]byte(text))
+	var buf []byte
+	for _, cr := range order {
+		buf = append(buf[:0], "class"...)
+		buf = binary.AppendUvarint(buf, uint64(cr.family))
+		for _, a := range cr.atoms {
+			k := c.ids.atoms[a].key
+			buf = binary.AppendUvarint(buf, uint64(len(k)))
+			buf = append(buf, k...)
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(cr.ids)))
+		for _, id := range cr.ids {
+			buf = binary.AppendUvarint(buf, uint64(id.id))
+		}
+		for _, sp := range cr.spans {
+			buf = binary.AppendUvarint(buf, uint64(sp[0]))
+			buf = binary.AppendUvarint(buf, uint64(sp[1]))
+		}
+		h.Write(buf)
+	}
+	return string(h.Sum(nil))
+}
+
+// classKey is a class's walk's key: the section's text, the family and
+// the atoms, by key.
+func (c *compiler) classKey(text string, cr *classResult) string {
+	buf := append([]byte(text), byte(cr.family))
+	for _, a := range cr.atoms {
+		k := c.ids.atoms[a].key
+		buf = binary.AppendUvarint(buf, uint64(len(k)))
+		buf = append(buf, k...)
+	}
+	return string(buf)
+}
+
+// ruleText is a rule's text, once per rule of the ruleset compiled.
+func (c *compiler) ruleText(r *Rule) string {
+	if t, ok := c.texts[r]; ok {
+		return t
+	}
+	t := r.String()
+	c.texts[r] = t
+	return t
 }
 
 // decision is a compiled section before its maps are named: the elements,
@@ -228,6 +381,7 @@ type decision struct {
 	def   *outcome
 	perID bool
 	ok    bool
+	outs  []*Chain // the outcome chains the elements and the default go to
 }
 
 // decided names a decision's maps after the chain name.
@@ -235,18 +389,25 @@ func (c *compiler) decided(name string, d decision) ([]Rule, []*Map, bool) {
 	if !d.ok {
 		return nil, nil, false
 	}
+	for _, oc := range d.outs {
+		c.outs[oc.Name] = oc
+	}
 	rules, maps := c.lookups(name, d.elems, d.def)
 	return rules, maps, d.perID
 }
 
 // decide walks the section for every class of identities and decides
 // the elements.
-func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int]bool) decision {
-	order, ok := c.classes(info.atoms)
-	if !ok {
-		return decision{}
-	}
+func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int]bool, order []*classResult, text string) decision {
 	for _, cr := range order {
+		// A class's walk depends on the section and the atoms it holds,
+		// not on which identities it has: a pod that joins a class that
+		// exists walks nothing again.
+		ck := c.classKey(text, cr)
+		if outs, ok := c.memo.walks(ck); ok {
+			cr.outs = outs
+			continue
+		}
 		w := &walker{c: c, fam: cr.family, remote: ch.Remote, members: map[int]bool{}, local: local, keys: keys}
 		for _, m := range cr.atoms {
 			w.members[m] = true
@@ -260,8 +421,19 @@ func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int
 			w.outs = append(w.outs, s)
 		}
 		cr.outs = merge(w.outs)
+		c.memo.putWalk(ck, cr.outs)
 	}
-	return c.lookupsFromClasses(order, keys, c.budget(info.rules))
+	d := c.lookupsFromClasses(order, keys, c.budget(info.rules))
+	if d.ok {
+		names := map[string]bool{c.outcomeChain(d.def): true}
+		for _, e := range d.elems {
+			names[e.Verdict.Chain] = true
+		}
+		for _, n := range slices.Sorted(maps.Keys(names)) {
+			d.outs = append(d.outs, c.outs[n])
+		}
+	}
+	return d
 }
 
 // classes groups the identities by the atoms of atoms they hold: one
@@ -280,15 +452,19 @@ func (c *compiler) classes(atoms []int) ([]*classResult, bool) {
 	ids := slices.SortedFunc(maps.Keys(touched), func(a, b *identity) int { return int(a.id) - int(b.id) })
 	byKey := map[string]*classResult{}
 	var order []*classResult
+	var buf []byte
 	for _, id := range ids {
-		k := fmt.Sprint(id.family, touched[id])
-		cr, ok := byKey[k]
+		buf = append(buf[:0], byte(id.family))
+		for _, a := range touched[id] {
+			buf = binary.AppendUvarint(buf, uint64(a))
+		}
+		cr, ok := byKey[string(buf)]
 		if !ok {
 			if len(order) == maxClasses {
 				return nil, false
 			}
 			cr = &classResult{family: id.family, atoms: touched[id]}
-			byKey[k] = cr
+			byKey[string(buf)] = cr
 			order = append(order, cr)
 		}
 		cr.ids = append(cr.ids, id)

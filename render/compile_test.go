@@ -327,3 +327,79 @@ func TestCompileBudget(t *testing.T) {
 	}
 	t.Logf("%d chains over the budget kept their rules, %d compiled", kept, compiled)
 }
+
+// TestCompilerReuses: a Compiler fed a sequence of rulesets (an address
+// joining a selector set, a policy rule changed, the first again, each
+// change one that changes the compiled form) gives exactly what Compile
+// gives each, and reuses what did not change.
+func TestCompilerReuses(t *testing.T) {
+	reused, sequences := 0, 0
+	for seed := 0; seed < 30; seed++ {
+		m, err := policy.NewModel(genModel(uint64(seed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := Node(m, genNode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		grown := firstChange(first, func(rs *Ruleset, i int) bool {
+			s := rs.Sets[i]
+			if s.Type != SetIPv4 || !strings.HasPrefix(s.Name, "sel-") {
+				return false
+			}
+			cp := *s
+			cp.Prefixes = append(slices.Clone(s.Prefixes), netip.MustParsePrefix("198.18.77.7/32"))
+			rs.Sets[i] = &cp
+			return true
+		}, len(first.Sets))
+		if grown == nil {
+			continue
+		}
+		edited := firstChange(grown, func(rs *Ruleset, i int) bool {
+			ch := rs.Chains[i]
+			if !strings.HasPrefix(ch.Name, "pol-") || len(ch.Rules) == 0 {
+				return false
+			}
+			cp := *ch
+			cp.Rules = slices.Clone(ch.Rules)
+			cp.Rules[0].Verdict = Drop
+			if ch.Rules[0].Verdict == Drop {
+				cp.Rules[0].Verdict = Return
+			}
+			rs.Chains[i] = &cp
+			return true
+		}, len(grown.Chains))
+		if edited == nil {
+			continue
+		}
+		sequences++
+		cc := NewCompiler()
+		for step, rs := range []*Ruleset{first, grown, edited, first} {
+			if d := cmp.Diff(Compile(rs).Text(), cc.Compile(rs).Text()); d != "" {
+				t.Fatalf("seed %d step %d: the Compiler differs from Compile (-Compile +Compiler):\n%s", seed, step, d)
+			}
+			if step > 0 {
+				reused += cc.Reused
+			}
+		}
+	}
+	if sequences < 10 || reused == 0 {
+		t.Fatalf("%d sequences, %d sections reused", sequences, reused)
+	}
+}
+
+// firstChange returns a copy of rs with the first change (of n
+// candidates; change says whether i is one) that changes its compiled
+// form, or nil.
+func firstChange(rs *Ruleset, change func(*Ruleset, int) bool, n int) *Ruleset {
+	want := Compile(rs).Text()
+	for i := 0; i < n; i++ {
+		cp := *rs
+		cp.Sets, cp.Chains = slices.Clone(rs.Sets), slices.Clone(rs.Chains)
+		if change(&cp, i) && Compile(&cp).Text() != want {
+			return &cp
+		}
+	}
+	return nil
+}
