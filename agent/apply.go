@@ -121,6 +121,10 @@ func (l *loop) apply(ctx context.Context) {
 	l.a.flows.applied(l.a, ctx, l.res.Ruleset)
 	l.reportProgrammed()
 	l.logApply(first, took)
+	if p, ok := l.eng.(interface{ Pending() bool }); ok && p.Pending() {
+		l.a.log.Info("the linear form is in force; compiling the rules (--rules compiled) comes next")
+		l.markDirty()
+	}
 }
 
 // logApply logs one transaction: its size, what changed since the last,

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/palisade-net/palisade/nft"
+	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -178,6 +182,50 @@ spec: {tier: nowhere, selector: all(), ingress: [{action: Allow}]}
 			// shadowed by the failing-closed policy, so compiled it
 			// leaves no element: wait for the endpoint's chain).
 			eventually(t, 2*time.Second, func() error { return textHas(f, "chain hep-n1-eth0-ingress {") })
+		})
+	}
+}
+
+// TestLinearFirst: a compiled agent whose first ruleset is large writes it
+// linear first (policy in force without waiting for the first compile)
+// and the compiled form right after; an agent that starts with a small
+// ruleset compiles at once.
+func TestLinearFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		threshold int
+		want      []bool // compiled, per apply
+	}{{"large", 1, []bool{false, true}}, {"small", 1 << 30, []bool{true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := linearFirstRules
+			linearFirstRules = tc.threshold
+			t.Cleanup(func() { linearFirstRules = old })
+			st := store.NewMemory()
+			put(t, st, objects(t, hepYAML+"---"+policyYAML("p80", 80))...)
+			f := nft.NewFake()
+			var mu sync.Mutex
+			var got []bool
+			f.OnApply(func(_ int, rs *render.Ruleset) error {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, strings.Contains(rs.Text(), "\tchain out-"))
+				return nil
+			})
+			startAgent(t, testConfig(t), st, f, NewStaticInterfaces(testIfaces()...))
+			eventually(t, 2*time.Second, func() error {
+				mu.Lock()
+				defer mu.Unlock()
+				if len(got) < len(tc.want) {
+					return fmt.Errorf("%d applies", len(got))
+				}
+				return nil
+			})
+			time.Sleep(100 * time.Millisecond) // nothing more comes
+			mu.Lock()
+			defer mu.Unlock()
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("compiled, per apply (-want +got):\n%s", d)
+			}
 		})
 	}
 }

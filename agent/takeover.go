@@ -43,6 +43,9 @@ func (l *loop) takeOver(ctx context.Context) {
 		return
 	}
 	ad.Adopt(s.Ruleset)
+	if c, ok := l.eng.(interface{ compileAtOnce() }); ok {
+		c.compileAtOnce()
+	}
 	l.a.m.takeovers.Inc()
 	l.a.log.Info("took over the table the previous run left; only differences will be written",
 		"stateFile", l.a.cfg.StateFile)

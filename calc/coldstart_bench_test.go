@@ -98,6 +98,20 @@ func BenchmarkW1Compile(b *testing.B) {
 	b.ReportMetric(float64(st.Rules), "rules")
 	b.ReportMetric(float64(st.MapElements), "map-elements")
 	b.ReportMetric(float64(rs.Stats().Rules), "linear-rules")
+	endpoints, compiled := 0, 0
+	for _, ch := range rs.Chains {
+		if ch.Remote == 0 {
+			continue
+		}
+		endpoints++
+		if oc := out.Chain(ch.Name); oc != nil && len(oc.Rules) > 0 {
+			if v := oc.Rules[len(oc.Rules)-1].Verdict; strings.HasPrefix(v.Chain, "out-") || strings.HasPrefix(v.Map, "lids-") {
+				compiled++
+			}
+		}
+	}
+	b.ReportMetric(float64(endpoints), "endpoint-chains")
+	b.ReportMetric(float64(compiled), "compiled-chains")
 }
 
 // BenchmarkW1CompileChange is what the agent's render.Compiler does per
