@@ -18,6 +18,12 @@ import (
 // also leads to a chain of the other direction, or when it is reached
 // from another endpoint chain.
 
+// A lookup in a dispatch chain runs for every packet that passes it,
+// where in the endpoint chain it ran after "ct state established,related
+// accept": so it is guarded by "ct state new,untracked" (what gets past
+// that rule and "ct state invalid drop"), and only chains that begin so
+// have their lookup hoisted.
+
 // placeIDs puts the identity lookups: in the callers' chains where it can
 // (copies in replaced), else in the compiled chains at idAt.
 func (c *compiler) placeIDs(replaced map[string]*Chain) {
@@ -50,7 +56,7 @@ func (c *compiler) placeIDs(replaced map[string]*Chain) {
 			if len(need) == 0 {
 				continue
 			}
-			if len(fields) > 1 || cur.Remote != 0 {
+			if len(fields) > 1 || cur.Remote != 0 || !c.allTracked(need) {
 				for _, t := range need {
 					inChain[t] = true
 				}
@@ -89,11 +95,43 @@ func (c *compiler) placeIDs(replaced map[string]*Chain) {
 		nc := *current(name)
 		nc.Rules = slices.Clone(nc.Rules)
 		for k := len(ss) - 1; k >= 0; k-- { // from the last, so indices hold
-			nc.Rules = slices.Insert(nc.Rules, ss[k].rule,
-				idLookups(ss[k].field, "the remote address's identity, for the endpoint chains below")...)
+			lookups := idLookups(ss[k].field, "the remote address's identity, for the endpoint chains below")
+			for i := range lookups {
+				lookups[i].Matches = []Match{MatchCtState{States: []string{CtNew, CtUntracked}}}
+			}
+			nc.Rules = slices.Insert(nc.Rules, ss[k].rule, lookups...)
 		}
 		replaced[name] = &nc
 	}
+}
+
+// allTracked reports whether every chain named accepts established and
+// related packets and drops invalid ones before its section, so that
+// only new or untracked packets reach the section.
+func (c *compiler) allTracked(names []string) bool {
+	for _, n := range names {
+		ch := c.chains[n]
+		est, inv := false, false
+		for _, r := range ch.Rules[:ch.Section] {
+			if len(r.Matches) != 1 || len(r.Statements) != 0 {
+				continue
+			}
+			m, ok := r.Matches[0].(MatchCtState)
+			if !ok || m.Negate {
+				continue
+			}
+			switch {
+			case r.Verdict.Kind == VerdictAccept && slices.Equal(m.States, []string{CtEstablished, CtRelated}):
+				est = true
+			case r.Verdict.Kind == VerdictDrop && slices.Equal(m.States, []string{CtInvalid}):
+				inv = true
+			}
+		}
+		if !est || !inv {
+			return false
+		}
+	}
+	return true
 }
 
 // ruleTargets are the chains a rule may go to: its jump or goto, or its
