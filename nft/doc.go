@@ -41,12 +41,20 @@
 //     so `nft list table inet palisade` prints a table written here exactly as
 //     one nft loaded from render's text (TestNetlinkEqualsText over random
 //     models, TestNetlinkShapes over every shape).
+//   - nlmaps.go encodes verdict maps by kind: interface maps (hash), the
+//     compiled form's address maps (rbtree: a start element and an end
+//     element per range) and identity maps (pipapo: one element from the
+//     first to the last key of a box, fields in 4-byte words, the mark
+//     big-endian).
 //   - diff.go turns the change from the last applied ruleset into phases of
-//     messages: flush what changes, declare what is new, change set elements
-//     as elements deleted and added (elements.go), refill changed chains,
-//     delete what goes. A change that needs more (a new hook, a changed
-//     comment) is a whole replace, which keeps the table and its base chains
-//     (nlapply.go, replace.go).
+//     messages: flush what changes, declare what is new, change set and map
+//     elements as elements deleted and added (elements.go; mapDelta: an
+//     address range deleted or added whole, start and end together, since
+//     the kernel checks each element against the ranges it holds), refill
+//     changed chains, delete what goes. A change that needs more (a new
+//     hook, a changed comment) is a whole replace, which keeps the table and
+//     its base chains, and the chains and maps that stay (nlapply.go,
+//     replace.go).
 //   - nlread.go reads the table back with dumps: the named counters
 //     (Counters), the objects a whole replace deletes when the last ruleset
 //     is unknown, and a Fingerprint of everything but counter values and
