@@ -1,7 +1,6 @@
 package render
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -35,73 +34,6 @@ import (
 func Compile(r *Ruleset) *Ruleset {
 	out, _ := compile(r)
 	return out
-}
-
-// Compiler compiles the successive rulesets of one node: a section whose
-// rules, reached chains and identity classes are as in the last ruleset
-// it compiled is not walked again. Its result is always Compile's. Not
-// safe for concurrent use.
-type Compiler struct {
-	memo *memo
-	// Walked and Reused count the sections decided afresh and taken from
-	// the last compile (or an equal section in the same one).
-	Walked, Reused int
-}
-
-// NewCompiler returns a compiler with nothing remembered.
-func NewCompiler() *Compiler { return &Compiler{memo: &memo{}} }
-
-// Compile is Compile, remembering each section's decision until the next.
-func (cc *Compiler) Compile(r *Ruleset) *Ruleset {
-	cc.memo.begin()
-	out, _ := compileMemo(r, elementBudget, cc.memo)
-	cc.Walked, cc.Reused = cc.memo.walked, cc.memo.reused
-	return out
-}
-
-// memo keeps the decisions and class walks of one compile and the one
-// before.
-type memo struct {
-	last, cur       map[string]decision
-	lastOut, curOut map[string][]*sstate
-	walked, reused  int
-}
-
-func (m *memo) begin() {
-	m.last, m.cur, m.walked, m.reused = m.cur, map[string]decision{}, 0, 0
-	m.lastOut, m.curOut = m.curOut, map[string][]*sstate{}
-}
-
-// walks returns a class walk's outcomes.
-func (m *memo) walks(key string) ([]*sstate, bool) {
-	if o, ok := m.curOut[key]; ok {
-		return o, true
-	}
-	if o, ok := m.lastOut[key]; ok {
-		m.curOut[key] = o
-		return o, true
-	}
-	return nil, false
-}
-
-func (m *memo) putWalk(key string, outs []*sstate) { m.curOut[key] = outs }
-
-func (m *memo) get(key string) (decision, bool) {
-	if d, ok := m.cur[key]; ok {
-		m.reused++
-		return d, true
-	}
-	if d, ok := m.last[key]; ok {
-		m.cur[key] = d
-		m.reused++
-		return d, true
-	}
-	return decision{}, false
-}
-
-func (m *memo) put(key string, d decision) {
-	m.walked++
-	m.cur[key] = d
 }
 
 // compile is Compile, also returning the identities (none when it
@@ -288,89 +220,6 @@ func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local m
 		c.memo.put(key, d)
 	}
 	return c.decided(name, d)
-}
-
-// sectionText is the digest of what a section's walk depends on: the
-// remote field, the local class's atoms (by key), the rules of the
-// section and of every chain it reaches.
-func (c *compiler) sectionText(ch *Chain, local map[int]bool) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d\n", ch.Remote)
-	if local != nil {
-		var ks []string
-		for a := range local {
-			ks = append(ks, c.local.atoms[a].key)
-		}
-		slices.Sort(ks)
-		fmt.Fprintf(h, "local %q\n", ks)
-	}
-	seen := map[string]bool{}
-	var walk func(rules []Rule)
-	walk = func(rules []Rule) {
-		for i := range rules {
-			h.Write([]byte(c.ruleText(&rules[i])))
-			h.Write([]byte{'\n'})
-			if v := rules[i].Verdict; (v.Kind == VerdictJump || v.Kind == VerdictGoto) && !seen[v.Chain] {
-				seen[v.Chain] = true
-				fmt.Fprintf(h, "chain %s\n", v.Chain)
-				if sub := c.chains[v.Chain]; sub != nil {
-					walk(sub.Rules)
-				}
-			}
-		}
-	}
-	walk(ch.Rules[ch.Section:])
-	return string(h.Sum(nil))
-}
-
-// sectionKey is everything a section's decision depends on: its text
-// (sectionText) and its classes of identities (the atoms, by key, and the
-// numbers of each).
-func (c *compiler) sectionKey(text string, order []*classResult) string {
-	h := sha256.New()
-	h.Write([]byte(text))
-	var buf []byte
-	for _, cr := range order {
-		buf = append(buf[:0], "class"...)
-		buf = binary.AppendUvarint(buf, uint64(cr.family))
-		for _, a := range cr.atoms {
-			k := c.ids.atoms[a].key
-			buf = binary.AppendUvarint(buf, uint64(len(k)))
-			buf = append(buf, k...)
-		}
-		buf = binary.AppendUvarint(buf, uint64(len(cr.ids)))
-		for _, id := range cr.ids {
-			buf = binary.AppendUvarint(buf, uint64(id.id))
-		}
-		for _, sp := range cr.spans {
-			buf = binary.AppendUvarint(buf, uint64(sp[0]))
-			buf = binary.AppendUvarint(buf, uint64(sp[1]))
-		}
-		h.Write(buf)
-	}
-	return string(h.Sum(nil))
-}
-
-// classKey is a class's walk's key: the section's text, the family and
-// the atoms, by key.
-func (c *compiler) classKey(text string, cr *classResult) string {
-	buf := append([]byte(text), byte(cr.family))
-	for _, a := range cr.atoms {
-		k := c.ids.atoms[a].key
-		buf = binary.AppendUvarint(buf, uint64(len(k)))
-		buf = append(buf, k...)
-	}
-	return string(buf)
-}
-
-// ruleText is a rule's text, once per rule of the ruleset compiled.
-func (c *compiler) ruleText(r *Rule) string {
-	if t, ok := c.texts[r]; ok {
-		return t
-	}
-	t := r.String()
-	c.texts[r] = t
-	return t
 }
 
 // decision is a compiled section before its maps are named: the elements,
