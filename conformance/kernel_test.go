@@ -360,7 +360,8 @@ func (c *kernelCluster) converge(ctx context.Context) (*policy.Model, error) {
 			if err != nil {
 				return nil, err
 			}
-			if rs.Text() == c.kern.last() {
+			// The agent programs the compiled form (its default).
+			if render.Compile(rs).Text() == c.kern.last() {
 				return m, nil
 			}
 		}

@@ -49,7 +49,7 @@ func compileWith(r *Ruleset, budget func(rules int) int) (*Ruleset, []*identity)
 
 // compileMemo is compileWith, deciding sections through m.
 func compileMemo(r *Ruleset, budget func(rules int) int, m *memo) (*Ruleset, []*identity) {
-	c := &compiler{budget: budget, memo: m, texts: map[*Rule]string{}, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
+	c := &compiler{budget: budget, memo: m, texts: map[*Rule]string{}, sigs: map[int]string{}, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{},
 		idAt: map[string]int{}}
 	c.ids.hashed = true
@@ -103,6 +103,7 @@ type compiler struct {
 	budget func(rules int) int // elementBudget, but for tests
 	memo   *memo               // decisions by section key (compileClass)
 	texts  map[*Rule]string    // ruleText
+	sigs   map[int]string      // atomSig
 	// idAt is, for each compiled chain whose maps need the identity, where
 	// in it the identity lookup goes unless its callers do it (placeIDs).
 	idAt map[string]int
@@ -206,17 +207,15 @@ func localField(remote Field) Field {
 // compileClass walks the section for every identity class (with the
 // local class local) and returns the lookups that replace it.
 func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local map[int]bool, name string) ([]Rule, []*Map, bool) {
-	order, ok := c.classes(info.atoms)
-	if !ok {
-		return nil, nil, false
-	}
 	// A section is decided once per key (sectionKey), in this compile
 	// or, through a Compiler, an earlier one.
 	text := c.sectionText(ch, local)
-	key := c.sectionKey(text, order)
+	key := c.sectionKey(text, info.atoms)
 	d, ok := c.memo.get(key)
 	if !ok {
-		d = c.decide(ch, info, keys, local, order, text)
+		if order, ok := c.classes(info.atoms); ok {
+			d = c.decide(ch, info, keys, local, order, text)
+		}
 		c.memo.put(key, d)
 	}
 	return c.decided(name, d)

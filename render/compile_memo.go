@@ -115,31 +115,36 @@ func (c *compiler) sectionText(ch *Chain, local map[int]bool) string {
 }
 
 // sectionKey is everything a section's decision depends on: its text
-// (sectionText) and its classes of identities (the atoms, by key, and the
-// numbers of each).
-func (c *compiler) sectionKey(text string, order []*classResult) string {
+// (sectionText) and, for each atom it uses, the atom's key and the
+// numbers of the identities that hold it (from which its classes and
+// their ranges follow).
+func (c *compiler) sectionKey(text string, atoms []int) string {
 	h := sha256.New()
 	h.Write([]byte(text))
-	var buf []byte
-	for _, cr := range order {
-		buf = append(buf[:0], "class"...)
-		buf = binary.AppendUvarint(buf, uint64(cr.family))
-		for _, a := range cr.atoms {
-			k := c.ids.atoms[a].key
-			buf = binary.AppendUvarint(buf, uint64(len(k)))
-			buf = append(buf, k...)
-		}
-		buf = binary.AppendUvarint(buf, uint64(len(cr.ids)))
-		for _, id := range cr.ids {
-			buf = binary.AppendUvarint(buf, uint64(id.id))
-		}
-		for _, sp := range cr.spans {
-			buf = binary.AppendUvarint(buf, uint64(sp[0]))
-			buf = binary.AppendUvarint(buf, uint64(sp[1]))
-		}
-		h.Write(buf)
+	for _, a := range atoms {
+		h.Write([]byte(c.atomSig(a)))
 	}
 	return string(h.Sum(nil))
+}
+
+// atomSig is an atom's key and the digest of the numbers of the
+// identities that hold it, once per atom and compile.
+func (c *compiler) atomSig(a int) string {
+	if s, ok := c.sigs[a]; ok {
+		return s
+	}
+	k := c.ids.atoms[a].key
+	buf := binary.AppendUvarint(nil, uint64(len(k)))
+	buf = append(buf, k...)
+	h := sha256.New()
+	var n []byte
+	for _, id := range c.ids.withAtom(a) {
+		n = binary.AppendUvarint(n[:0], uint64(id.id))
+		h.Write(n)
+	}
+	s := string(h.Sum(buf))
+	c.sigs[a] = s
+	return s
 }
 
 // classKey is a class's walk's key: the section's text, the family and
