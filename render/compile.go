@@ -226,7 +226,7 @@ func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local m
 // when over the budget.
 type decision struct {
 	elems []MapElement
-	def   *outcome
+
 	perID bool
 	ok    bool
 	outs  []*Chain // the outcome chains the elements and the default go to
@@ -240,7 +240,7 @@ func (c *compiler) decided(name string, d decision) ([]Rule, []*Map, bool) {
 	for _, oc := range d.outs {
 		c.outs[oc.Name] = oc
 	}
-	rules, maps := c.lookups(name, d.elems, d.def)
+	rules, maps := c.lookups(name, d.elems)
 	return rules, maps, d.perID
 }
 
@@ -273,7 +273,7 @@ func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int
 	}
 	d := c.lookupsFromClasses(order, keys, c.budget(info.rules))
 	if d.ok {
-		names := map[string]bool{c.outcomeChain(d.def): true}
+		names := map[string]bool{c.noElement(): true}
 		for _, e := range d.elems {
 			names[e.Verdict.Chain] = true
 		}
@@ -356,40 +356,41 @@ func elementBudget(rules int) int { return 1024 + 16*rules }
 // budget.
 func (c *compiler) lookupsFromClasses(order []*classResult, keys []int, budget int) decision {
 	common := commonRegions(order)
-	weight := map[string]int{}
-	outOf := map[string]*outcome{}
-	for k, reg := range common {
-		weight[k] += len(boxes(reg, keys))
+	total := 0
+	for _, reg := range common {
+		total += len(boxes(reg, keys))
 	}
 	for _, cr := range order {
 		for _, s := range cr.outs {
-			k := s.out.key()
-			outOf[k] = &s.out
-			weight[k] += cr.size() * len(boxes(residue(s.reg, common[k]), keys))
+			total += cr.size() * len(boxes(residue(s.reg, common[s.out.key()]), keys))
 		}
 	}
-	def, total := "", 0
-	for k, n := range weight {
-		total += n
-		if def == "" || n > weight[def] || (n == weight[def] && k < def) {
-			def = k
-		}
-	}
-	if total-weight[def] > budget {
+	if total > budget {
 		return decision{}
 	}
+	// Every outcome is elements, none is left to a default rule: the
+	// chain's rules stay the same whatever its policy, so a change is
+	// map elements only, and a packet that meets a map while a change
+	// is committed finds its old elements or, in a map new in the
+	// change, none (and is dropped by the chain's last rule).
 	var elems []MapElement
-	for k, reg := range common {
-		if k != def {
-			elems = append(elems, c.elements(reg, keys, 0, MarkIDMask, outOf[k])...)
+	for _, k := range slices.Sorted(maps.Keys(common)) {
+		reg := common[k]
+		for _, cr := range order {
+			for _, s := range cr.outs {
+				if s.out.key() == k {
+					elems = append(elems, c.elements(reg, keys, 0, MarkIDMask, &s.out)...)
+					goto next
+				}
+			}
 		}
+	next:
 	}
 	perID := false
 	for _, cr := range order {
 		for _, s := range cr.outs {
-			k := s.out.key()
-			rest := residue(s.reg, common[k])
-			if k == def || rest.empty() {
+			rest := residue(s.reg, common[s.out.key()])
+			if rest.empty() {
 				continue
 			}
 			perID = true
@@ -401,7 +402,7 @@ func (c *compiler) lookupsFromClasses(order []*classResult, keys []int, budget i
 			}
 		}
 	}
-	return decision{elems: elems, def: outOf[def], perID: perID, ok: true}
+	return decision{elems: elems, perID: perID, ok: true}
 }
 
 // commonRegions is, per outcome, the region where every class has it.
@@ -542,7 +543,7 @@ func (c *compiler) outcomeChain(o *outcome) string {
 
 // lookups are the verdict map lookups of a compiled section and the goto
 // of its default outcome.
-func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rule, []*Map) {
+func (c *compiler) lookups(name string, elems []MapElement) ([]Rule, []*Map) {
 	var rules []Rule
 	var maps []*Map
 	specs := []struct {
@@ -564,9 +565,6 @@ func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rul
 				m.Elements = append(m.Elements, e)
 			}
 		}
-		if len(m.Elements) == 0 {
-			continue
-		}
 		sortBoxes(m.Elements)
 		maps = append(maps, m)
 		r := Rule{Verdict: Verdict{Kind: VerdictVmap, Map: m.Name, Key: sp.key}}
@@ -575,8 +573,21 @@ func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rul
 		}
 		rules = append(rules, r)
 	}
-	rules = append(rules, Rule{Verdict: Goto(c.outcomeChain(def)), Comment: def.by})
+	rules = append(rules, Rule{Verdict: Goto(c.noElement()), Comment: "no element: only while a change is committed"})
 	return rules, maps
+}
+
+// noElement is the chain a compiled section goes to when no element of
+// its maps covers the packet, which happens only while a change is being
+// committed (a map new in it is empty to packets for that instant): it
+// drops (fail closed).
+func (c *compiler) noElement() string {
+	const name = "out-no-element"
+	if _, ok := c.outs[name]; !ok {
+		c.outs[name] = &Chain{Name: name, Comment: "no map element covers the packet (a change is being committed)",
+			Rules: []Rule{{Verdict: Drop, Comment: "fail closed"}}}
+	}
+	return name
 }
 
 func sortBoxes(es []MapElement) {

@@ -287,7 +287,7 @@ func identityNumbers(ids []*identity) map[string]uint32 {
 // than its budget keeps its rules, beside chains that compile, and the
 // ruleset still decides every packet as the linear one does.
 func TestCompileBudget(t *testing.T) {
-	tiny := func(int) int { return 3 }
+	tiny := func(int) int { return 16 }
 	kept, compiled := 0, 0
 	for seed := 0; seed < 40; seed++ {
 		m, err := policy.NewModel(genModel(uint64(seed)))
