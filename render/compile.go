@@ -17,14 +17,16 @@ import (
 //	meta l4proto { tcp, udp, sctp, udplite } meta mark & 0xfffc0000 . meta l4proto . th dport vmap @cv-<chain>-p
 //	meta l4proto { icmp, ipv6-icmp } meta mark & 0xfffc0000 . meta l4proto . th sport vmap @cv-<chain>-i
 //	meta mark & 0xfffc0000 . meta l4proto vmap @cv-<chain>-o
-//	goto out-<hash>                        the most common outcome
+//	goto out-no-element                    drop: only while a change commits
 //
 // The verdict maps' elements are the disjoint boxes (identities, protocols,
 // ports or ICMP type and code) of the first-match result, each going to an
 // outcome chain out-<hash> that counts into the deciding rule's counter,
 // logs what the walk logged, and ends as the section did (drop, or return
 // with the accept mark or without), with the deciding rule's comment.
-// Boxes every identity shares take the whole identity range.
+// Boxes every identity shares take the whole identity range. Every
+// outcome is in the maps (none is left to a default rule), so the chain's
+// rules do not depend on its policy.
 //
 // A section compiles when every rule it reaches is of a shape the
 // symbolic walk (compile_eval.go) knows; others keep their chains. Compile
@@ -221,15 +223,14 @@ func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local m
 	return c.decided(name, d)
 }
 
-// decision is a compiled section before its maps are named: the elements,
-// the default outcome, whether any element is per identity, and false
-// when over the budget.
+// decision is a compiled section before its maps are named: the
+// elements, whether any element is per identity, and false when over the
+// budget.
 type decision struct {
 	elems []MapElement
-
 	perID bool
 	ok    bool
-	outs  []*Chain // the outcome chains the elements and the default go to
+	outs  []*Chain // the outcome chains the elements go to, and out-no-element
 }
 
 // decided names a decision's maps after the chain name.
@@ -541,8 +542,9 @@ func (c *compiler) outcomeChain(o *outcome) string {
 	return name
 }
 
-// lookups are the verdict map lookups of a compiled section and the goto
-// of its default outcome.
+// lookups are the verdict map lookups of a compiled section (all three
+// maps, empty or not, so its rules never change) and the goto that drops
+// what no element covers.
 func (c *compiler) lookups(name string, elems []MapElement) ([]Rule, []*Map) {
 	var rules []Rule
 	var maps []*Map
