@@ -17,16 +17,19 @@ import (
 //	meta l4proto { tcp, udp, sctp, udplite } meta mark & 0xfffc0000 . meta l4proto . th dport vmap @cv-<chain>-p
 //	meta l4proto { icmp, ipv6-icmp } meta mark & 0xfffc0000 . meta l4proto . th sport vmap @cv-<chain>-i
 //	meta mark & 0xfffc0000 . meta l4proto vmap @cv-<chain>-o
-//	goto out-no-element                    drop: only while a change commits
+//	goto out-<hash>                        the most common drop outcome
+//	                                       (or out-no-element)
 //
 // The verdict maps' elements are the disjoint boxes (identities, protocols,
 // ports or ICMP type and code) of the first-match result, each going to an
 // outcome chain out-<hash> that counts into the deciding rule's counter,
 // logs what the walk logged, and ends as the section did (drop, or return
 // with the accept mark or without), with the deciding rule's comment.
-// Boxes every identity shares take the whole identity range. Every
-// outcome is in the maps (none is left to a default rule), so the chain's
-// rules do not depend on its policy.
+// Boxes every identity shares take the whole identity range. What no
+// element covers goes to the chain's last rule: the most common outcome
+// that drops, or out-no-element (drop); never an accept or a return, so
+// a packet that meets a change mid-commit is judged by the old elements
+// or dropped.
 //
 // A section compiles when every rule it reaches is of a shape the
 // symbolic walk (compile_eval.go) knows; others keep their chains. Compile
@@ -224,10 +227,11 @@ func (c *compiler) compileClass(ch *Chain, info sectionInfo, keys []int, local m
 }
 
 // decision is a compiled section before its maps are named: the
-// elements, whether any element is per identity, and false when over the
-// budget.
+// elements, the default (a drop outcome, or none), whether any element is
+// per identity, and false when over the budget.
 type decision struct {
 	elems []MapElement
+	def   *outcome // the chain's last rule's outcome (a drop), or nil
 	perID bool
 	ok    bool
 	outs  []*Chain // the outcome chains the elements go to, and out-no-element
@@ -241,7 +245,7 @@ func (c *compiler) decided(name string, d decision) ([]Rule, []*Map, bool) {
 	for _, oc := range d.outs {
 		c.outs[oc.Name] = oc
 	}
-	rules, maps := c.lookups(name, d.elems)
+	rules, maps := c.lookups(name, d.elems, d.def)
 	return rules, maps, d.perID
 }
 
@@ -275,6 +279,9 @@ func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int
 	d := c.lookupsFromClasses(order, keys, c.budget(info.rules))
 	if d.ok {
 		names := map[string]bool{c.noElement(): true}
+		if d.def != nil {
+			names[c.outcomeChain(d.def)] = true
+		}
 		for _, e := range d.elems {
 			names[e.Verdict.Chain] = true
 		}
@@ -357,41 +364,49 @@ func elementBudget(rules int) int { return 1024 + 16*rules }
 // budget.
 func (c *compiler) lookupsFromClasses(order []*classResult, keys []int, budget int) decision {
 	common := commonRegions(order)
-	total := 0
-	for _, reg := range common {
-		total += len(boxes(reg, keys))
+	weight := map[string]int{}
+	outOf := map[string]*outcome{}
+	for k, reg := range common {
+		weight[k] += len(boxes(reg, keys))
 	}
 	for _, cr := range order {
 		for _, s := range cr.outs {
-			total += cr.size() * len(boxes(residue(s.reg, common[s.out.key()]), keys))
+			k := s.out.key()
+			outOf[k] = &s.out
+			weight[k] += cr.size() * len(boxes(residue(s.reg, common[k]), keys))
 		}
 	}
-	if total > budget {
+	// The default (the chain's last rule, what no element covers) is the
+	// most common outcome that drops, never one that accepts or returns:
+	// a packet that meets a change being committed (the kernel makes the
+	// new rules live a moment before it publishes the maps' new
+	// elements) is judged by the old elements or dropped. Without a drop
+	// outcome every outcome is elements, and the last rule drops.
+	def, total := "", 0
+	for k, n := range weight {
+		total += n
+		if outOf[k].kind != VerdictDrop {
+			continue
+		}
+		if def == "" || n > weight[def] || (n == weight[def] && k < def) {
+			def = k
+		}
+	}
+	if total-weight[def] > budget {
 		return decision{}
 	}
-	// Every outcome is elements, none is left to a default rule: the
-	// chain's rules stay the same whatever its policy, so a change is
-	// map elements only, and a packet that meets a map while a change
-	// is committed finds its old elements or, in a map new in the
-	// change, none (and is dropped by the chain's last rule).
 	var elems []MapElement
-	for _, k := range slices.Sorted(maps.Keys(common)) {
-		reg := common[k]
-		for _, cr := range order {
-			for _, s := range cr.outs {
-				if s.out.key() == k {
-					elems = append(elems, c.elements(reg, keys, 0, MarkIDMask, &s.out)...)
-					goto next
-				}
-			}
+	for k, reg := range common {
+		if k != def {
+			elems = append(elems, c.elements(reg, keys, 0, MarkIDMask, outOf[k])...)
 		}
-	next:
 	}
 	perID := false
 	for _, cr := range order {
 		for _, s := range cr.outs {
-			rest := residue(s.reg, common[s.out.key()])
-			if rest.empty() {
+			k := s.out.key()
+			rest := residue(s.reg, common[k])
+			if k == def || rest.empty() {
 				continue
 			}
 			perID = true
@@ -403,7 +418,7 @@ func (c *compiler) lookupsFromClasses(order []*classResult, keys []int, budget i
 			}
 		}
 	}
-	return decision{elems: elems, perID: perID, ok: true}
+	return decision{elems: elems, def: outOf[def], perID: perID, ok: true}
 }
 
 // commonRegions is, per outcome, the region where every class has it.
@@ -543,9 +558,9 @@ func (c *compiler) outcomeChain(o *outcome) string {
 }
 
 // lookups are the verdict map lookups of a compiled section (all three
-// maps, empty or not, so its rules never change) and the goto that drops
-// what no element covers.
-func (c *compiler) lookups(name string, elems []MapElement) ([]Rule, []*Map) {
+// maps, empty or not) and the goto of what no element covers: its drop
+// default, or out-no-element.
+func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rule, []*Map) {
 	var rules []Rule
 	var maps []*Map
 	specs := []struct {
@@ -575,7 +590,11 @@ func (c *compiler) lookups(name string, elems []MapElement) ([]Rule, []*Map) {
 		}
 		rules = append(rules, r)
 	}
-	rules = append(rules, Rule{Verdict: Goto(c.noElement()), Comment: "no element: only while a change is committed"})
+	if def != nil {
+		rules = append(rules, Rule{Verdict: Goto(c.outcomeChain(def)), Comment: def.by})
+	} else {
+		rules = append(rules, Rule{Verdict: Goto(c.noElement()), Comment: "no element: only while a change is committed"})
+	}
 	return rules, maps
 }
 

@@ -97,8 +97,9 @@
 // (cv-<chain>-p), identity . protocol . ICMP type and code (-i) and
 // identity . protocol (-o) whose elements go to outcome chains out-<hash>
 // (the counters and logs met, then drop, accept mark and return, or
-// return), and a goto to out-no-element (drop), met only by a packet that
-// finds a map new in a change still empty. A section that also
+// return), and a goto to the most common outcome that drops (or to
+// out-no-element), never to one that accepts: a packet that meets a change
+// mid-commit is judged by the old elements or dropped. A section that also
 // matches the local address is split by local address class
 // (lids-<chain>-v4/-v6, goto <chain>-l<k>). A section with a shape the
 // walk does not know keeps its rules; unreachable chains and sets are
