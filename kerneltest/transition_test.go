@@ -97,3 +97,70 @@ func testTransition(t *testing.T, compiled bool) {
 		t.Errorf("only %d of %d changes were incremental", st.Incremental, changes)
 	}
 }
+
+// TestIdentityChangeNeverOpens: ext moves back and forth between two
+// network sets that the policy both denies (and allows everything else),
+// so with the compiled rules its address changes identity with every
+// change, while connections from it to web:8080 are tried without pause:
+// none may get through. (The address map and the verdict maps are
+// published one after the other at the end of a commit; a new identity
+// judged by the old verdict map would fall among the identities the old
+// rules did not tell apart, which are allowed.)
+func TestIdentityChangeNeverOpens(t *testing.T) {
+	pol := `---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: web-in}
+spec:
+  selector: app == 'web'
+  ingress:
+  - {action: Deny, source: {selector: role == 'bad-a'}}
+  - {action: Deny, source: {selector: role == 'bad-b'}}
+  - {action: Allow}
+`
+	set := func(role string) string {
+		return "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nspec: {nets: [198.19.0.254/32]}\nmetadata:\n  name: ext\n  labels: {role: " + role + "}\n"
+	}
+	c := newCluster(t)
+	ctx := context.Background()
+	var rs [2]*render.Ruleset
+	for i, role := range []string{"bad-a", "bad-b"} {
+		r, err := render.Node(mustModel(t, baseYAML+pol+set(role)), nodeName)
+		must(t, err)
+		rs[i] = render.Compile(r)
+	}
+	must(t, c.k.Apply(ctx, rs[0]))
+	var tries, open atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				conn, err := c.ext.DialTCP(ctx, netip.AddrPort{}, netip.MustParseAddrPort("198.18.1.10:8080"), 20*time.Millisecond)
+				tries.Add(1)
+				if err == nil {
+					open.Add(1)
+					conn.Close()
+				}
+			}
+		}()
+	}
+	for i := range 300 {
+		must(t, c.k.Apply(ctx, rs[(i+1)%2]))
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	st, _ := c.k.Stats()
+	t.Logf("300 changes (%d incremental), %d connections tried from ext to 8080, %d got through", st.Incremental, tries.Load(), open.Load())
+	if open.Load() > 0 {
+		t.Errorf("%d connections from an address both states deny got through while its identity changed", open.Load())
+	}
+}
