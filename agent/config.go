@@ -191,8 +191,8 @@ func (c Config) Validate() error {
 	if c.Engine != EngineIncremental && c.Engine != EngineRebuild {
 		return &ConfigError{Field: "engine", Err: fmt.Errorf("%q is not %s or %s", c.Engine, EngineIncremental, EngineRebuild)}
 	}
-	if c.Rules != RulesCompiled && c.Rules != RulesLinear {
-		return &ConfigError{Field: "rules", Err: fmt.Errorf("%q is not %s or %s", c.Rules, RulesCompiled, RulesLinear)}
+	if err := ValidRules(c.Rules); err != nil {
+		return &ConfigError{Field: "rules", Err: err}
 	}
 	if err := validRuleMetrics(c.RuleMetrics); err != nil {
 		return &ConfigError{Field: "rule-metrics", Err: err}

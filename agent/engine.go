@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -64,6 +65,15 @@ const (
 	// RulesLinear keeps one nft rule per policy rule, walked in order.
 	RulesLinear = "linear"
 )
+
+// ValidRules reports whether r is a rule form (RulesCompiled or
+// RulesLinear).
+func ValidRules(r string) error {
+	if r != RulesCompiled && r != RulesLinear {
+		return fmt.Errorf("%q is not %s or %s", r, RulesCompiled, RulesLinear)
+	}
+	return nil
+}
 
 // newEngine returns the engine the configuration selects: kind is
 // Config.Engine, rules Config.Rules.

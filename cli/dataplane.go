@@ -96,8 +96,8 @@ func addRulesFlag(c *cobra.Command, rules *string) {
 }
 
 func validRules(r string) error {
-	if r != agent.RulesCompiled && r != agent.RulesLinear {
-		return fmt.Errorf("--rules: %q is not %s or %s", r, agent.RulesCompiled, agent.RulesLinear)
+	if err := agent.ValidRules(r); err != nil {
+		return fmt.Errorf("--rules: %w", err)
 	}
 	return nil
 }

@@ -288,10 +288,7 @@ func (d *differ) sets() bool {
 
 func (d *differ) maps() bool {
 	gone, stop := match(d.old.Maps, d.new.Maps, func(m *render.Map) string { return m.Name }, func(o, m *render.Map) bool {
-		if o.Comment != m.Comment {
-			return true
-		}
-		if o.Kind != m.Kind {
+		if o.Comment != m.Comment || o.Kind != m.Kind {
 			return true
 		}
 		if !slices.Equal(o.Elements, m.Elements) {

@@ -278,10 +278,7 @@ func (c *compiler) decide(ch *Chain, info sectionInfo, keys []int, local map[int
 	}
 	d := c.lookupsFromClasses(order, keys, c.budget(info.rules))
 	if d.ok {
-		names := map[string]bool{c.noElement(): true}
-		if d.def != nil {
-			names[c.outcomeChain(d.def)] = true
-		}
+		names := map[string]bool{c.lastChain(d.def): true}
 		for _, e := range d.elems {
 			names[e.Verdict.Chain] = true
 		}
@@ -590,12 +587,21 @@ func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rul
 		}
 		rules = append(rules, r)
 	}
+	comment := "no element: only while a change is committed"
 	if def != nil {
-		rules = append(rules, Rule{Verdict: Goto(c.outcomeChain(def)), Comment: def.by})
-	} else {
-		rules = append(rules, Rule{Verdict: Goto(c.noElement()), Comment: "no element: only while a change is committed"})
+		comment = def.by
 	}
+	rules = append(rules, Rule{Verdict: Goto(c.lastChain(def)), Comment: comment})
 	return rules, maps
+}
+
+// lastChain is the chain a compiled section's last rule goes to: its
+// default outcome's, or out-no-element.
+func (c *compiler) lastChain(def *outcome) string {
+	if def != nil {
+		return c.outcomeChain(def)
+	}
+	return c.noElement()
 }
 
 // noElement is the chain a compiled section goes to when no element of

@@ -55,25 +55,26 @@ type idTable struct {
 
 // Identity numbers are a function of the set of identities alone, and
 // stable as that set changes: an identity's preferred number is the hash
-// of its key (its family and atoms) over 1..MaxIdentities; identities
+// of its key (its family and atoms) over its family's numbers; identities
 // take their numbers in the order of (preferred number, key), each the
-// first free one from its preferred number on, wrapping. A change that
+// first free one from its preferred number on, wrapping within its
+// family's numbers. A change that
 // adds or removes an identity moves no other unless they collide, so it
 // touches only the elements it is about, and a ruleset compiled from
 // scratch numbers identities as the one compiled before a change did.
 
-// Each family has its part of the numbers (IPv4 1..idHalf, three
+// Each family has its part of the numbers (IPv4 1..lastIPv4ID, three
 // quarters, IPv6 the rest), so that a compiled chain can cover every
 // identity of a family its rules do not tell apart with a few ranges
 // between those they do.
-const idHalf = uint32(MaxIdentities) / 4 * 3
+const lastIPv4ID = uint32(MaxIdentities) / 4 * 3
 
 // familyIDs is the first and last number of fam's identities.
 func familyIDs(fam Family) (uint32, uint32) {
 	if fam == FamilyIPv6 {
-		return idHalf + 1, uint32(MaxIdentities)
+		return lastIPv4ID + 1, uint32(MaxIdentities)
 	}
-	return 1, idHalf
+	return 1, lastIPv4ID
 }
 
 // preferredID is the number an identity of fam with key takes when it is
@@ -86,7 +87,7 @@ func preferredID(fam Family, key string) uint32 {
 }
 
 // number gives every identity its number; false when a family has more
-// than its half holds.
+// identities than its part of the numbers holds.
 func (t *idTable) number() bool {
 	type pending struct {
 		id   *identity
