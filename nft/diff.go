@@ -45,7 +45,7 @@ func Diff(old, new *render.Ruleset) (script string, full bool) {
 	if full {
 		return "", true
 	}
-	return d.script(), false
+	return d.prepareScript() + d.script(), false
 }
 
 // diffOf runs the differ; full means a whole replace is needed.
@@ -65,13 +65,17 @@ type differ struct {
 
 	// The change as nft script lines, printed only when the script is
 	// wanted (the netlink path never prints them).
-	flush    []func() string // flush set|map|chain
-	declare  []func() string // table block entries (new objects, refilled sets and maps)
-	addRules []func() string
-	delObjs  []func() string
+	flush      []func() string // flush set|map|chain
+	declareNew []func() string // table block entries of new objects (the prepare script)
+	declare    []func() string // table block entries of refilled sets and maps
+	addRules   []func() string
+	delObjs    []func() string
 
-	// nl is the same change as netlink messages, by phase (nlbatch.go).
-	nl [nlPhases][]func(*nlBatch)
+	// nl is the same change as netlink messages, by phase (nlbatch.go);
+	// pre holds the objects the change adds (sets, maps with their
+	// elements, counters, the limit, chains with their rules), which the
+	// Kernel writes in a transaction of their own before nl (prepare).
+	nl, pre [nlPhases][]func(*nlBatch)
 }
 
 // The phases of a netlink change, in the order they are sent: rules and
@@ -92,8 +96,50 @@ const (
 
 func (d *differ) on(phase int, f func(*nlBatch)) { d.nl[phase] = append(d.nl[phase], f) }
 
-// batch is the change as one netlink transaction.
+// onNew adds f, which declares an object new in the change, to the
+// prepare transaction.
+func (d *differ) onNew(phase int, f func(*nlBatch)) { d.pre[phase] = append(d.pre[phase], f) }
+
+// batch is the change as one netlink transaction, what prepare holds
+// included.
 func (d *differ) batch() *nlBatch {
+	b := &nlBatch{}
+	for phase := range nlPhases {
+		for _, f := range d.pre[phase] {
+			f(b)
+		}
+		for _, f := range d.nl[phase] {
+			f(b)
+		}
+	}
+	return b
+}
+
+// prepare and commit are the change as two netlink transactions: the
+// objects it adds, which nothing in the kernel refers to yet, then the
+// rest (elements of existing sets and maps, changed rules, what goes).
+//
+// Why two: the kernel makes a commit's rules live at once, together with
+// the elements of hash and rbtree sets and maps, but it publishes a
+// concatenated interval map's (a pipapo set's) elements a moment later,
+// one map after the other. A rule that starts to look up a map in the
+// commit that fills it finds it empty, or finds the map's old elements
+// beside the rest of the new state. The compiled form names each verdict
+// map by its content (render.Compile), so a map whose elements change is a
+// new map: written by prepare, it is complete before commit's rules
+// refer to it, and a packet meets either the old rules with the old maps
+// or the new rules with the new maps.
+func (d *differ) prepare() *nlBatch {
+	b := &nlBatch{}
+	for _, phase := range d.pre {
+		for _, f := range phase {
+			f(b)
+		}
+	}
+	return b
+}
+
+func (d *differ) commit() *nlBatch {
 	b := &nlBatch{}
 	for _, phase := range d.nl {
 		for _, f := range phase {
@@ -111,19 +157,33 @@ func (d *differ) run() bool {
 	return d.sets() || d.maps() || d.counters() || d.limit() || d.chains()
 }
 
+// prepareScript is prepare's part of the change as a script: a table
+// block declaring the new objects ("" when there are none).
+func (d *differ) prepareScript() string {
+	var b strings.Builder
+	tableBlock(&b, d.declareNew)
+	return b.String()
+}
+
+func tableBlock(b *strings.Builder, entries []func() string) {
+	if len(entries) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "table %s {\n", tableRef)
+	for _, x := range entries {
+		b.WriteString(x())
+	}
+	b.WriteString("}\n")
+}
+
+// script is the rest of the change as a script.
 func (d *differ) script() string {
 	var b strings.Builder
 	for _, line := range d.flush {
 		b.WriteString(line())
 		b.WriteByte('\n')
 	}
-	if len(d.declare) > 0 {
-		fmt.Fprintf(&b, "table %s {\n", tableRef)
-		for _, x := range d.declare {
-			b.WriteString(x())
-		}
-		b.WriteString("}\n")
-	}
+	tableBlock(&b, d.declare)
 	for _, part := range [][]func() string{d.addRules, d.delObjs} {
 		for _, line := range part {
 			b.WriteString(line())
@@ -225,9 +285,9 @@ func (d *differ) chains() bool {
 		d.chainRules(o, c)
 		return false
 	}, func(c *render.Chain) bool {
-		d.declare = append(d.declare, func() string { return c.Block() })
-		d.on(nlChains, func(b *nlBatch) { b.addChain(c) })
-		d.on(nlRules, func(b *nlBatch) { b.addChainRules(c) })
+		d.declareNew = append(d.declareNew, func() string { return c.Block() })
+		d.onNew(nlChains, func(b *nlBatch) { b.addChain(c) })
+		d.onNew(nlRules, func(b *nlBatch) { b.addChainRules(c) })
 		return false
 	})
 	if stop {
@@ -275,8 +335,8 @@ func (d *differ) sets() bool {
 		}
 		return false
 	}, func(s *render.Set) bool {
-		d.declare = append(d.declare, func() string { return s.Block() })
-		d.on(nlObjects, func(b *nlBatch) { b.addSet(s) })
+		d.declareNew = append(d.declareNew, func() string { return s.Block() })
+		d.onNew(nlObjects, func(b *nlBatch) { b.addSet(s) })
 		return false
 	})
 	for _, s := range gone {
@@ -298,8 +358,8 @@ func (d *differ) maps() bool {
 		}
 		return false
 	}, func(m *render.Map) bool {
-		d.declare = append(d.declare, func() string { return m.Block() })
-		d.on(nlMaps, func(b *nlBatch) { b.addMap(m) })
+		d.declareNew = append(d.declareNew, func() string { return m.Block() })
+		d.onNew(nlMaps, func(b *nlBatch) { b.addMap(m) })
 		return false
 	})
 	for _, m := range gone {
@@ -341,8 +401,8 @@ func (d *differ) counters() bool {
 		func(c *render.Counter) bool {
 			fresh := *c
 			fresh.Packets, fresh.Bytes = 0, 0
-			d.declare = append(d.declare, func() string { return fresh.Block() })
-			d.on(nlObjects, func(b *nlBatch) { b.addCounter(&fresh) })
+			d.declareNew = append(d.declareNew, func() string { return fresh.Block() })
+			d.onNew(nlObjects, func(b *nlBatch) { b.addCounter(&fresh) })
 			return false
 		})
 	for _, c := range gone {
@@ -357,8 +417,8 @@ func (d *differ) limit() bool {
 	switch {
 	case o == nil && n == nil:
 	case o == nil:
-		d.declare = append(d.declare, func() string { return n.Block() })
-		d.on(nlObjects, func(b *nlBatch) { b.addLimit(n) })
+		d.declareNew = append(d.declareNew, func() string { return n.Block() })
+		d.onNew(nlObjects, func(b *nlBatch) { b.addLimit(n) })
 	case n == nil:
 		d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete limit %s %s", tableRef, o.Name) })
 		d.on(nlDelObjects, func(b *nlBatch) { b.delObj(objLimit, o.Name) })

@@ -56,12 +56,12 @@ func TestDiff(t *testing.T) {
 			"}",
 		}},
 		{"new chain, changed rule", diffRuleset([]string{"198.18.0.1/32", "198.18.1.0/24"}, "pol-b", true), false, []string{
-			"flush chain inet palisade filter-input",
-			"table inet palisade {",
+			"table inet palisade {", // what is new comes first, a transaction of its own
 			"\tchain pol-b {",
 			"\t\tdrop",
 			"\t}",
 			"}",
+			"flush chain inet palisade filter-input",
 			"add rule inet palisade filter-input jump pol-b",
 		}},
 	} {

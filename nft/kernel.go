@@ -159,16 +159,25 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 	if full {
 		return false, nil
 	}
-	script := d.script()
-	if script == "" {
+	pre, script := d.prepareScript(), d.script()
+	if pre == "" && script == "" {
 		k.last = rs
 		k.stats.unchanged++
 		return true, nil
 	}
-	if _, stderr, err := k.run(ctx, script, "-f", "-"); err != nil {
-		k.stats.fallbacks++
-		k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))
-		return false, nil
+	// What the change adds first, then the rest (differ.prepare says why).
+	for i, part := range []string{pre, script} {
+		if part == "" {
+			continue
+		}
+		if _, stderr, err := k.run(ctx, part, "-f", "-"); err != nil {
+			if i == 1 && pre != "" {
+				k.last = nil // the table holds what pre added: the replace reads it
+			}
+			k.stats.fallbacks++
+			k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))
+			return false, nil
+		}
 	}
 	k.last = rs
 	k.stats.incremental++

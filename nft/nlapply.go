@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/palisade-net/palisade/render"
 )
@@ -18,13 +20,20 @@ import (
 func (k *Kernel) applyNetlink(ctx context.Context, rs *render.Ruleset) error {
 	if k.last != nil {
 		if d, full := diffOf(k.last, rs); !full {
-			b := d.batch()
-			if len(b.msgs) == 0 && b.err == nil {
+			pre, b := d.prepare(), d.commit()
+			if len(pre.msgs)+len(b.msgs) == 0 && pre.err == nil && b.err == nil {
 				k.last = rs
 				k.stats.unchanged++
 				return nil
 			}
-			err := k.commit(b)
+			err := k.commit(pre)
+			if err == nil {
+				if err = k.commit(b); err != nil && len(pre.msgs) > 0 {
+					// The table holds what prepare added: the
+					// replace below reads what is there.
+					k.last = nil
+				}
+			}
 			if err == nil {
 				k.last = rs
 				k.stats.incremental++
@@ -66,6 +75,11 @@ func (k *Kernel) replaceNetlink(ctx context.Context, rs *render.Ruleset) error {
 		}
 	}
 	if have != nil {
+		if have.baseCommentChanges(objectsOf(rs)) {
+			// inPlaceBatch refuses: nothing to prepare.
+		} else if pre, after := prepareReplace(*have, rs); len(pre.msgs) > 0 && k.commit(pre) == nil {
+			have = &after
+		}
 		if b := inPlaceBatch(*have, rs); b != nil {
 			if err := k.commit(b); err == nil {
 				k.last = rs
@@ -132,6 +146,70 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 	}
 	b.addRulesetKeeping(rs, kept)
 	return b
+}
+
+// prepareReplace is the transaction that goes ahead of an in-place
+// replace of a table holding have with rs (differ.prepare says why): the
+// sets, counters, limit, regular chains (with their rules) and maps (with
+// their elements) of rs whose names have lacks, so the replace finds them
+// there and keeps them. after is have with them.
+func prepareReplace(have tableObjects, rs *render.Ruleset) (b *nlBatch, after tableObjects) {
+	b = &nlBatch{}
+	after = have
+	after.comments = maps.Clone(have.comments)
+	if after.comments == nil {
+		after.comments = map[string]string{}
+	}
+	after.chains = slices.Clone(have.chains)
+	after.sets = slices.Clone(have.sets)
+	after.maps = slices.Clone(have.maps)
+	after.counters = slices.Clone(have.counters)
+	after.limits = slices.Clone(have.limits)
+	in := map[string]bool{}
+	for _, names := range [][]string{have.chains, have.sets, have.maps, have.counters, have.limits} {
+		for _, n := range names {
+			in[n] = true
+		}
+	}
+	for name := range have.base {
+		in[name] = true
+	}
+	for _, s := range rs.Sets {
+		if !in[s.Name] {
+			b.addSet(s)
+			after.sets = append(after.sets, s.Name)
+		}
+	}
+	for _, c := range rs.Counters {
+		if !in[c.Name] {
+			b.addCounter(c)
+			after.counters = append(after.counters, c.Name)
+		}
+	}
+	if rs.FlowLog != nil && !in[render.FlowLogLimitName] {
+		b.addLimit(rs.FlowLog)
+		after.limits = append(after.limits, render.FlowLogLimitName)
+	}
+	var chains []*render.Chain
+	for _, c := range rs.Chains {
+		if c.Base == nil && !in[c.Name] {
+			b.addChain(c)
+			chains = append(chains, c)
+			after.chains = append(after.chains, c.Name)
+			after.comments["chain "+c.Name] = render.CommentText(c.Comment)
+		}
+	}
+	for _, m := range rs.Maps {
+		if !in[m.Name] {
+			b.addMap(m)
+			after.maps = append(after.maps, m.Name)
+			after.comments["map "+m.Name] = render.CommentText(m.Comment)
+		}
+	}
+	for _, c := range chains {
+		b.addChainRules(c)
+	}
+	return b, after
 }
 
 // WriteNetlink replaces palisade's table with rs in one netlink

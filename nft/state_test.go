@@ -34,11 +34,13 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
-// TestMapDelta: when an address joins a selector set (so moves to an
-// identity that exists), the compiled form's address map changes by a
-// few elements deleted and added (whole ranges), never by flushing and
-// refilling the map, and nothing else changes.
-func TestMapDelta(t *testing.T) {
+// TestChangedMapIsNew: when an address joins a selector set (so moves to
+// an identity that exists), the compiled form's address map is another
+// map, named by its new content: the prepare transaction writes it whole;
+// the commit that follows points the rules at it and deletes the old one,
+// and changes no interval map's elements in place (render's version.go
+// says why).
+func TestChangedMapIsNew(t *testing.T) {
 	// The pod's selector set of the small model is empty: 198.19.0.2 in
 	// it before, 198.19.0.2 and 198.19.0.9 after.
 	with := func(addrs ...string) *render.Ruleset {
@@ -57,12 +59,65 @@ func TestMapDelta(t *testing.T) {
 		t.Fatal("the small model has no IPv4 selector set")
 		return nil
 	}
-	before, after := with("198.19.0.2"), with("198.19.0.2", "198.19.0.9")
-	d, full := diffOf(render.Compile(before), render.Compile(after))
+	before, after := render.Compile(with("198.19.0.2")), render.Compile(with("198.19.0.2", "198.19.0.9"))
+	ids := func(rs *render.Ruleset) string {
+		for _, m := range rs.Maps {
+			if render.BaseName(m.Name) == "ids-v4" {
+				return m.Name
+			}
+		}
+		t.Fatal("no ids-v4 map")
+		return ""
+	}
+	oldName, newName := ids(before), ids(after)
+	if oldName == newName {
+		t.Fatalf("the address map kept its name %s", oldName)
+	}
+	d, full := diffOf(before, after)
 	if full {
 		t.Fatal("the change asks for a full replace")
 	}
-	b := d.batch()
+	pre, b := d.prepare(), d.commit()
+	if pre.err != nil || b.err != nil {
+		t.Fatal(pre.err, b.err)
+	}
+	if d := cmp.Diff([]string{"set " + newName, "elements of set " + newName}, pre.what); d != "" {
+		t.Errorf("prepare (-want +got):\n%s", d)
+	}
+	deleted := false
+	for _, w := range b.what {
+		switch {
+		case strings.Contains(w, "elements of"):
+			t.Errorf("the commit changes elements in place: %s", w)
+		case strings.Contains(w, "@ids-v4") && !strings.Contains(w, "@"+newName+" "):
+			t.Errorf("a rule of the commit names another address map: %s", w)
+		case w == "delete set "+oldName:
+			deleted = true
+		}
+	}
+	if !deleted {
+		t.Errorf("the commit does not delete %s: %q", oldName, b.what)
+	}
+}
+
+// TestMapDelta: a map that keeps its name (an interface map; an interval
+// map only if two contents shared a digest) changes by the elements that
+// went and came, an address range deleted or added whole (start and end),
+// and nothing else.
+func TestMapDelta(t *testing.T) {
+	a := netip.MustParseAddr
+	el := func(lo, hi, chain string) render.MapElement {
+		return render.MapElement{Addrs: render.AddrRange{Lo: a(lo), Hi: a(hi)}, Verdict: render.Jump(chain)}
+	}
+	o := &render.Map{Name: "ids-v4", Kind: render.MapIPv4, Elements: []render.MapElement{
+		el("0.0.0.0", "198.19.0.1", "id-1"), el("198.19.0.2", "198.19.0.2", "id-2"), el("198.19.0.3", "198.19.0.255", "id-1"),
+		el("198.19.1.0", "255.255.255.255", "id-3")}}
+	m := &render.Map{Name: "ids-v4", Kind: render.MapIPv4, Elements: []render.MapElement{
+		el("0.0.0.0", "198.19.0.1", "id-1"), el("198.19.0.2", "198.19.0.2", "id-2"), el("198.19.0.3", "198.19.0.8", "id-1"),
+		el("198.19.0.9", "198.19.0.9", "id-2"), el("198.19.0.10", "198.19.0.255", "id-1"), el("198.19.1.0", "255.255.255.255", "id-3")}}
+	d := &differ{}
+	d.mapDelta(o, m)
+	b := d.commit()
 	if b.err != nil {
 		t.Fatal(b.err)
 	}

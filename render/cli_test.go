@@ -37,11 +37,11 @@ func TestDataplaneCommands(t *testing.T) {
 	// per policy rule.
 	code, out, _ = run(append([]string{"dataplane", "trace", "--node", "control", "--from", "198.19.15.254",
 		"--to", "node:control", "--port", "30180/TCP"}, files...)...)
-	if code != 0 || !regexp.MustCompile(`@cv-hep-control-auto-hep-prednat-p\[\d+\]: .* comment "nodeport-policy ingress rule 0"`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`@cv-hep-control-auto-hep-prednat-p/[0-9a-f]{10}\[\d+\]: .* comment "nodeport-policy ingress rule 0"`).MatchString(out) {
 		t.Fatalf("trace 30180/TCP: exit %d, stdout:\n%s", code, out)
 	}
 	code, out, _ = run(append([]string{"dataplane", "show", "--node", "control"}, files...)...)
-	if code != 0 || !strings.Contains(out, "map ids-v4 {") || !strings.Contains(out, "map cv-hep-control-auto-hep-prednat-p {") {
+	if code != 0 || !regexp.MustCompile(`map ids-v4/[0-9a-f]{10} \{`).MatchString(out) || !regexp.MustCompile(`map cv-hep-control-auto-hep-prednat-p/[0-9a-f]{10} \{`).MatchString(out) {
 		t.Fatalf("show (compiled): exit %d, stdout:\n%s", code, out)
 	}
 	code, out, _ = run(append([]string{"dataplane", "show", "--rules", "linear", "--node", "control"}, files...)...)

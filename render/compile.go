@@ -52,8 +52,19 @@ func compileWith(r *Ruleset, budget func(rules int) int) (*Ruleset, []*identity)
 	return compileMemo(r, budget, m)
 }
 
-// compileMemo is compileWith, deciding sections through m.
+// compileMemo is compileWith, deciding sections through m. It compiles
+// r with base names and names what it returns by content (version.go).
 func compileMemo(r *Ruleset, budget func(rules int) int, m *memo) (*Ruleset, []*identity) {
+	in := withoutVersions(r)
+	out, ids := compileBase(in, budget, m)
+	if out == in {
+		return r, ids
+	}
+	return withVersions(out), ids
+}
+
+// compileBase is compileMemo on a ruleset with base names.
+func compileBase(r *Ruleset, budget func(rules int) int, m *memo) (*Ruleset, []*identity) {
 	c := &compiler{budget: budget, memo: m, texts: map[*Rule]string{}, sigs: map[int]string{}, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{},
 		idAt: map[string]int{}}

@@ -118,3 +118,4 @@ func famSuffix(f Family) string {
 	}
 	return "-v4"
 }
+

@@ -88,7 +88,7 @@ func renderNode(src, stg Source, node string) (*Ruleset, error) {
 	}
 	b.hostDispatch()
 	b.baseChains()
-	return b.ruleset(), nil
+	return withVersions(b.ruleset()), nil
 }
 
 // collectInterfaces lists the node's host interfaces and the interfaces
