@@ -118,4 +118,3 @@ func famSuffix(f Family) string {
 	}
 	return "-v4"
 }
-
