@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/internal/netlab"
@@ -163,7 +164,9 @@ func modes(b *testing.B, rs, other *render.Ruleset) {
 	for _, m := range []struct {
 		name string
 		cfg  Config
-	}{{"netlink", Config{}}, {"nft-scripts", Config{NoNetlink: true}}} {
+	}{{"netlink", Config{}}, {"nft-scripts", Config{NoNetlink: true, Timeout: 3 * time.Minute}}} {
+		// (nft loads the first, whole compiled table in ~45 s: the kernel
+		// checks each rule's set bindings against the whole transaction.)
 		b.Run(m.name, func(b *testing.B) { alternate(b, benchKernel(b, rs, m.cfg), rs, other) })
 	}
 }
@@ -190,7 +193,8 @@ func alternate(b *testing.B, k *Kernel, x, y *render.Ruleset) {
 	reportStats(b, x)
 }
 
-// withSet returns a copy of rs whose first selector set has one member more.
+// withSet returns a copy of rs whose first selector set has one member
+// more (a set of another name, as render names sets by content).
 func withSet(rs *render.Ruleset) *render.Ruleset {
 	cp := *rs
 	cp.Sets = append([]*render.Set(nil), rs.Sets...)
@@ -199,7 +203,7 @@ func withSet(rs *render.Ruleset) *render.Ruleset {
 			ns := *s
 			ns.Prefixes = append(append([]netip.Prefix(nil), s.Prefixes...), netip.MustParsePrefix("198.18.250.250/32"))
 			cp.Sets[i] = &ns
-			return &cp
+			return render.Versioned(&cp)
 		}
 	}
 	panic("no IPv4 set with members")

@@ -60,7 +60,7 @@ func compileMemo(r *Ruleset, budget func(rules int) int, m *memo) (*Ruleset, []*
 	if out == in {
 		return r, ids
 	}
-	return withVersions(out), ids
+	return Versioned(out), ids
 }
 
 // compileBase is compileMemo on a ruleset with base names.

@@ -88,7 +88,7 @@ func renderNode(src, stg Source, node string) (*Ruleset, error) {
 	}
 	b.hostDispatch()
 	b.baseChains()
-	return withVersions(b.ruleset()), nil
+	return Versioned(b.ruleset()), nil
 }
 
 // collectInterfaces lists the node's host interfaces and the interfaces

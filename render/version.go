@@ -42,10 +42,11 @@ func BaseName(name string) string {
 	return name
 }
 
-// withVersions is r with its interval sets and maps named by their
-// content; r is not changed (objects it shares with other rulesets are
-// copied before a rename).
-func withVersions(r *Ruleset) *Ruleset {
+// Versioned is r with its interval sets and maps named by their content
+// (r itself when they are), for a ruleset edited after Node or Compile;
+// r is not changed (objects it shares with other rulesets are copied
+// before a rename).
+func Versioned(r *Ruleset) *Ruleset {
 	return renamed(r, func(s *Set) string {
 		if !s.Interval {
 			return s.Name

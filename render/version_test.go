@@ -28,7 +28,7 @@ func TestVersionedNames(t *testing.T) {
 		for _, rs := range []*Ruleset{lin, Compile(lin), NewCompiler().Compile(lin)} {
 			checked += checkVersions(t, seed, rs)
 		}
-		if withVersions(lin) != lin {
+		if Versioned(lin) != lin {
 			t.Errorf("seed %d: versioning a versioned ruleset renamed something", seed)
 		}
 		i := slices.IndexFunc(lin.Sets, func(s *Set) bool { return s.Interval })
@@ -40,7 +40,7 @@ func TestVersionedNames(t *testing.T) {
 		cp := *lin.Sets[i]
 		cp.Prefixes = append(slices.Clone(cp.Prefixes), netip.MustParsePrefix("198.18.77.7/32"))
 		changed.Sets[i] = &cp
-		again := withVersions(&changed)
+		again := Versioned(&changed)
 		checkVersions(t, seed, again)
 		if again.Set(lin.Sets[i].Name) != nil {
 			t.Errorf("seed %d: %s kept its name with other elements", seed, lin.Sets[i].Name)
