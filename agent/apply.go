@@ -114,11 +114,11 @@ func (l *loop) apply(ctx context.Context) {
 	}
 	l.failures, l.retryDelay = 0, l.a.cfg.RetryDelay
 	l.stopRetry()
+	l.a.flows.applied(l.a, ctx, l.res.Ruleset) // before the agent says it is ready
 	l.a.state.setApplied()
 	l.a.m.applied(l.res)
 	l.a.m.applies.Inc()
 	l.a.m.lastApplied.SetToCurrentTime()
-	l.a.flows.applied(l.a, ctx, l.res.Ruleset)
 	l.reportProgrammed()
 	l.logApply(first, took)
 	if p, ok := l.eng.(interface{ Pending() bool }); ok && p.Pending() {

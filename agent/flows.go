@@ -74,16 +74,21 @@ func (f *flows) applied(a *Agent, ctx context.Context, rs *render.Ruleset) {
 	if f.running || rs.FlowLog == nil {
 		return
 	}
+	// Bound here, before the apply counts as done (and the agent as
+	// ready): a packet logged once the agent says it is ready is seen.
+	stop, err := f.col.Start(ctx)
+	if err != nil {
+		f.startErrs.Inc()
+		a.log.Error("flow logs: cannot read the kernel's flow log; retried at the next change", "error", err)
+		return
+	}
 	f.running = true
 	a.goRun(func() {
-		err := f.col.Run(ctx)
+		<-ctx.Done()
+		stop()
 		f.mu.Lock()
 		f.running = false
 		f.mu.Unlock()
-		if err != nil {
-			f.startErrs.Inc()
-			a.log.Error("flow logs: cannot read the kernel's flow log; retried at the next change", "error", err)
-		}
 	})
 }
 
