@@ -45,6 +45,10 @@ func mapDecl(k render.MapKind) (typ, length, flags uint32, fields []uint32, orde
 	case render.MapIDProto:
 		return dtypeMark<<6 | dtypeInetProto, 8, mapFlags | unix.NFT_SET_INTERVAL | setConcat,
 			[]uint32{4, 1}, byteorderInvalid, nil
+	case render.MapIPv4Host:
+		return dtypeIPAddr, 4, mapFlags, nil, byteorderBig, nil
+	case render.MapIPv6Host:
+		return dtypeIP6Addr, 16, mapFlags, nil, byteorderBig, nil
 	}
 	return 0, 0, 0, nil, 0, fmt.Errorf("unknown map kind %d", k)
 }
@@ -125,6 +129,11 @@ func mapElements(m *render.Map) ([]nlElem, error) {
 			out = append(out, nlElem{key: key, data: extra})
 		case render.MapIPv4, render.MapIPv6:
 			out = append(out, rangeElements(e.Addrs, extra)...)
+		case render.MapIPv4Host, render.MapIPv6Host:
+			if e.Addrs.Lo != e.Addrs.Hi {
+				return nil, fmt.Errorf("element %s: a range in a map of single addresses", e.KeyText(m.Kind))
+			}
+			out = append(out, nlElem{key: e.Addrs.Lo.AsSlice(), data: extra})
 		default:
 			lo, hi := boxKeys(m.Kind, e.Box)
 			out = append(out, nlElem{key: lo, keyEnd: hi, data: extra})

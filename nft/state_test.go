@@ -34,70 +34,93 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
-// TestChangedMapIsNew: when an address joins a selector set (so moves to
-// an identity that exists), the compiled form's address map is another
-// map, named by its new content: the prepare transaction writes it whole;
-// the commit that follows points the rules at it and deletes the old one,
-// and changes no interval map's elements in place (render's version.go
-// says why).
+// TestChangedMapIsNew: when an endpoint's address joins a selector set,
+// the compiled form's map of single addresses changes in place (a hash
+// map: the kernel publishes its elements with the commit), and nothing
+// else changes; when a range of more than one address joins it, the
+// interval address map is another map, named by its new content: the
+// prepare transaction writes it whole, and the commit that follows points
+// the rules at it, deletes the old one and changes no interval map's
+// elements in place (render's version.go says why).
 func TestChangedMapIsNew(t *testing.T) {
 	// The pod's selector set of the small model is empty: 198.19.0.2 in
-	// it before, 198.19.0.2 and 198.19.0.9 after.
-	with := func(addrs ...string) *render.Ruleset {
+	// it before, and 198.19.0.9 or 198.19.8.0/24 with it after.
+	with := func(members ...string) *render.Ruleset {
 		rs := renderSmall(t)
 		rs.Sets = slices.Clone(rs.Sets)
 		for i, s := range rs.Sets {
 			if s.Type == render.SetIPv4 && strings.HasPrefix(s.Name, "sel-") {
 				cp := *s
-				for _, a := range addrs {
-					cp.Prefixes = append(cp.Prefixes, netip.MustParsePrefix(a+"/32"))
+				for _, m := range members {
+					cp.Prefixes = append(cp.Prefixes, netip.MustParsePrefix(m))
 				}
 				rs.Sets[i] = &cp
-				return rs
+				return render.Compile(rs)
 			}
 		}
 		t.Fatal("the small model has no IPv4 selector set")
 		return nil
 	}
-	before, after := render.Compile(with("198.19.0.2")), render.Compile(with("198.19.0.2", "198.19.0.9"))
-	ids := func(rs *render.Ruleset) string {
+	before := with("198.19.0.2/32")
+	mapNamed := func(rs *render.Ruleset, base string) string {
 		for _, m := range rs.Maps {
-			if render.BaseName(m.Name) == "ids-v4" {
+			if render.BaseName(m.Name) == base {
 				return m.Name
 			}
 		}
-		t.Fatal("no ids-v4 map")
+		t.Fatalf("no map %s", base)
 		return ""
 	}
-	oldName, newName := ids(before), ids(after)
-	if oldName == newName {
-		t.Fatalf("the address map kept its name %s", oldName)
-	}
-	d, full := diffOf(before, after)
-	if full {
-		t.Fatal("the change asks for a full replace")
-	}
-	pre, b := d.prepare(), d.commit()
-	if pre.err != nil || b.err != nil {
-		t.Fatal(pre.err, b.err)
-	}
-	if d := cmp.Diff([]string{"set " + newName, "elements of set " + newName}, pre.what); d != "" {
-		t.Errorf("prepare (-want +got):\n%s", d)
-	}
-	deleted := false
-	for _, w := range b.what {
-		switch {
-		case strings.Contains(w, "elements of"):
-			t.Errorf("the commit changes elements in place: %s", w)
-		case strings.Contains(w, "@ids-v4") && !strings.Contains(w, "@"+newName+" "):
-			t.Errorf("a rule of the commit names another address map: %s", w)
-		case w == "delete set "+oldName:
-			deleted = true
+	t.Run("endpoint", func(t *testing.T) {
+		after := with("198.19.0.2/32", "198.19.0.9/32")
+		if mapNamed(before, "ids-v4") != mapNamed(after, "ids-v4") {
+			t.Errorf("the interval address map changed for an endpoint's address")
 		}
-	}
-	if !deleted {
-		t.Errorf("the commit does not delete %s: %q", oldName, b.what)
-	}
+		d, full := diffOf(before, after)
+		if full {
+			t.Fatal("the change asks for a full replace")
+		}
+		pre, b := d.prepare(), d.commit()
+		if len(pre.msgs) != 0 {
+			t.Errorf("prepare writes %q", pre.what)
+		}
+		if d := cmp.Diff([]string{"elements of set ids-host-v4"}, b.what); d != "" {
+			t.Errorf("commit (-want +got):\n%s", d)
+		}
+	})
+	t.Run("range", func(t *testing.T) {
+		after := with("198.19.0.2/32", "198.19.8.0/24")
+		oldName, newName := mapNamed(before, "ids-v4"), mapNamed(after, "ids-v4")
+		if oldName == newName {
+			t.Fatalf("the address map kept its name %s", oldName)
+		}
+		d, full := diffOf(before, after)
+		if full {
+			t.Fatal("the change asks for a full replace")
+		}
+		pre, b := d.prepare(), d.commit()
+		if pre.err != nil || b.err != nil {
+			t.Fatal(pre.err, b.err)
+		}
+		if !slices.Contains(pre.what, "elements of set "+newName) {
+			t.Errorf("prepare does not write %s: %q", newName, pre.what)
+		}
+		deleted := false
+		for _, w := range b.what {
+			switch {
+			case strings.Contains(w, "elements of set") && !strings.HasSuffix(w, "ids-host-v4") && !strings.HasSuffix(w, "__set%d"):
+				// (anonymous sets are declared with the rules that hold them)
+				t.Errorf("the commit changes an interval map's elements in place: %s", w)
+			case strings.Contains(w, "@ids-v4") && !strings.Contains(w, "@"+newName+" "):
+				t.Errorf("a rule of the commit names another address map: %s", w)
+			case w == "delete set "+oldName:
+				deleted = true
+			}
+		}
+		if !deleted {
+			t.Errorf("the commit does not delete %s: %q", oldName, b.what)
+		}
+	})
 }
 
 // TestMapDelta: a map that keeps its name (an interface map; an interval

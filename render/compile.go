@@ -68,7 +68,7 @@ func compileBase(r *Ruleset, budget func(rules int) int, m *memo) (*Ruleset, []*
 	c := &compiler{budget: budget, memo: m, texts: map[*Rule]string{}, sigs: map[int]string{}, r: r, chains: map[string]*Chain{}, sets: map[string]*Set{}, info: map[string]sectionInfo{},
 		ids: newIDTable(), local: newIDTable(), outs: map[string]*Chain{}, extra: map[string]*Chain{},
 		idAt: map[string]int{}}
-	c.ids.hashed = true
+	c.ids.hashed, c.ids.hosts = true, true
 	for _, ch := range r.Chains {
 		c.chains[ch.Name] = ch
 	}

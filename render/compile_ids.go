@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -51,7 +52,27 @@ type idTable struct {
 	// hashed numbers the identities by their keys (number) rather than
 	// in order of appearance.
 	hashed bool
+	// hosts splits the address maps (the remote identity table): the
+	// addresses an atom holds one by one (endpoints' addresses) go to
+	// hash maps, hostElems and hostOwners, and the interval maps are the
+	// partition by the other ranges alone (hostSplit below).
+	hosts      bool
+	hostElems  map[Family][]MapElement
+	hostOwners map[Family][]*identity
 }
+
+// The remote identity of an address is looked up in two maps: an interval
+// map (ids-v4, ids-v6) partitioned by the atoms' ranges of more than one
+// address (network sets, rule nets, the rest of the space), then a hash map
+// (ids-host-v4, ids-host-v6) of the single addresses atoms hold (endpoints'
+// addresses, /32 and /128 nets), whose element, when there is one, puts
+// the address's whole identity in the mark over the first one. An address
+// no single-address range holds has the identity of its stretch; one that
+// a single-address range holds, the identity of its stretch plus those
+// atoms. Why two: endpoints come and go all the time, and the kernel
+// publishes an interval map's new elements after the commit's rules, so an
+// interval map is replaced whole when it changes (version.go); a hash map's
+// elements change in place, published with the rules.
 
 // Identity numbers are a function of the set of identities alone, and
 // stable as that set changes: an identity's preferred number is the hash
@@ -126,7 +147,8 @@ func (t *idTable) number() bool {
 
 func newIDTable() *idTable {
 	return &idTable{byKey: map[string]int{}, byBits: map[string]*identity{}, elems: map[Family][]MapElement{},
-		owners: map[Family][]*identity{}, target: func(id *identity) Verdict { return Jump(idChain(id)) }}
+		owners: map[Family][]*identity{}, target: func(id *identity) Verdict { return Jump(idChain(id)) },
+		hostElems: map[Family][]MapElement{}, hostOwners: map[Family][]*identity{}}
 }
 
 // atomFor returns the index of the atom with key, adding it (with the
@@ -173,6 +195,11 @@ func (t *idTable) build() bool {
 			es[i].Verdict = t.target(t.owners[fam][i])
 		}
 	}
+	for fam, es := range t.hostElems {
+		for i := range es {
+			es[i].Verdict = t.target(t.hostOwners[fam][i])
+		}
+	}
 	sort.Slice(t.list, func(i, j int) bool { return t.list[i].id < t.list[j].id })
 	return true
 }
@@ -194,7 +221,7 @@ func (t *idTable) sweep(fam Family) {
 	var evs []addrEvent
 	for i, a := range t.atoms {
 		for _, r := range a.ranges {
-			if r.Lo.Is4() != (fam == FamilyIPv4) {
+			if r.Lo.Is4() != (fam == FamilyIPv4) || (t.hosts && r.Lo == r.Hi) {
 				continue
 			}
 			evs = append(evs, addrEvent{at: r.Lo, atom: i, delta: 1})
@@ -223,32 +250,76 @@ func (t *idTable) sweep(fam Family) {
 		}
 	}
 	t.emit(fam, bits, cur, last)
+	if t.hosts {
+		t.hostSplit(fam)
+	}
+}
+
+// hostSplit gives each address a single-address range holds its element
+// of the hash map: the identity of its stretch of the interval map plus
+// the atoms that hold it alone.
+func (t *idTable) hostSplit(fam Family) {
+	singles := map[netip.Addr][]int{}
+	for i, a := range t.atoms {
+		for _, r := range a.ranges {
+			if r.Lo == r.Hi && r.Lo.Is4() == (fam == FamilyIPv4) {
+				singles[r.Lo] = append(singles[r.Lo], i)
+			}
+		}
+	}
+	addrs := slices.SortedFunc(maps.Keys(singles), netip.Addr.Compare)
+	es, owners := t.elems[fam], t.owners[fam]
+	bits := make([]byte, (len(t.atoms)+7)/8)
+	for _, a := range addrs {
+		// The stretch holding a: the last that starts at or before it.
+		k, _ := slices.BinarySearchFunc(es, a, func(e MapElement, a netip.Addr) int {
+			if e.Addrs.Lo.Compare(a) <= 0 {
+				return -1
+			}
+			return 1
+		})
+		clear(bits)
+		for _, m := range owners[k-1].members {
+			bits[m/8] |= 1 << (m % 8)
+		}
+		for _, m := range singles[a] {
+			bits[m/8] |= 1 << (m % 8)
+		}
+		t.hostElems[fam] = append(t.hostElems[fam], MapElement{Addrs: AddrRange{Lo: a, Hi: a}})
+		t.hostOwners[fam] = append(t.hostOwners[fam], t.identityFor(fam, bits))
+	}
 }
 
 // emit gives lo-hi the identity of bits, joining it to the previous
 // stretch when that has the same identity.
 func (t *idTable) emit(fam Family, bits []byte, lo, hi netip.Addr) {
-	key := string(rune('0'+fam)) + string(bits)
-	id, ok := t.byBits[key]
-	if !ok {
-		id = &identity{id: uint32(len(t.list) + 1), family: fam}
-		names := []string{string(rune('0' + fam))}
-		for i := range t.atoms {
-			if bits[i/8]&(1<<(i%8)) != 0 {
-				id.members = append(id.members, i)
-				names = append(names, t.atoms[i].key)
-			}
-		}
-		id.key = strings.Join(names, "\x00")
-		t.byBits[key] = id
-		t.list = append(t.list, id)
-	}
+	id := t.identityFor(fam, bits)
 	es, os := t.elems[fam], t.owners[fam]
 	if n := len(es); n > 0 && os[n-1] == id && es[n-1].Addrs.Hi.Next() == lo {
 		es[n-1].Addrs.Hi = hi
 		return
 	}
 	t.elems[fam], t.owners[fam] = append(es, MapElement{Addrs: AddrRange{Lo: lo, Hi: hi}}), append(os, id)
+}
+
+// identityFor is the identity of the atoms in bits, added on first use.
+func (t *idTable) identityFor(fam Family, bits []byte) *identity {
+	key := string(rune('0'+fam)) + string(bits)
+	if id, ok := t.byBits[key]; ok {
+		return id
+	}
+	id := &identity{id: uint32(len(t.list) + 1), family: fam}
+	names := []string{string(rune('0' + fam))}
+	for i := range t.atoms {
+		if bits[i/8]&(1<<(i%8)) != 0 {
+			id.members = append(id.members, i)
+			names = append(names, t.atoms[i].key)
+		}
+	}
+	id.key = strings.Join(names, "\x00")
+	t.byBits[key] = id
+	t.list = append(t.list, id)
+	return id
 }
 
 // withAtom returns the identities that hold atom a.
@@ -286,14 +357,24 @@ func (t *idTable) chain(id *identity) *Chain {
 
 // Names of the address maps.
 const (
-	mapIDsV4 = "ids-v4"
-	mapIDsV6 = "ids-v6"
+	mapIDsV4     = "ids-v4"
+	mapIDsV6     = "ids-v6"
+	mapIDsHostV4 = "ids-host-v4"
+	mapIDsHostV6 = "ids-host-v6"
 )
 
 // maps are the address maps.
 func (t *idTable) maps() []*Map {
-	return []*Map{
+	out := []*Map{
 		{Name: mapIDsV4, Kind: MapIPv4, Comment: "IPv4 address -> identity", Elements: t.elems[FamilyIPv4]},
 		{Name: mapIDsV6, Kind: MapIPv6, Comment: "IPv6 address -> identity", Elements: t.elems[FamilyIPv6]},
 	}
+	if t.hosts {
+		out = append(out,
+			&Map{Name: mapIDsHostV4, Kind: MapIPv4Host, Comment: "IPv4 address held alone -> identity (over ids-v4's)",
+				Elements: t.hostElems[FamilyIPv4]},
+			&Map{Name: mapIDsHostV6, Kind: MapIPv6Host, Comment: "IPv6 address held alone -> identity (over ids-v6's)",
+				Elements: t.hostElems[FamilyIPv6]})
+	}
+	return out
 }

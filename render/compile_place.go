@@ -161,6 +161,8 @@ func (c *compiler) ruleTargets(r Rule) []string {
 func idLookups(field Field, comment string) []Rule {
 	return []Rule{
 		{Verdict: Verdict{Kind: VerdictVmap, Map: mapIDsV4, Key: field, Family: FamilyIPv4}, Comment: comment},
+		{Verdict: Verdict{Kind: VerdictVmap, Map: mapIDsHostV4, Key: field, Family: FamilyIPv4}, Comment: comment},
 		{Verdict: Verdict{Kind: VerdictVmap, Map: mapIDsV6, Key: field, Family: FamilyIPv6}, Comment: comment},
+		{Verdict: Verdict{Kind: VerdictVmap, Map: mapIDsHostV6, Key: field, Family: FamilyIPv6}, Comment: comment},
 	}
 }

@@ -47,8 +47,24 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 	if fam == FamilyIPv6 {
 		typ = SetIPv6
 	}
-	b.sets[name] = &Set{Name: name, Type: typ, Interval: true, Comment: comment, Prefixes: mergePrefixes(members, fam)}
+	prefixes := mergePrefixes(members, fam)
+	b.sets[name] = &Set{Name: name, Type: typ, Interval: !allSingle(prefixes), Comment: comment, Prefixes: prefixes}
 	return name
+}
+
+// allSingle reports whether every prefix is one address. A set of single
+// addresses (a selector that matches endpoints, not network sets) is a
+// hash set: the kernel publishes a hash set's changed elements together
+// with the commit's rules, so it changes in place, element by element,
+// where an interval set is named by its content and replaced whole
+// (version.go).
+func allSingle(ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if !p.IsSingleIP() {
+			return false
+		}
+	}
+	return true
 }
 
 // namedPortSet returns the address . protocol . port set a side's named

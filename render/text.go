@@ -91,7 +91,7 @@ func writeElements(w *strings.Builder, elems []string) {
 
 func writeMap(w *strings.Builder, m *Map) {
 	fmt.Fprintf(w, "\tmap %s {\n\t\ttype %s\n", m.Name, m.Kind.TypeName())
-	if m.Kind != MapIfname {
+	if m.Kind.Interval() {
 		w.WriteString("\t\tflags interval\n")
 	}
 	if m.Comment != "" {
@@ -346,7 +346,8 @@ func (s *Set) ElementKeys() [][]string {
 
 // TypeName is the map's type line: its key type and verdict.
 func (k MapKind) TypeName() string {
-	return [...]string{"ifname", "ipv4_addr", "ipv6_addr", "mark . inet_proto . inet_service", "mark . inet_proto"}[k] +
+	return [...]string{"ifname", "ipv4_addr", "ipv6_addr", "mark . inet_proto . inet_service", "mark . inet_proto",
+		"ipv4_addr", "ipv6_addr"}[k] +
 		" : verdict"
 }
 
@@ -428,7 +429,7 @@ func (e MapElement) KeyString() string { return e.KeyText(MapIfname) }
 // KeyText is the element's key in a map of kind k.
 func (e MapElement) KeyText(k MapKind) string {
 	switch k {
-	case MapIPv4, MapIPv6:
+	case MapIPv4, MapIPv6, MapIPv4Host, MapIPv6Host:
 		return e.Addrs.String()
 	case MapIDProtoPort:
 		return idText(e.Box) + " . " + rangeText(int(e.Box.ProtoLo), int(e.Box.ProtoHi)) + " . " +

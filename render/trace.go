@@ -263,8 +263,8 @@ func (t *tracer) lookupMap(v Verdict) (Verdict, bool) {
 func (t *tracer) lookupInterval(m *Map, v Verdict) (Verdict, bool) {
 	var hit func(e *MapElement) bool
 	switch m.Kind {
-	case MapIPv4, MapIPv6:
-		if (m.Kind == MapIPv4) != (t.family() == FamilyIPv4) || v.Family != t.family() {
+	case MapIPv4, MapIPv6, MapIPv4Host, MapIPv6Host:
+		if fam, _ := m.Kind.Addresses(); fam != t.family() || v.Family != t.family() {
 			return Verdict{}, false
 		}
 		a := t.addr(v.Key)

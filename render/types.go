@@ -341,14 +341,31 @@ type MapKind uint8
 
 // Map kinds: the interface dispatch maps, and the compiled form's address
 // to identity maps and identity verdict maps (compile.go). All but
-// MapIfname are interval maps.
+// MapIfname and the host maps are interval maps.
 const (
 	MapIfname      MapKind = iota // ifname : verdict
 	MapIPv4                       // ipv4_addr : verdict
 	MapIPv6                       // ipv6_addr : verdict
 	MapIDProtoPort                // mark . inet_proto . inet_service : verdict
 	MapIDProto                    // mark . inet_proto : verdict
+	MapIPv4Host                   // ipv4_addr : verdict, single addresses (a hash map)
+	MapIPv6Host                   // ipv6_addr : verdict, single addresses (a hash map)
 )
+
+// Interval reports whether maps of the kind are interval maps.
+func (k MapKind) Interval() bool { return k != MapIfname && k != MapIPv4Host && k != MapIPv6Host }
+
+// Addresses reports whether the kind's keys are addresses, and of which
+// family.
+func (k MapKind) Addresses() (Family, bool) {
+	switch k {
+	case MapIPv4, MapIPv4Host:
+		return FamilyIPv4, true
+	case MapIPv6, MapIPv6Host:
+		return FamilyIPv6, true
+	}
+	return FamilyAny, false
+}
 
 // Map is a named verdict map: from interface name to verdict (goto an
 // endpoint chain), or one of the compiled form's interval maps.

@@ -53,7 +53,7 @@ func Versioned(r *Ruleset) *Ruleset {
 		}
 		return BaseName(s.Name) + versionSep + setDigest(s)
 	}, func(m *Map) string {
-		if m.Kind == MapIfname {
+		if !m.Kind.Interval() {
 			return m.Name
 		}
 		return BaseName(m.Name) + versionSep + mapDigest(m)

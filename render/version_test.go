@@ -82,7 +82,7 @@ func checkVersions(t *testing.T, seed int, rs *Ruleset) int {
 	for _, mp := range rs.Maps {
 		names[mp.Name] = true
 		want := mp.Name
-		if mp.Kind != MapIfname {
+		if mp.Kind.Interval() {
 			want, n = BaseName(mp.Name)+versionSep+mapDigest(mp), n+1
 		}
 		if mp.Name != want {
