@@ -45,7 +45,7 @@ func Diff(old, new *render.Ruleset) (script string, full bool) {
 	if full {
 		return "", true
 	}
-	return d.prepareScript() + d.script(), false
+	return d.prepareScript() + d.script() + d.cleanupScript(), false
 }
 
 // diffOf runs the differ; full means a whole replace is needed.
@@ -139,9 +139,21 @@ func (d *differ) prepare() *nlBatch {
 	return b
 }
 
-func (d *differ) commit() *nlBatch {
+// commit is the change but for what goes; cleanup deletes what goes
+// (sets, maps, counters, the limit, chains), in a transaction of its own
+// once no packet can still be walking the rules that named them: deleting
+// a map deactivates its elements for the rules that are new in the same
+// commit, and a packet that entered the old rules just before looks its
+// elements up with the new generation's eyes and misses them (a remote
+// address's identity map missing is an open door: TestIdentityChangeNeverOpens).
+func (d *differ) commit() *nlBatch { return d.phases(nlFlush, nlDelMaps) }
+
+func (d *differ) cleanup() *nlBatch { return d.phases(nlDelMaps, nlPhases) }
+
+// phases is the change's messages of phases from to (excluded).
+func (d *differ) phases(from, to int) *nlBatch {
 	b := &nlBatch{}
-	for _, phase := range d.nl {
+	for _, phase := range d.nl[from:to] {
 		for _, f := range phase {
 			f(b)
 		}
@@ -184,11 +196,19 @@ func (d *differ) script() string {
 		b.WriteByte('\n')
 	}
 	tableBlock(&b, d.declare)
-	for _, part := range [][]func() string{d.addRules, d.delObjs} {
-		for _, line := range part {
-			b.WriteString(line())
-			b.WriteByte('\n')
-		}
+	for _, line := range d.addRules {
+		b.WriteString(line())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// cleanupScript is cleanup's part of the change as a script.
+func (d *differ) cleanupScript() string {
+	var b strings.Builder
+	for _, line := range d.delObjs {
+		b.WriteString(line())
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -159,20 +159,24 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 	if full {
 		return false, nil
 	}
-	pre, script := d.prepareScript(), d.script()
-	if pre == "" && script == "" {
+	pre, script, post := d.prepareScript(), d.script(), d.cleanupScript()
+	if pre == "" && script == "" && post == "" {
 		k.last = rs
 		k.stats.unchanged++
 		return true, nil
 	}
-	// What the change adds first, then the rest (differ.prepare says why).
-	for i, part := range []string{pre, script} {
+	// What the change adds first, then the rest, then, a grace period
+	// later, the deletions (differ.prepare and differ.commit say why).
+	for i, part := range []string{pre, script, post} {
 		if part == "" {
 			continue
 		}
+		if i == 2 {
+			gracePeriod()
+		}
 		if _, stderr, err := k.run(ctx, part, "-f", "-"); err != nil {
-			if i == 1 && pre != "" {
-				k.last = nil // the table holds what pre added: the replace reads it
+			if i > 0 && pre+script != "" {
+				k.last = nil // the table holds part of the change: the replace reads it
 			}
 			k.stats.fallbacks++
 			k.lastDiffErr = fmt.Errorf("incremental update failed, replacing the table: %v: %s", err, strings.TrimSpace(stderr))

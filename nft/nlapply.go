@@ -20,20 +20,13 @@ import (
 func (k *Kernel) applyNetlink(ctx context.Context, rs *render.Ruleset) error {
 	if k.last != nil {
 		if d, full := diffOf(k.last, rs); !full {
-			pre, b := d.prepare(), d.commit()
-			if len(pre.msgs)+len(b.msgs) == 0 && pre.err == nil && b.err == nil {
+			pre, b, post := d.prepare(), d.commit(), d.cleanup()
+			if len(pre.msgs)+len(b.msgs)+len(post.msgs) == 0 && pre.err == nil && b.err == nil && post.err == nil {
 				k.last = rs
 				k.stats.unchanged++
 				return nil
 			}
-			err := k.commit(pre)
-			if err == nil {
-				if err = k.commit(b); err != nil && len(pre.msgs) > 0 {
-					// The table holds what prepare added: the
-					// replace below reads what is there.
-					k.last = nil
-				}
-			}
+			err := k.commitParts(pre, b, post)
 			if err == nil {
 				k.last = rs
 				k.stats.incremental++
@@ -45,6 +38,25 @@ func (k *Kernel) applyNetlink(ctx context.Context, rs *render.Ruleset) error {
 		}
 	}
 	return k.replaceNetlink(ctx, rs)
+}
+
+// commitParts commits a change's three transactions (differ.prepare,
+// commit and cleanup say why three), waiting for a grace period before
+// the cleanup. When one after the first fails, the table holds part of the
+// change: k.last is cleared so the replace that follows reads the table.
+func (k *Kernel) commitParts(pre, b, post *nlBatch) error {
+	if err := k.commit(pre); err != nil {
+		return err
+	}
+	err := k.commit(b)
+	if err == nil && len(post.msgs) > 0 {
+		gracePeriod()
+		err = k.commit(post)
+	}
+	if err != nil && len(pre.msgs)+len(b.msgs) > 0 {
+		k.last = nil
+	}
+	return err
 }
 
 // replaceNetlink writes rs whole.
@@ -115,11 +127,12 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 	b := &nlBatch{}
 	b.flushTable()
 	// Nothing refers to them once the rules are gone: maps (whose
-	// elements name chains) first, then the chains they named. Maps and
-	// chains that stay are kept, flushed: a packet that meets the new
-	// rules before the kernel has published a new map's elements (it
-	// does so after the rules) still finds the old ones, where a map
-	// declared again would be empty for that moment.
+	// elements name chains) first, then the chains they named. Sets, maps
+	// and chains that stay are kept, flushed: a packet that meets the new
+	// rules before the kernel has published a set's new elements (it does
+	// so after the rules) still finds the old ones, the same (names carry
+	// the content), where a set declared again would be empty for that
+	// moment.
 	for _, name := range have.maps {
 		if kept["map "+name] {
 			b.flushSet(name)
@@ -128,6 +141,10 @@ func inPlaceBatch(have tableObjects, rs *render.Ruleset) *nlBatch {
 		b.delSet(name)
 	}
 	for _, name := range have.sets {
+		if kept["set "+name] {
+			b.flushSet(name)
+			continue
+		}
 		b.delSet(name)
 	}
 	for _, name := range have.counters {
@@ -178,6 +195,7 @@ func prepareReplace(have tableObjects, rs *render.Ruleset) (b *nlBatch, after ta
 		if !in[s.Name] {
 			b.addSet(s)
 			after.sets = append(after.sets, s.Name)
+			after.comments["set "+s.Name] = render.CommentText(s.Comment)
 		}
 	}
 	for _, c := range rs.Counters {

@@ -412,11 +412,15 @@ func (b *nlBatch) delObj(typ uint32, name string) {
 // table: objects, then chains, then rules, so every reference resolves.
 func (b *nlBatch) addRuleset(rs *render.Ruleset) { b.addRulesetKeeping(rs, nil) }
 
-// addRulesetKeeping is addRuleset where the chains and maps in kept
-// ("chain NAME", "map NAME") are in the table already, empty.
+// addRulesetKeeping is addRuleset where the chains, sets and maps in kept
+// ("chain NAME", "set NAME", "map NAME") are in the table already, empty.
 func (b *nlBatch) addRulesetKeeping(rs *render.Ruleset, kept map[string]bool) {
 	for _, s := range rs.Sets {
-		b.addSet(s)
+		if kept["set "+s.Name] {
+			b.addSetElements(s)
+		} else {
+			b.addSet(s)
+		}
 	}
 	for _, c := range rs.Counters {
 		b.addCounter(c)

@@ -234,6 +234,7 @@ func (t *kernelTable) objects() tableObjects {
 			o.comments["map "+name], _ = userdata.GetString(a[unix.NFTA_SET_USERDATA], userdata.NFTNL_UDATA_SET_COMMENT)
 		default:
 			o.sets = append(o.sets, name)
+			o.comments["set "+name], _ = userdata.GetString(a[unix.NFTA_SET_USERDATA], userdata.NFTNL_UDATA_SET_COMMENT)
 		}
 	}
 	for _, ob := range t.objs {

@@ -29,8 +29,9 @@ import (
 type tableObjects struct {
 	base                                 map[string]string // base chain -> comment
 	chains, sets, maps, counters, limits []string
-	// comments are the comments of regular chains ("chain NAME") and
-	// maps ("map NAME"), where known (nil from a text listing).
+	// comments are the comments of regular chains ("chain NAME"), sets
+	// ("set NAME") and maps ("map NAME"), where known (nil from a text
+	// listing).
 	comments map[string]string
 }
 
@@ -99,6 +100,7 @@ func objectsOf(rs *render.Ruleset) tableObjects {
 	}
 	for _, s := range rs.Sets {
 		o.sets = append(o.sets, s.Name)
+		o.comments["set "+s.Name] = render.CommentText(s.Comment)
 	}
 	for _, m := range rs.Maps {
 		o.maps = append(o.maps, m.Name)
@@ -125,10 +127,10 @@ func (have tableObjects) baseCommentChanges(want tableObjects) bool {
 	return false
 }
 
-// kept are the regular chains and maps ("chain NAME", "map NAME") that
-// both have and want hold with the same comment: an in-place replace
-// keeps them, flushed and filled again, rather than deleting and
-// declaring them again.
+// kept are the regular chains, sets and maps ("chain NAME", "set NAME",
+// "map NAME") that both have and want hold with the same comment: an
+// in-place replace keeps them, flushed and filled again, rather than
+// deleting and declaring them again.
 func (have tableObjects) kept(want tableObjects) map[string]bool {
 	out := map[string]bool{}
 	for k, c := range want.comments {

@@ -35,13 +35,13 @@ func TestStateRoundTrip(t *testing.T) {
 }
 
 // TestChangedMapIsNew: when an endpoint's address joins a selector set,
-// the compiled form's map of single addresses changes in place (a hash
-// map: the kernel publishes its elements with the commit), and nothing
-// else changes; when a range of more than one address joins it, the
-// interval address map is another map, named by its new content: the
-// prepare transaction writes it whole, and the commit that follows points
-// the rules at it, deletes the old one and changes no interval map's
-// elements in place (render's version.go says why).
+// the compiled form's map of single addresses (ids-host-v4) is another
+// map, named by its new content, and the interval address map (ids-v4)
+// stays; when a range of more than one address joins it, ids-v4 is
+// another map. Either way the prepare transaction writes the new map
+// whole, the commit that follows points the rules at it and changes no
+// set's or map's elements in place (render's version.go says why), and
+// the cleanup deletes the old one.
 func TestChangedMapIsNew(t *testing.T) {
 	// The pod's selector set of the small model is empty: 198.19.0.2 in
 	// it before, and 198.19.0.9 or 198.19.8.0/24 with it after.
@@ -71,62 +71,54 @@ func TestChangedMapIsNew(t *testing.T) {
 		t.Fatalf("no map %s", base)
 		return ""
 	}
-	t.Run("endpoint", func(t *testing.T) {
-		after := with("198.19.0.2/32", "198.19.0.9/32")
-		if mapNamed(before, "ids-v4") != mapNamed(after, "ids-v4") {
-			t.Errorf("the interval address map changed for an endpoint's address")
-		}
-		d, full := diffOf(before, after)
-		if full {
-			t.Fatal("the change asks for a full replace")
-		}
-		pre, b := d.prepare(), d.commit()
-		if len(pre.msgs) != 0 {
-			t.Errorf("prepare writes %q", pre.what)
-		}
-		if d := cmp.Diff([]string{"elements of set ids-host-v4"}, b.what); d != "" {
-			t.Errorf("commit (-want +got):\n%s", d)
-		}
-	})
-	t.Run("range", func(t *testing.T) {
-		after := with("198.19.0.2/32", "198.19.8.0/24")
-		oldName, newName := mapNamed(before, "ids-v4"), mapNamed(after, "ids-v4")
-		if oldName == newName {
-			t.Fatalf("the address map kept its name %s", oldName)
-		}
-		d, full := diffOf(before, after)
-		if full {
-			t.Fatal("the change asks for a full replace")
-		}
-		pre, b := d.prepare(), d.commit()
-		if pre.err != nil || b.err != nil {
-			t.Fatal(pre.err, b.err)
-		}
-		if !slices.Contains(pre.what, "elements of set "+newName) {
-			t.Errorf("prepare does not write %s: %q", newName, pre.what)
-		}
-		deleted := false
-		for _, w := range b.what {
-			switch {
-			case strings.Contains(w, "elements of set") && !strings.HasSuffix(w, "ids-host-v4") && !strings.HasSuffix(w, "__set%d"):
-				// (anonymous sets are declared with the rules that hold them)
-				t.Errorf("the commit changes an interval map's elements in place: %s", w)
-			case strings.Contains(w, "@ids-v4") && !strings.Contains(w, "@"+newName+" "):
-				t.Errorf("a rule of the commit names another address map: %s", w)
-			case w == "delete set "+oldName:
-				deleted = true
+	for _, tc := range []struct {
+		name, member, changes, stays string
+	}{
+		{"endpoint", "198.19.0.9/32", "ids-host-v4", "ids-v4"},
+		{"range", "198.19.8.0/24", "ids-v4", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			after := with("198.19.0.2/32", tc.member)
+			if tc.stays != "" && mapNamed(before, tc.stays) != mapNamed(after, tc.stays) {
+				t.Errorf("%s changed", tc.stays)
 			}
-		}
-		if !deleted {
-			t.Errorf("the commit does not delete %s: %q", oldName, b.what)
-		}
-	})
+			oldName, newName := mapNamed(before, tc.changes), mapNamed(after, tc.changes)
+			if oldName == newName {
+				t.Fatalf("the address map kept its name %s", oldName)
+			}
+			d, full := diffOf(before, after)
+			if full {
+				t.Fatal("the change asks for a full replace")
+			}
+			pre, b, post := d.prepare(), d.commit(), d.cleanup()
+			if pre.err != nil || b.err != nil || post.err != nil {
+				t.Fatal(pre.err, b.err, post.err)
+			}
+			if !slices.Contains(pre.what, "elements of set "+newName) {
+				t.Errorf("prepare does not write %s: %q", newName, pre.what)
+			}
+			for _, w := range b.what {
+				switch {
+				case strings.Contains(w, "elements of set") && !strings.HasSuffix(w, "__set%d"):
+					// (anonymous sets are declared with the rules that hold them)
+					t.Errorf("the commit changes elements in place: %s", w)
+				case strings.Contains(w, "@"+tc.changes) && !strings.Contains(w, "@"+newName+" "):
+					t.Errorf("a rule of the commit names another address map: %s", w)
+				case strings.HasPrefix(w, "delete"):
+					t.Errorf("the commit deletes: %s", w)
+				}
+			}
+			if !slices.Contains(post.what, "delete set "+oldName) {
+				t.Errorf("the cleanup does not delete %s: %q", oldName, post.what)
+			}
+		})
+	}
 }
 
-// TestMapDelta: a map that keeps its name (an interface map; an interval
-// map only if two contents shared a digest) changes by the elements that
-// went and came, an address range deleted or added whole (start and end),
-// and nothing else.
+// TestMapDelta: a map that keeps its name (an interface map; another map
+// only if two contents shared a digest) changes by the elements that went
+// and came, an address range deleted or added whole (start and end), and
+// nothing else.
 func TestMapDelta(t *testing.T) {
 	a := netip.MustParseAddr
 	el := func(lo, hi, chain string) render.MapElement {

@@ -8,23 +8,25 @@ import (
 	"strings"
 )
 
-// Versioned names. An interval set or map (an address set, the compiled
-// form's address, local address and verdict maps) is named by its base
-// name, a "/" and a digest of its content: sel-web-v4/3fa9c2d1e0. A set
-// whose elements change is another set, and the rules that look it up
-// change with it.
+// Versioned names. Every set and every map but the interface maps is named
+// by its base name, a "/" and a digest of its content:
+// sel-web-v4/3fa9c2d1e0. A set whose elements change is another set, and
+// the rules that look it up change with it; no set a rule looks up is
+// ever changed in place.
 //
-// Why: the kernel makes a commit's rules live at once, together with the
-// elements of its hash sets, but it publishes an interval set's new
-// elements (rbtree and pipapo sets alike) a moment later, one set after
-// the other. Changing the elements of a set in place, a packet could meet
-// the new rules with the old elements, or one set's new elements with
-// another's old ones: an address that moves from one denied set to
-// another would be in neither for that moment. Named by content, a
-// changed set is written whole before the rules that refer to it (the nft
-// package writes what a change adds in a transaction ahead of the rest),
-// so a packet meets either the old rules with the old sets or the new
-// rules with the new sets.
+// Why: a packet walks the rules of the generation that was current when
+// it entered a base chain, but it looks sets up as they are at each
+// lookup, and the kernel publishes an interval set's new elements (rbtree
+// and pipapo alike) a moment after the commit's rules go live, one set
+// after another. A set changed in place can so be seen with the other
+// generation's rules, or one set's new elements with another's old ones:
+// an address that moves from one denied set to another is in neither for
+// that moment, and a compiled chain's old verdict map meets an address's
+// new identity (TestIdentityChangeNeverOpens caught both, the second with
+// a hash map). Named by content, a changed set is written whole before the
+// rules that refer to it (the nft package writes what a change adds in a
+// transaction ahead of the rest), and a packet's walk sees the sets its
+// rules name, which do not change while anything can look them up.
 //
 // Node's rulesets carry versioned names; Compile works on base names and
 // versions what it returns. Names built by render never hold a "/".
@@ -48,12 +50,9 @@ func BaseName(name string) string {
 // before a rename).
 func Versioned(r *Ruleset) *Ruleset {
 	return renamed(r, func(s *Set) string {
-		if !s.Interval {
-			return s.Name
-		}
 		return BaseName(s.Name) + versionSep + setDigest(s)
 	}, func(m *Map) string {
-		if !m.Kind.Interval() {
+		if m.Kind == MapIfname {
 			return m.Name
 		}
 		return BaseName(m.Name) + versionSep + mapDigest(m)

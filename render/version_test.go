@@ -9,9 +9,9 @@ import (
 	"github.com/palisade-net/palisade/policy"
 )
 
-// TestVersionedNames: in Node's and Compile's rulesets every interval set
-// and map is named by its base name and the digest of its content, the
-// others keep their names, every set and map a rule names is there, and
+// TestVersionedNames: in Node's and Compile's rulesets every set and map
+// but the interface maps is named by its base name and the digest of its
+// content, every set and map a rule names is there, and
 // a set whose elements change gets another name (and so do the rules that
 // look it up) while its base name stays.
 func TestVersionedNames(t *testing.T) {
@@ -31,7 +31,7 @@ func TestVersionedNames(t *testing.T) {
 		if Versioned(lin) != lin {
 			t.Errorf("seed %d: versioning a versioned ruleset renamed something", seed)
 		}
-		i := slices.IndexFunc(lin.Sets, func(s *Set) bool { return s.Interval })
+		i := slices.IndexFunc(lin.Sets, func(s *Set) bool { return s.Type == SetIPv4 })
 		if i < 0 {
 			continue
 		}
@@ -71,10 +71,8 @@ func checkVersions(t *testing.T, seed int, rs *Ruleset) int {
 		if strings.Contains(base, versionSep) {
 			t.Errorf("seed %d: set %s: a base name with %q", seed, s.Name, versionSep)
 		}
-		want := s.Name
-		if s.Interval {
-			want, n = base+versionSep+setDigest(s), n+1
-		}
+		want := base + versionSep + setDigest(s)
+		n++
 		if s.Name != want {
 			t.Errorf("seed %d: set %s, want %s", seed, s.Name, want)
 		}
@@ -82,7 +80,7 @@ func checkVersions(t *testing.T, seed int, rs *Ruleset) int {
 	for _, mp := range rs.Maps {
 		names[mp.Name] = true
 		want := mp.Name
-		if mp.Kind.Interval() {
+		if mp.Kind != MapIfname {
 			want, n = BaseName(mp.Name)+versionSep+mapDigest(mp), n+1
 		}
 		if mp.Name != want {
