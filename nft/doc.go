@@ -11,11 +11,12 @@
 //     previous one stays exactly as it was; packets never see a half-applied
 //     ruleset and there is no moment without protection. The objects a
 //     change adds (sets, maps, counters, chains) go in a transaction of their
-//     own just before it, where nothing refers to them yet: the kernel
-//     publishes an interval set's elements after the commit's rules go live,
-//     so a set a rule starts to look up must be complete before that rule
-//     is (render names interval sets by content, so a changed one is new;
-//     differ.prepare). After a first
+//     own just before it, where nothing refers to them yet, and what it
+//     removes goes in one of its own after an RCU grace period (grace.go):
+//     the kernel publishes an interval set's elements after the commit's
+//     rules go live, and deleting a map hides its elements from a packet
+//     still walking the old rules (render names sets by content, so a
+//     changed one is new; differ.prepare, differ.commit). After a first
 //     whole-table write the Kernel applier sends only the difference from the
 //     ruleset it applied last (diff.go: elements added and deleted, changed
 //     chains flushed and refilled), writes nothing when nothing differs, and

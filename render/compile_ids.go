@@ -69,10 +69,10 @@ type idTable struct {
 // the address's whole identity in the mark over the first one. An address
 // no single-address range holds has the identity of its stretch; one that
 // a single-address range holds, the identity of its stretch plus those
-// atoms. Why two: endpoints come and go all the time, and the kernel
-// publishes an interval map's new elements after the commit's rules, so an
-// interval map is replaced whole when it changes (version.go); a hash map's
-// elements change in place, published with the rules.
+// atoms. Why two: endpoints come and go all the time, and a map is
+// replaced whole when it changes (version.go): the host map, one element
+// per address, is the one they rewrite; the interval map changes only with
+// network sets and nets.
 
 // Identity numbers are a function of the set of identities alone, and
 // stable as that set changes: an identity's preferred number is the hash

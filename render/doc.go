@@ -107,11 +107,11 @@
 //
 // Names are stable: derived from endpoint, policy and tier names (with a
 // fixed prefix so no name is an nft keyword), sanitised and hashed when
-// long; set names hash the selectors that define them. Interval sets and
-// maps add a "/" and a digest of their elements (version.go): the kernel
-// publishes an interval set's new elements after the commit's rules, so
-// such a set is never changed in place, a changed one is another set.
-// Sets of single addresses are hash sets and keep their names; so do the
-// identities of single addresses, ids-host-v4/-v6, looked up after ids-v4
-// and ids-v6 (compile_ids.go).
+// long; set names hash the selectors that define them. Sets and maps (but
+// the interface maps) add a "/" and a digest of their elements
+// (version.go): no set a rule looks up is changed in place, a changed one
+// is another set. Sets of single addresses are hash sets (fast lookups);
+// the identities of single addresses are the hash maps ids-host-v4/-v6,
+// looked up after ids-v4 and ids-v6 (compile_ids.go), so endpoints coming
+// and going rewrite those, not the interval maps.
 package render

@@ -54,10 +54,7 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 
 // allSingle reports whether every prefix is one address. A set of single
 // addresses (a selector that matches endpoints, not network sets) is a
-// hash set: the kernel publishes a hash set's changed elements together
-// with the commit's rules, so it changes in place, element by element,
-// where an interval set is named by its content and replaced whole
-// (version.go).
+// hash set, looked up in constant time.
 func allSingle(ps []netip.Prefix) bool {
 	for _, p := range ps {
 		if !p.IsSingleIP() {
