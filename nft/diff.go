@@ -76,6 +76,8 @@ type differ struct {
 	// elements, counters, the limit, chains with their rules), which the
 	// Kernel writes in a transaction of their own before nl (prepare).
 	nl, pre [nlPhases][]func(*nlBatch)
+	// mapsGo: the change deletes a map (commit and cleanup).
+	mapsGo bool
 }
 
 // The phases of a netlink change, in the order they are sent: rules and
@@ -139,16 +141,29 @@ func (d *differ) prepare() *nlBatch {
 	return b
 }
 
-// commit is the change but for what goes; cleanup deletes what goes
-// (sets, maps, counters, the limit, chains), in a transaction of its own
-// once no packet can still be walking the rules that named them: deleting
-// a map deactivates its elements for the rules that are new in the same
-// commit, and a packet that entered the old rules just before looks its
-// elements up with the new generation's eyes and misses them (a remote
-// address's identity map missing is an open door: TestIdentityChangeNeverOpens).
-func (d *differ) commit() *nlBatch { return d.phases(nlFlush, nlDelMaps) }
+// commit is the change but for what goes when a map goes; cleanup then
+// deletes what goes (maps, sets, counters, the limit, chains), in a
+// transaction of its own once no packet can still be walking the rules
+// that named them: deleting a map deactivates its elements for the
+// generation the commit starts, and a packet that entered the old rules
+// just before looks them up with the new generation's eyes and misses
+// them (a remote address's identity map missing is an open door:
+// TestIdentityChangeNeverOpens). Deleting a plain set, a chain or a
+// counter leaves what packets already walking see as it was, so when no
+// map goes, the commit deletes what goes and there is no cleanup.
+func (d *differ) commit() *nlBatch {
+	if !d.mapsGo {
+		return d.phases(nlFlush, nlPhases)
+	}
+	return d.phases(nlFlush, nlDelMaps)
+}
 
-func (d *differ) cleanup() *nlBatch { return d.phases(nlDelMaps, nlPhases) }
+func (d *differ) cleanup() *nlBatch {
+	if !d.mapsGo {
+		return &nlBatch{}
+	}
+	return d.phases(nlDelMaps, nlPhases)
+}
 
 // phases is the change's messages of phases from to (excluded).
 func (d *differ) phases(from, to int) *nlBatch {
@@ -200,11 +215,21 @@ func (d *differ) script() string {
 		b.WriteString(line())
 		b.WriteByte('\n')
 	}
+	if !d.mapsGo {
+		b.WriteString(d.deletions())
+	}
 	return b.String()
 }
 
 // cleanupScript is cleanup's part of the change as a script.
 func (d *differ) cleanupScript() string {
+	if !d.mapsGo {
+		return ""
+	}
+	return d.deletions()
+}
+
+func (d *differ) deletions() string {
 	var b strings.Builder
 	for _, line := range d.delObjs {
 		b.WriteString(line())
@@ -382,6 +407,7 @@ func (d *differ) maps() bool {
 		d.onNew(nlMaps, func(b *nlBatch) { b.addMap(m) })
 		return false
 	})
+	d.mapsGo = len(gone) > 0
 	for _, m := range gone {
 		d.delObjs = append(d.delObjs, func() string { return fmt.Sprintf("delete map %s %s", tableRef, m.Name) })
 		d.on(nlDelMaps, func(b *nlBatch) { b.delSet(m.Name) })

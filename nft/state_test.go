@@ -152,3 +152,37 @@ func TestMapDelta(t *testing.T) {
 		}
 	}
 }
+
+// TestSetChangeWithoutMaps: a change that deletes no map (a linear
+// selector set gaining a member) deletes what goes in its commit, with no
+// cleanup transaction and so no grace period: a plain set deleted in the
+// commit still answers packets walking the old rules.
+func TestSetChangeWithoutMaps(t *testing.T) {
+	before := renderSmall(t)
+	after := *before
+	after.Sets = slices.Clone(before.Sets)
+	i := slices.IndexFunc(after.Sets, func(s *render.Set) bool {
+		return s.Type == render.SetIPv4 && strings.HasPrefix(s.Name, "sel-")
+	})
+	if i < 0 {
+		t.Fatal("the small model has no IPv4 selector set")
+	}
+	cp := *after.Sets[i]
+	cp.Prefixes = append(slices.Clone(cp.Prefixes), netip.MustParsePrefix("198.19.0.9/32"))
+	after.Sets[i] = &cp
+	next := render.Versioned(&after)
+	d, full := diffOf(before, next)
+	if full {
+		t.Fatal("the change asks for a full replace")
+	}
+	pre, b, post := d.prepare(), d.commit(), d.cleanup()
+	if len(post.msgs) != 0 {
+		t.Errorf("a cleanup without a map going: %q", post.what)
+	}
+	if !slices.ContainsFunc(pre.what, func(w string) bool { return strings.HasPrefix(w, "set "+render.BaseName(before.Sets[i].Name)+"/") }) {
+		t.Errorf("prepare does not write the set's new version: %q", pre.what)
+	}
+	if !slices.Contains(b.what, "delete set "+before.Sets[i].Name) {
+		t.Errorf("the commit does not delete %s: %q", before.Sets[i].Name, b.what)
+	}
+}
