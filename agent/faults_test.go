@@ -102,6 +102,9 @@ func (s *faultStream) judge(phase string, f flowID, want verdict, err error) {
 		return // the phase changed under this probe: it proves nothing
 	}
 	t := s.tallys[phase]
+	if t == nil {
+		return // probed before the first phase was set
+	}
 	t.probes++
 	switch {
 	case want == wantDeny && err == nil:
