@@ -102,35 +102,18 @@ func (d *differ) on(phase int, f func(*nlBatch)) { d.nl[phase] = append(d.nl[pha
 // prepare transaction.
 func (d *differ) onNew(phase int, f func(*nlBatch)) { d.pre[phase] = append(d.pre[phase], f) }
 
-// batch is the change as one netlink transaction, what prepare holds
-// included.
-func (d *differ) batch() *nlBatch {
-	b := &nlBatch{}
-	for phase := range nlPhases {
-		for _, f := range d.pre[phase] {
-			f(b)
-		}
-		for _, f := range d.nl[phase] {
-			f(b)
-		}
-	}
-	return b
-}
-
-// prepare and commit are the change as two netlink transactions: the
-// objects it adds, which nothing in the kernel refers to yet, then the
-// rest (elements of existing sets and maps, changed rules, what goes).
+// prepare is the first of a change's transactions (commit and cleanup
+// follow): the objects it adds, which nothing in the kernel refers to yet.
 //
-// Why two: the kernel makes a commit's rules live at once, together with
-// the elements of hash and rbtree sets and maps, but it publishes a
-// concatenated interval map's (a pipapo set's) elements a moment later,
-// one map after the other. A rule that starts to look up a map in the
-// commit that fills it finds it empty, or finds the map's old elements
-// beside the rest of the new state. The compiled form names each verdict
-// map by its content (render.Compile), so a map whose elements change is a
-// new map: written by prepare, it is complete before commit's rules
-// refer to it, and a packet meets either the old rules with the old maps
-// or the new rules with the new maps.
+// Why first: the kernel makes a commit's rules live at once, but it
+// publishes an interval set's elements (rbtree and pipapo alike) a moment
+// later, one set after the other, and a packet looks set elements up as
+// they are at that instant. A set that a rule starts to look up in the
+// commit that fills it would be empty, or half filled, for that moment.
+// render names every set and map (but the interface maps) by its content,
+// so a changed set is a new set: written by prepare, it is complete
+// before commit's rules refer to it, and a packet meets either the old
+// rules with the old sets or the new rules with the new sets.
 func (d *differ) prepare() *nlBatch {
 	b := &nlBatch{}
 	for _, phase := range d.pre {
