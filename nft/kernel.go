@@ -66,6 +66,10 @@ type Kernel struct {
 	// nl is the netfilter socket (nlbatch.go), nil until first used.
 	nlMu sync.Mutex
 	nl   *nlSock
+	// pending is the last change's cleanup while it waits for its grace
+	// period (grace.go), nil when there is none.
+	pendMu  sync.Mutex
+	pending *pendingCleanup
 }
 
 // ownRuns is how many recent nft process ids a Kernel remembers.
@@ -116,6 +120,7 @@ func NewKernel(cfg Config) (*Kernel, error) {
 func (k *Kernel) Apply(ctx context.Context, rs *render.Ruleset) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	if err := checkTable(rs); err != nil {
 		return err
 	}
@@ -193,6 +198,7 @@ func (k *Kernel) applyDiff(ctx context.Context, rs *render.Ruleset) (done bool, 
 func (k *Kernel) Forget() {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	k.last = nil
 }
 
@@ -217,6 +223,7 @@ type ApplyStats struct {
 func (k *Kernel) Stats() (ApplyStats, error) {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	return ApplyStats{Incremental: k.stats.incremental, Unchanged: k.stats.unchanged, Fallbacks: k.stats.fallbacks,
 		Replaced: k.stats.inPlace, ReplaceRefused: k.stats.inPlaceRefused, Netlink: k.stats.netlink, Staged: k.stats.staged}, k.lastDiffErr
 }
@@ -226,6 +233,7 @@ func (k *Kernel) Stats() (ApplyStats, error) {
 func (k *Kernel) ApplyText(ctx context.Context, text string) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	k.last = nil
 	return k.transact(ctx, "apply", text, false)
 }
@@ -262,6 +270,7 @@ func (k *Kernel) transact(ctx context.Context, op, text string, check bool) erro
 func (k *Kernel) Delete(ctx context.Context) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	k.last = nil
 	if !k.cfg.NoNetlink {
 		b := &nlBatch{}
@@ -283,6 +292,7 @@ func (k *Kernel) Delete(ctx context.Context) error {
 // Show lists palisade's table as the kernel holds it (nft's own formatting,
 // which normalises the applied text), or ErrNoTable.
 func (k *Kernel) Show(ctx context.Context) (string, error) {
+	k.waitCleanup()
 	out, stderr, err := k.run(ctx, "", "list", "table", render.TableFamily, render.TableName)
 	if err != nil {
 		if strings.Contains(stderr, "No such file or directory") {

@@ -41,22 +41,25 @@ func (k *Kernel) applyNetlink(ctx context.Context, rs *render.Ruleset) error {
 }
 
 // commitParts commits a change's three transactions (differ.prepare,
-// commit and cleanup say why three), waiting for a grace period before
-// the cleanup. When one after the first fails, the table holds part of the
-// change: k.last is cleared so the replace that follows reads the table.
+// commit and cleanup say why three); the cleanup goes in the background
+// after a grace period (cleanupLater), the change being in force once the
+// second is committed. When the second fails after the first, the table
+// holds part of the change: k.last is cleared so the replace that follows
+// reads the table.
 func (k *Kernel) commitParts(pre, b, post *nlBatch) error {
 	if err := k.commit(pre); err != nil {
 		return err
 	}
-	err := k.commit(b)
-	if err == nil && len(post.msgs) > 0 {
-		gracePeriod()
-		err = k.commit(post)
+	if err := k.commit(b); err != nil {
+		if len(pre.msgs) > 0 {
+			k.last = nil
+		}
+		return err
 	}
-	if err != nil && len(pre.msgs)+len(b.msgs) > 0 {
-		k.last = nil
+	if len(post.msgs) > 0 {
+		k.cleanupLater(post)
 	}
-	return err
+	return nil
 }
 
 // replaceNetlink writes rs whole.
@@ -236,6 +239,7 @@ func prepareReplace(have tableObjects, rs *render.Ruleset) (b *nlBatch, after ta
 func (k *Kernel) WriteNetlink(rs *render.Ruleset) error {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	k.last = nil
 	if err := checkTable(rs); err != nil {
 		return err

@@ -136,6 +136,7 @@ const (
 
 // readTable dumps palisade's table; ErrNoTable when there is none.
 func (k *Kernel) readTable(ctx context.Context, what readWhat) (*kernelTable, error) {
+	k.waitCleanup()
 	var err error
 	for range 5 {
 		var t *kernelTable

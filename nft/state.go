@@ -94,5 +94,6 @@ var ErrNoState = errors.New("nft: no saved state")
 func (k *Kernel) Adopt(rs *render.Ruleset) {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
+	k.settle()
 	k.last = rs
 }
