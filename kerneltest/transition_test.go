@@ -105,8 +105,11 @@ func testTransition(t *testing.T, compiled bool) {
 // another, while connections from it to web:8080 are tried without pause:
 // none may get through, in either form. (The kernel publishes interval
 // sets' and maps' new elements after the commit's rules, one set after
-// the other: with sets changed in place, 5 of 20 runs let 1 or 2
-// connections through; hence the versioned names of render's version.go.)
+// the other, and a map deleted in a commit hides its elements from packets
+// still walking the old rules: with sets changed in place, 5 of 20 runs
+// let 1 or 2 connections through, with old maps deleted in the switching
+// commit 3 of 12; hence render's version.go and the nft package's
+// prepare, commit and cleanup transactions.)
 func TestIdentityChangeNeverOpens(t *testing.T) {
 	for _, compiled := range []bool{false, true} {
 		t.Run(map[bool]string{true: "compiled", false: "linear"}[compiled], func(t *testing.T) {
