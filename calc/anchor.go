@@ -177,7 +177,7 @@ func (li *LabelIndex) detach(s *selRec) {
 		for i, v := range a.values {
 			p := ki.values[v]
 			p.sels = removeRef(p.sels, s.slots[i])
-			ki.dropIfEmpty(v, p)
+			ki.dropIfEmpty(p)
 		}
 	}
 	li.dropKeyIfEmpty(a.key, ki)

@@ -33,7 +33,6 @@ type Engine struct {
 	nsPods     map[string]int               // namespace -> pods (host-networked too)
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
-	pods       map[store.Key]podUse
 	podFacts   map[store.Key]*podFacts    // every pod, as deriving its workload reads it
 	wepKeys    map[store.Key]string       // WorkloadEndpoint -> its workload key
 	wepCount   map[string]int             // workload key -> WorkloadEndpoints with it
@@ -104,7 +103,6 @@ func NewEngine(node string) *Engine {
 		nsPods:      map[string]int{},
 		sas:         map[string]map[string]string{},
 		saPods:      map[string]*saUse{},
-		pods:        map[store.Key]podUse{},
 		podFacts:    map[store.Key]*podFacts{},
 		wepKeys:     map[store.Key]string{},
 		wepCount:    map[string]int{},
@@ -209,8 +207,7 @@ func (e *Engine) OnDelete(key store.Key) {
 	}
 	e.gen++
 	delete(e.objs, key)
-	delete(e.podFacts, key)
-	e.handle(key, nil)
+	e.handle(key, nil) // a pod's facts go in onPod
 	e.settle()
 }
 
@@ -223,8 +220,8 @@ func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
 	}
 	e.gen++
 	delete(e.objs, key) // an unreadable value stored before
-	e.podFacts[key] = f
-	e.handle(key, p)
+	e.setProblem(unreadableID(key), nil)
+	e.onPod(key, f)
 	e.settle()
 }
 

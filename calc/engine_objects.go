@@ -42,7 +42,8 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 	case store.KindK8sServiceAcct:
 		e.onServiceAccount(key, obj)
 	case store.KindK8sPod:
-		e.onPod(key, obj)
+		e.onPod(key, nil) // deleted or unreadable: onPodUpdate handles pods
+
 	case api.KindWorkloadEndpoint:
 		var d *policy.Derived
 		if obj != nil {
@@ -130,38 +131,28 @@ func (e *Engine) onServiceAccount(key store.Key, obj api.Object) {
 }
 
 // onPod keeps the pod counts behind the kns and ksa profiles, and the
-// pod's workload. Profiles are refreshed while the workload is absent or
+// pod's workload, as the pod's facts change to f (nil: deleted, or
+// unreadable). Profiles are refreshed while the workload is absent or
 // still the old one, and the new workload is derived against the profiles
 // as they now are.
-func (e *Engine) onPod(key store.Key, obj api.Object) {
+func (e *Engine) onPod(key store.Key, f *podFacts) {
 	id := endpointID(key)
 	var d *policy.Derived
-	var use podUse
-	if obj != nil {
-		p := obj.(*corev1.Pod)
-		use.ns = p.Namespace
-		if f := e.podFacts[key]; f != nil {
-			d = f.d // derived by onPodUpdate, which is how a pod gets here
-		}
-		if d != nil { // nil for a host-networked pod
-			use.ksa = d.Parents[1]
-			use.sa = strings.TrimPrefix(use.ksa, policy.ServiceAccountProfileName(p.Namespace, ""))
-		}
-	} else {
-		delete(e.podFacts, key) // deleted, or unreadable
+	if f != nil {
+		d = f.d // nil for a host-networked pod
 	}
 	if d == nil && e.eps[id] != nil {
 		e.setEndpoint(id, nil, nil)
 	}
 	var touched []string
-	if old, ok := e.pods[key]; ok {
-		touched = e.countPod(old, -1, touched)
+	if old := e.podFacts[key]; old != nil {
+		touched = e.countPod(key.Namespace, old, -1, touched)
 	}
-	if obj == nil {
-		delete(e.pods, key)
+	if f == nil {
+		delete(e.podFacts, key)
 	} else {
-		e.pods[key] = use
-		touched = e.countPod(use, 1, touched)
+		e.podFacts[key] = f
+		touched = e.countPod(key.Namespace, f, 1, touched)
 	}
 	for _, name := range touched {
 		e.refreshProfile(name)
@@ -249,43 +240,39 @@ func (e *Engine) countWEP(key store.Key, obj api.Object) {
 	}
 }
 
-// podUse is what a pod contributes to the synthesised profiles.
-type podUse struct {
-	ns      string
-	ksa, sa string // "" for a host-networked pod
-}
-
 // saUse counts the pods running as one service account.
 type saUse struct {
 	ns, sa string
 	n      int
 }
 
-// countPod adds delta to the counts of u's profiles, appending to touched
-// the profiles whose existence may change.
-func (e *Engine) countPod(u podUse, delta int, touched []string) []string {
-	n := e.nsPods[u.ns] + delta
+// countPod adds delta to the counts of the profiles a pod of namespace ns
+// with facts f makes exist (kns always; ksa unless host-networked),
+// appending to touched the profiles whose existence may change.
+func (e *Engine) countPod(ns string, f *podFacts, delta int, touched []string) []string {
+	n := e.nsPods[ns] + delta
 	if n == 0 {
-		delete(e.nsPods, u.ns)
+		delete(e.nsPods, ns)
 	} else {
-		e.nsPods[u.ns] = n
+		e.nsPods[ns] = n
 	}
 	if n == 0 || n == delta {
-		touched = append(touched, policy.NamespaceProfileName(u.ns))
+		touched = append(touched, policy.NamespaceProfileName(ns))
 	}
-	if u.ksa == "" {
+	if f.d == nil {
 		return touched
 	}
-	s := e.saPods[u.ksa]
+	ksa := f.d.Parents[1]
+	s := e.saPods[ksa]
 	if s == nil {
-		s = &saUse{ns: u.ns, sa: u.sa}
-		e.saPods[u.ksa] = s
+		s = &saUse{ns: ns, sa: strings.TrimPrefix(ksa, policy.ServiceAccountProfileName(ns, ""))}
+		e.saPods[ksa] = s
 	}
 	if s.n += delta; s.n == 0 {
-		delete(e.saPods, u.ksa)
+		delete(e.saPods, ksa)
 	}
 	if s.n == 0 || s.n == delta {
-		touched = append(touched, u.ksa)
+		touched = append(touched, ksa)
 	}
 	return touched
 }

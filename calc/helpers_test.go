@@ -372,9 +372,6 @@ func checkRefs(li *LabelIndex) error {
 // refers to (others may stay recorded from when one did, with their
 // current values), and where it sits in each posting.
 func checkItemLabels(li *LabelIndex, it *item) error {
-	if len(it.keys) != len(it.labels) {
-		return fmt.Errorf("item %s: %d keys and %d labels recorded", it.id, len(it.keys), len(it.labels))
-	}
 	var missing []string
 	it.eachLabel(func(k, v string) {
 		if got, ok := it.Get(k); li.refs[k] > 0 && (!ok || got != v) {
@@ -385,15 +382,16 @@ func checkItemLabels(li *LabelIndex, it *item) error {
 		return fmt.Errorf("item %s: referenced labels %v not recorded", it.id, missing)
 	}
 	for i, l := range it.labels {
-		k := it.keys[i]
+		k := l.key
 		v, ok := it.resolve(k)
-		if !ok || v != l.val || li.keys[k] != l.ki || l.ki.values[l.val] != l.p {
-			return fmt.Errorf("item %s: recorded label %s=%s is stale", it.id, k, l.val)
+		ki := li.keys[k]
+		if !ok || v != l.p.val || ki == nil || ki != l.p.ki || ki.key != k || ki.values[v] != l.p {
+			return fmt.Errorf("item %s: recorded label %s=%s is stale", it.id, k, l.p.val)
 		}
 		if l.pos >= len(l.p.items) || l.p.items[l.pos] != it {
-			return fmt.Errorf("item %s: not in the posting of %s=%s", it.id, k, l.val)
+			return fmt.Errorf("item %s: not in the posting of %s=%s", it.id, k, l.p.val)
 		}
-		if slices.Index(it.keys, k) != i {
+		if slices.IndexFunc(it.labels, func(m labelRef) bool { return m.key == k }) != i {
 			return fmt.Errorf("item %s: key %s recorded twice", it.id, k)
 		}
 	}

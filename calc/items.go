@@ -1,14 +1,14 @@
 package calc
 
 // Get implements selector.Labels over the item's effective labels as
-// indexed (it.keys, it.labels): a scan of a few contiguous strings is
-// cheaper than a map lookup and touches less memory. Only keys a
+// indexed (it.labels): a scan of a few contiguous keys is cheaper than a
+// map lookup and touches less memory. Only keys a
 // registered selector refers to are indexed; evaluate any other selector
 // with resolved (below).
 func (it *item) Get(k string) (string, bool) {
-	for i, key := range it.keys {
-		if key == k {
-			return it.labels[i].val, true
+	for i := range it.labels {
+		if l := &it.labels[i]; l.key == k {
+			return l.p.val, true
 		}
 	}
 	return "", false
@@ -257,7 +257,7 @@ func (li *LabelIndex) setParentLabels(p *parent, labels map[string]string) {
 func (li *LabelIndex) keyIndex(k string) *keyIndex {
 	ki := li.keys[k]
 	if ki == nil {
-		ki = &keyIndex{values: make(map[string]*posting)}
+		ki = &keyIndex{key: k, values: make(map[string]*posting)}
 		li.keys[k] = ki
 	}
 	return ki
@@ -267,21 +267,21 @@ func (li *LabelIndex) keyIndex(k string) *keyIndex {
 func (ki *keyIndex) posting(v string) *posting {
 	p := ki.values[v]
 	if p == nil {
-		p = &posting{}
+		p = &posting{ki: ki, val: v}
 		ki.values[v] = p
 	}
 	return p
 }
 
-// removeItem removes p.items[i], an item holding key k, moving the last
-// item into its place and fixing that item's recorded position.
-func (p *posting) removeItem(i int, k string) {
+// removeItem removes p.items[i] moving the last item into its place and
+// fixing that item's recorded position.
+func (p *posting) removeItem(i int) {
 	last := len(p.items) - 1
 	if i != last {
 		moved := p.items[last]
 		p.items[i] = moved
-		for j, key := range moved.keys {
-			if key == k {
+		for j := range moved.labels {
+			if moved.labels[j].p == p {
 				moved.labels[j].pos = i
 				break
 			}
@@ -291,9 +291,9 @@ func (p *posting) removeItem(i int, k string) {
 	p.items = p.items[:last]
 }
 
-func (ki *keyIndex) dropIfEmpty(v string, p *posting) {
+func (ki *keyIndex) dropIfEmpty(p *posting) {
 	if len(p.items) == 0 && len(p.sels) == 0 {
-		delete(ki.values, v)
+		delete(ki.values, p.val)
 	}
 }
 
@@ -311,8 +311,7 @@ func (li *LabelIndex) addLabel(it *item, k, v string) {
 	}
 	ki := li.keyIndex(k)
 	p := ki.posting(v)
-	it.keys = append(it.keys, k)
-	it.labels = append(it.labels, labelRef{val: v, ki: ki, p: p, pos: len(p.items)})
+	it.labels = append(it.labels, labelRef{key: ki.key, p: p, pos: len(p.items)})
 	p.items = append(p.items, it)
 	ki.count++
 	if grew(&p.hw, len(p.items), li.reanchorMin) && len(p.sels) > 0 {
@@ -338,8 +337,8 @@ func (li *LabelIndex) indexKey(k string) {
 
 // removeLabel records that it no longer holds key k.
 func (li *LabelIndex) removeLabel(it *item, k string) {
-	for i, key := range it.keys {
-		if key == k {
+	for i := range it.labels {
+		if it.labels[i].key == k {
 			li.unindexLabel(it, i)
 			return
 		}
@@ -348,15 +347,16 @@ func (li *LabelIndex) removeLabel(it *item, k string) {
 
 // unindexLabel removes it.labels[i] from the index.
 func (li *LabelIndex) unindexLabel(it *item, i int) {
-	k, l := it.keys[i], it.labels[i]
+	l := it.labels[i]
 	last := len(it.labels) - 1
-	it.keys[i], it.labels[i] = it.keys[last], it.labels[last]
-	it.keys[last], it.labels[last] = "", labelRef{}
-	it.keys, it.labels = it.keys[:last], it.labels[:last]
-	l.p.removeItem(l.pos, k)
-	l.ki.count--
-	l.ki.dropIfEmpty(l.val, l.p)
-	li.dropKeyIfEmpty(k, l.ki)
+	it.labels[i] = it.labels[last]
+	it.labels[last] = labelRef{}
+	it.labels = it.labels[:last]
+	l.p.removeItem(l.pos)
+	ki := l.p.ki
+	ki.count--
+	ki.dropIfEmpty(l.p)
+	li.dropKeyIfEmpty(l.key, ki)
 }
 
 // rematchItem re-evaluates it against every selector it could match (those
@@ -370,7 +370,7 @@ func (li *LabelIndex) rematchItem(it *item) {
 	}
 	for _, l := range it.labels {
 		li.checkItem(it, l.p.sels, ep)
-		li.checkItem(it, l.ki.has, ep)
+		li.checkItem(it, l.p.ki.has, ep)
 	}
 	li.checkItem(it, li.scan, ep)
 	for i := len(it.matches) - 1; i >= 0; i-- { // unlink moves the last entry to i

@@ -43,18 +43,17 @@ type item struct {
 	id      string
 	own     map[string]string // a private copy
 	parents []*parent         // unique, in precedence order
-	keys    []string          // effective label keys, in no order
-	labels  []labelRef        // their values and postings, as keys
+	labels  []labelRef        // indexed effective labels, in no order
 	matches []*selRec         // selectors matching the item, in no order
 	mark    uint64            // = epoch: matched in the current rematch
 	was     uint64            // = epoch: matched before the current rematch
 }
 
-// labelRef is the value of one effective label of an item and where the
-// item is indexed under it.
+// labelRef is one indexed effective label of an item: its key, the
+// posting of its value (which knows the value and the key's index) and
+// where the item sits in that posting.
 type labelRef struct {
-	val string
-	ki  *keyIndex
+	key string
 	p   *posting
 	pos int // of the item in p.items
 }
@@ -89,6 +88,7 @@ type selRef struct {
 
 // keyIndex indexes one label key.
 type keyIndex struct {
+	key    string
 	values map[string]*posting
 	count  int      // items holding the key, whatever the value
 	hw     int      // high-water mark of count, see grew
@@ -97,6 +97,8 @@ type keyIndex struct {
 
 // posting indexes one (key, value) pair.
 type posting struct {
+	ki    *keyIndex
+	val   string
 	items []*item  // items whose effective labels hold the pair, in no order
 	sels  []selRef // selectors anchored on the pair
 	hw    int      // high-water mark of len(items), see grew
@@ -221,7 +223,7 @@ func (li *LabelIndex) updateItem(id string, labels map[string]string, shared boo
 				n++
 			}
 		})
-		it.keys, it.labels = make([]string, 0, n), make([]labelRef, 0, n)
+		it.labels = make([]labelRef, 0, n)
 		it.eachLabel(func(k, v string) { li.addLabel(it, k, v) })
 		li.rematchItem(it)
 		return
