@@ -33,10 +33,10 @@ type Engine struct {
 	nsPods     map[string]int               // namespace -> pods (host-networked too)
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
-	podFacts   map[store.Key]*podFacts    // every pod, as deriving its workload reads it
-	wepKeys    map[store.Key]string       // WorkloadEndpoint -> its workload key
-	wepCount   map[string]int             // workload key -> WorkloadEndpoints with it
-	userProf   map[string]*policy.Profile // compiled Profile objects (nil: invalid)
+	podFacts   map[store.Key]*podFacts      // every pod, as deriving its workload reads it
+	wepKeys    map[store.Key]string         // WorkloadEndpoint -> its workload key
+	wepCount   map[string]int               // workload key -> WorkloadEndpoints with it
+	userProf   map[string]*policy.Profile   // compiled Profile objects (nil: invalid)
 
 	// Profiles that endpoints name: the resolution and who depends on it.
 	profiles map[string]*policy.Profile
