@@ -42,7 +42,8 @@ type Engine struct {
 	profiles map[string]*policy.Profile
 	profDeps map[string]map[string]struct{}
 
-	eps map[string]*endpoint // workloads, host endpoints, network sets by id
+	eps    map[string]*endpoint // workloads, host endpoints, network sets by id
+	packer labelPacker          // packs endpoints' own labels
 
 	k8sNodes    map[string]*corev1.Node
 	calicoNodes map[string]*api.Node
@@ -214,7 +215,7 @@ func (e *Engine) OnDelete(key store.Key) {
 // onPodUpdate is OnUpdate for a pod: the engine keeps its facts (what
 // deriving its workload reads), not the object.
 func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
-	f := factsOf(p)
+	f := e.factsOf(p)
 	if old := e.podFacts[key]; old != nil && old.same(f) {
 		return
 	}

@@ -17,6 +17,7 @@ type endpoint struct {
 	id       string
 	src      api.Object // the object derived (an automatic host endpoint's own)
 	d        *policy.Derived
+	own      labelSet // d's own labels (a remote pod's d keeps none, see podFacts)
 	err      error    // why a derived workload or host endpoint is invalid
 	parents  []string // profiles registered as dependencies
 	owner    bool     // in the owners index
@@ -43,6 +44,20 @@ type localState struct {
 // it), resolving its profiles and updating both indexes. Calling it again
 // with the same d re-resolves the profiles.
 func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
+	var own labelSet
+	switch ep := e.eps[id]; {
+	case d == nil:
+	case ep != nil && ep.d == d:
+		own = ep.own
+	default:
+		own = e.packer.pack(d.Own)
+	}
+	e.setEndpointOwn(id, src, d, own)
+}
+
+// setEndpointOwn is setEndpoint with d's own labels packed (a remote
+// pod's d has dropped its map).
+func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, own labelSet) {
 	ep := e.eps[id]
 	if ep == nil {
 		if d == nil {
@@ -59,7 +74,7 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 			e.addDep(p, id)
 		}
 	}
-	ep.src, ep.d, ep.parents, ep.err = src, d, parents, nil
+	ep.src, ep.d, ep.own, ep.parents, ep.err = src, d, own, parents, nil
 	if d != nil {
 		// Only this node's endpoints need their effective labels (render
 		// and explain read them); remote ones are matched in the owners
@@ -124,7 +139,7 @@ func (e *Engine) updateOwner(ep *endpoint, valid bool) {
 	}
 	switch {
 	case owner:
-		e.owners.updateItemShared(ep.id, ep.d.Own, ep.d.Parents...)
+		e.owners.updateItem(ep.id, ep.own, ep.d.Parents)
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
 			for _, s := range e.owners.items[ep.id].matches {
 				delete(e.members, s.id)
@@ -198,7 +213,7 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 				e.local.UpdateParentShared(name, p.Labels)
 			}
 		}
-		e.local.updateItemShared(ep.id, ep.d.Own, ep.d.Parents...)
+		e.local.updateItem(ep.id, ep.own, ep.d.Parents)
 	} else {
 		e.local.DeleteItem(ep.id)
 	}

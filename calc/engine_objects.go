@@ -180,23 +180,35 @@ func (e *Engine) refreshPodWith(key store.Key, d *policy.Derived) {
 	if d == nil {
 		d = f.d
 	}
-	e.setEndpoint(id, nil, d) // a pod's workload always resolves: no source needed
+	e.setEndpointOwn(id, nil, d, f.own) // a pod's workload always resolves: no source needed
 }
 
 // podFacts is what the engine keeps of a pod: its workload as derived when
-// the pod last changed (nil for a host-networked pod), and what tells a
-// repeated update (resource version, uid). The pod object itself (managed
-// fields, container specs, status conditions: kilobytes for each pod of
-// the cluster) is not kept; the workload's own labels are the copy the
-// label index holds too.
+// the pod last changed (nil for a host-networked pod), its own labels
+// packed, and what tells a repeated update (resource version, uid). The
+// pod object itself (managed fields, container specs, status conditions:
+// kilobytes for each pod of the cluster) is not kept, and the workload of
+// a pod on another node drops its label map: the packed labels are what
+// the owners index matches, at a third of the map's size.
 type podFacts struct {
 	rv, uid string
 	d       *policy.Derived
+	own     labelSet
 }
 
-func factsOf(p *corev1.Pod) *podFacts {
+func (e *Engine) factsOf(p *corev1.Pod) *podFacts {
 	d, _ := policy.DerivePod(p)
-	return &podFacts{rv: p.ResourceVersion, uid: string(p.UID), d: d}
+	f := &podFacts{rv: p.ResourceVersion, uid: string(p.UID), d: d}
+	if d != nil {
+		f.own = e.packer.pack(d.Own)
+		if !e.isLocal(d) {
+			// Only this node's workloads resolve their effective labels
+			// (setEndpoint), from the map; a remote one is matched
+			// through f.own and its parents.
+			d.Own, d.Workload.Labels = nil, nil
+		}
+	}
+	return f
 }
 
 // same reports whether an update repeats what the engine has, as
@@ -206,7 +218,7 @@ func (f *podFacts) same(g *podFacts) bool {
 	if f.rv != "" || g.rv != "" {
 		return f.rv == g.rv && f.uid == g.uid
 	}
-	return reflect.DeepEqual(f.d, g.d)
+	return f.own == g.own && reflect.DeepEqual(f.d, g.d)
 }
 
 // countWEP keeps the count of endpoints per workload key and refreshes the

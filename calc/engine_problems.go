@@ -87,7 +87,7 @@ func (e *Engine) Services() []*policy.Service {
 			// Resolved without its effective labels (setEndpoint): a
 			// service's selector sees them.
 			w := *d.Workload
-			w.Labels = policy.EffectiveLabels(d.Own, w.Profiles)
+			w.Labels = policy.EffectiveLabels(e.eps[id].own.toMap(), w.Profiles)
 			wls[i] = &w
 		}
 	}

@@ -26,7 +26,7 @@ func (it *item) resolve(k string) (string, bool) { return it.lookup(k, nil, nil)
 
 // lookup is resolve as it would be if parent sub had labels subLabels.
 func (it *item) lookup(k string, sub *parent, subLabels map[string]string) (string, bool) {
-	if v, ok := it.own[k]; ok {
+	if v, ok := it.own.Get(k); ok {
 		return v, true
 	}
 	for _, p := range it.parents {
@@ -43,9 +43,7 @@ func (it *item) lookup(k string, sub *parent, subLabels map[string]string) (stri
 
 // eachLabel calls fn for every effective label of it, once per key.
 func (it *item) eachLabel(fn func(k, v string)) {
-	for k, v := range it.own {
-		fn(k, v)
-	}
+	it.own.each(fn)
 	for i, p := range it.parents {
 		for k, v := range p.labels {
 			if !it.shadowed(k, i) {
@@ -58,7 +56,7 @@ func (it *item) eachLabel(fn func(k, v string)) {
 // shadowed reports whether key k of parent i is hidden by the item's own
 // labels or an earlier parent.
 func (it *item) shadowed(k string, i int) bool {
-	if _, ok := it.own[k]; ok {
+	if it.own.has(k) {
 		return true
 	}
 	for _, q := range it.parents[:i] {
@@ -81,12 +79,11 @@ func (it *item) sameParents(ids []string) bool {
 	return true
 }
 
-// relabel gives it new own labels (kept as they are when shared, else
-// copied) and parents, moves it between postings
+// relabel gives it new own labels and parents, moves it between postings
 // for every key whose effective value changed and reports whether any of
 // those keys is referenced by a selector (if none is, no match can change).
-func (li *LabelIndex) relabel(it *item, labels map[string]string, shared bool, parentIDs []string) bool {
-	keys := changedKeys(li.keyBuf[:0], it.own, labels)
+func (li *LabelIndex) relabel(it *item, labels labelSet, parentIDs []string) bool {
+	keys := changedLabelKeys(li.keyBuf[:0], it.own, labels)
 	ownChanged := len(keys) > 0
 	sameParents := it.sameParents(parentIDs)
 	if !sameParents {
@@ -97,11 +94,8 @@ func (li *LabelIndex) relabel(it *item, labels map[string]string, shared bool, p
 		v, ok := it.resolve(k)
 		old = append(old, labelValue{key: k, val: v, ok: ok})
 	}
-	switch {
-	case ownChanged && shared:
+	if ownChanged {
 		it.own = labels
-	case ownChanged:
-		it.own = cloneLabels(labels)
 	}
 	if !sameParents {
 		li.setParents(it, parentIDs)
@@ -152,16 +146,14 @@ func changedKeys(dst []string, a, b map[string]string) []string {
 // parentKeys appends to keys the keys of it's old and new parents that
 // its old and new own labels do not both hide: the keys whose effective
 // value a change of parents may change.
-func (li *LabelIndex) parentKeys(keys []string, it *item, labels map[string]string, parentIDs []string) []string {
+func (li *LabelIndex) parentKeys(keys []string, it *item, labels labelSet, parentIDs []string) []string {
 	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		seen[k] = true
 	}
 	add := func(m map[string]string) {
 		for k := range m {
-			_, inOld := it.own[k]
-			_, inNew := labels[k]
-			if !seen[k] && !inOld && !inNew {
+			if !seen[k] && !it.own.has(k) && !labels.has(k) {
 				seen[k] = true
 				keys = append(keys, k)
 			}

@@ -33,6 +33,7 @@ type LabelIndex struct {
 	reanchorMin int // see grew; lowered by tests
 	moves       int // selectors moved to another anchor, for tests
 
+	packer labelPacker
 	keyBuf []string // scratch for relabel
 	oldBuf []labelValue
 	refBuf []selRef // scratch for reanchor
@@ -41,7 +42,7 @@ type LabelIndex struct {
 // item is an endpoint or network set.
 type item struct {
 	id      string
-	own     map[string]string // a private copy
+	own     labelSet
 	parents []*parent         // unique, in precedence order
 	labels  []labelRef        // indexed effective labels, in no order
 	matches []*selRec         // selectors matching the item, in no order
@@ -195,26 +196,21 @@ func (li *LabelIndex) unref(s *selRec) {
 // copied. parents are parent ids in precedence order (repeats are ignored);
 // they need not exist yet.
 func (li *LabelIndex) UpdateItem(id string, labels map[string]string, parents ...string) {
-	li.updateItem(id, labels, false, parents)
+	var own labelSet
+	if it := li.items[id]; it != nil && it.own.equalMap(labels) {
+		own = it.own
+	} else {
+		own = li.packer.pack(labels)
+	}
+	li.updateItem(id, own, parents)
 }
 
-// updateItemShared is UpdateItem for a caller that never modifies labels
-// afterwards (package-internal: the Engine's derived labels), which the
-// index then keeps without copying.
-func (li *LabelIndex) updateItemShared(id string, labels map[string]string, parents ...string) {
-	li.updateItem(id, labels, true, parents)
-}
-
-func (li *LabelIndex) updateItem(id string, labels map[string]string, shared bool, parents []string) {
+func (li *LabelIndex) updateItem(id string, labels labelSet, parents []string) {
 	li.enter()
 	defer li.exit()
 	it := li.items[id]
 	if it == nil {
-		own := labels
-		if !shared {
-			own = cloneLabels(labels)
-		}
-		it = &item{id: id, own: own}
+		it = &item{id: id, own: labels}
 		li.items[id] = it
 		li.setParents(it, parents)
 		n := 0
@@ -228,7 +224,7 @@ func (li *LabelIndex) updateItem(id string, labels map[string]string, shared boo
 		li.rematchItem(it)
 		return
 	}
-	if li.relabel(it, labels, shared, parents) {
+	if li.relabel(it, labels, parents) {
 		li.rematchItem(it)
 	}
 }

@@ -10,7 +10,9 @@ import (
 
 // TestPodFactsSame: the engine keeps a pod's derived workload, not the pod;
 // an update repeats what it has when resource version and uid are the same,
-// or (without a resource version) when the workload is.
+// or (without a resource version) when the workload is. The pods are on
+// n1: an engine for n1 keeps their label maps, one for n2 only their
+// packed labels, and both must tell a new label.
 func TestPodFactsSame(t *testing.T) {
 	pod := func(rv, uid, app, ip string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "app", ResourceVersion: rv, UID: types.UID(uid),
@@ -29,13 +31,23 @@ func TestPodFactsSame(t *testing.T) {
 		{"no version, new label", pod("", "1", "web", "198.18.1.10"), pod("", "1", "db", "198.18.1.10"), false},
 		{"no version, new address", pod("", "1", "web", "198.18.1.10"), pod("", "1", "web", "198.18.1.11"), false},
 	} {
-		if got := factsOf(tc.a).same(factsOf(tc.b)); got != tc.same {
-			t.Errorf("%s: same = %v, want %v", tc.name, got, tc.same)
+		for _, node := range []string{"n1", "n2"} {
+			e := NewEngine(node)
+			if got := e.factsOf(tc.a).same(e.factsOf(tc.b)); got != tc.same {
+				t.Errorf("%s, engine for %s: same = %v, want %v", tc.name, node, got, tc.same)
+			}
 		}
 	}
 	host := pod("", "1", "web", "")
 	host.Spec.HostNetwork = true
-	if f := factsOf(host); f.d != nil {
+	if f := NewEngine("n1").factsOf(host); f.d != nil {
 		t.Errorf("a host-networked pod has a workload: %+v", f.d)
+	}
+	local, remote := NewEngine("n1").factsOf(pod("", "1", "web", "198.18.1.10")), NewEngine("n2").factsOf(pod("", "1", "web", "198.18.1.10"))
+	if local.d.Own == nil || remote.d.Own != nil || remote.d.Workload.Labels != nil {
+		t.Errorf("label maps kept: local %v, remote %v (want only the local one)", local.d.Own, remote.d.Own)
+	}
+	if local.own != remote.own || local.own.toMap()["app"] != "web" {
+		t.Errorf("packed labels: local %q, remote %q", local.own.s, remote.own.s)
 	}
 }
