@@ -69,7 +69,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	oldParents := ep.parents
 	var parents []string
 	if d != nil {
-		parents = slices.Clone(d.Parents)
+		parents = d.Parents // d is never modified but by Resolve, which leaves Parents
 		for _, p := range parents {
 			e.addDep(p, id)
 		}

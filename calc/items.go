@@ -303,6 +303,12 @@ func (li *LabelIndex) addLabel(it *item, k, v string) {
 	}
 	ki := li.keyIndex(k)
 	p := ki.posting(v)
+	if len(it.labels) == cap(it.labels) {
+		// Grow by one: keys become indexed one at a time as selectors
+		// name them (indexKey), and doubling would leave most items with
+		// room for labels that never come.
+		it.labels = append(make([]labelRef, 0, len(it.labels)+1), it.labels...)
+	}
 	it.labels = append(it.labels, labelRef{key: ki.key, p: p, pos: len(p.items)})
 	p.items = append(p.items, it)
 	ki.count++

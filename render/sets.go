@@ -100,8 +100,15 @@ func (b *builder) namedPortSet(s *policy.Side, names []string, fam Family) strin
 // mergePrefixes keeps the prefixes of one family, masked and sorted, and
 // drops every prefix inside another (two CIDR prefixes either nest or are
 // disjoint), so an interval set gets no overlapping elements. Adjacent
-// prefixes stay apart: an element per member keeps updates small.
+// prefixes stay apart: an element per member keeps updates small. in is
+// never modified; when the family's prefixes are already so (one run,
+// masked, sorted, no prefix inside another, as a selector's members
+// usually are) that run of in is returned rather than a copy: the rendered
+// sets then share the source's slices, which neither side modifies.
 func mergePrefixes(in []netip.Prefix, fam Family) []netip.Prefix {
+	if run := familyRun(in, fam); canonicalPrefixes(run, fam) {
+		return run
+	}
 	ps := make([]netip.Prefix, 0, len(in))
 	for _, p := range in {
 		if fam == FamilyAny || familyOf(p) == fam {
@@ -126,6 +133,54 @@ func mergePrefixes(in []netip.Prefix, fam Family) []netip.Prefix {
 		out = append(out, p)
 	}
 	return out
+}
+
+// familyRun returns the prefixes of in of family fam when they are one
+// contiguous run (as sorting puts them), else nil.
+func familyRun(in []netip.Prefix, fam Family) []netip.Prefix {
+	if fam == FamilyAny {
+		return in[:len(in):len(in)]
+	}
+	lo := 0
+	for lo < len(in) && familyOf(in[lo]) != fam {
+		lo++
+	}
+	hi := lo
+	for hi < len(in) && familyOf(in[hi]) == fam {
+		hi++
+	}
+	for _, p := range in[hi:] {
+		if familyOf(p) == fam {
+			return nil
+		}
+	}
+	return in[lo:hi:hi]
+}
+
+// canonicalPrefixes reports whether mergePrefixes would return in as it
+// is: non-empty, every prefix of the family and masked, sorted by address
+// then length, none inside the one before.
+func canonicalPrefixes(in []netip.Prefix, fam Family) bool {
+	if len(in) == 0 {
+		return false
+	}
+	for i, p := range in {
+		if fam != FamilyAny && familyOf(p) != fam || p != p.Masked() {
+			return false
+		}
+		if i == 0 {
+			continue
+		}
+		last := in[i-1]
+		switch c := last.Addr().Compare(p.Addr()); {
+		case c > 0, c == 0 && last.Bits() >= p.Bits():
+			return false
+		}
+		if last.Addr().Is4() == p.Addr().Is4() && last.Contains(p.Addr()) {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeRanges sorts port ranges and merges overlapping or adjacent ones.

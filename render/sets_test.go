@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 
 	"go4.org/netipx"
@@ -33,9 +34,26 @@ func TestMergePrefixes(t *testing.T) {
 			}
 			set, _ := sb.IPSet()
 			want := set.Prefixes()
+			before := slices.Clone(in)
 			got := mergePrefixes(in, fam)
+			if !slices.Equal(in, before) {
+				t.Fatalf("mergePrefixes modified its input: %v, was %v", in, before)
+			}
 			if len(want) == 0 && len(got) == 0 {
 				continue
+			}
+			// Its output is canonical, so merging it again returns it
+			// itself (no copy), as mergePrefixes does for canonical input.
+			if !canonicalPrefixes(got, fam) {
+				t.Fatalf("%v family %d: output %v is not canonical", in, fam, got)
+			}
+			if again := mergePrefixes(got, fam); &again[0] != &got[0] || len(again) != len(got) {
+				t.Fatalf("%v family %d: canonical %v copied", in, fam, got)
+			}
+			run := familyRun(in, fam) // in is sorted: the family is one run
+			shared := len(got) == len(run) && &got[0] == &run[0]
+			if canonicalPrefixes(run, fam) != shared {
+				t.Fatalf("%v family %d: canonical input %v, shared %v", in, fam, canonicalPrefixes(run, fam), shared)
 			}
 			if !reflect.DeepEqual(coverOf(got), coverOf(want)) {
 				t.Fatalf("%v family %d: got %v, want %v", in, fam, got, want)
