@@ -43,11 +43,11 @@ type LabelIndex struct {
 type item struct {
 	id      string
 	own     labelSet
-	parents []*parent         // unique, in precedence order
-	labels  []labelRef        // indexed effective labels, in no order
-	matches []*selRec         // selectors matching the item, in no order
-	mark    uint64            // = epoch: matched in the current rematch
-	was     uint64            // = epoch: matched before the current rematch
+	parents []*parent  // unique, in precedence order
+	labels  []labelRef // indexed effective labels, in no order
+	matches []*selRec  // selectors matching the item, in no order
+	mark    uint64     // = epoch: matched in the current rematch
+	was     uint64     // = epoch: matched before the current rematch
 }
 
 // labelRef is one indexed effective label of an item: its key, the
