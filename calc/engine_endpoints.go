@@ -141,8 +141,8 @@ func (e *Engine) updateOwner(ep *endpoint, valid bool) {
 	case owner:
 		e.owners.updateItem(ep.id, ep.own, ep.d.Parents)
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
-			for _, s := range e.owners.items[ep.id].matches {
-				delete(e.members, s.id)
+			for _, m := range e.owners.items[ep.id].matches {
+				delete(e.members, m.s.id)
 				e.markDirty("member address")
 			}
 		}

@@ -78,7 +78,7 @@ func (e *Engine) invalidateMatched(id string) {
 	if s == nil {
 		return
 	}
-	for it := range s.matches {
+	for _, it := range s.items {
 		if ep := e.eps[it.id]; ep != nil {
 			e.invalidateTiers(ep)
 		}
@@ -108,7 +108,7 @@ func (e *Engine) reconcilePolicy(id string) {
 		return
 	}
 	var want *policy.Policy
-	if s := e.local.sels[id]; rec.live && s != nil && len(s.matches) > 0 {
+	if s := e.local.sels[id]; rec.live && s != nil && len(s.items) > 0 {
 		want = rec.p
 	}
 	if want != rec.reg {
@@ -237,8 +237,8 @@ func (e *Engine) tierList(ep *endpoint, k policy.StageKind, d policy.Direction) 
 	var out []policy.TierPolicies
 	if it := e.local.items[ep.id]; it != nil {
 		byTier := map[string]int{}
-		for _, s := range it.matches {
-			p := e.policies[s.id].p
+		for _, m := range it.matches {
+			p := e.policies[m.s.id].p
 			if !p.AppliesIn(k, d, ep.hep != nil) {
 				continue
 			}

@@ -139,7 +139,7 @@ func (e *Engine) members1(sel *selector.Selector) []netip.Prefix {
 // asks for) by scanning every owner.
 func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
 	if s := e.owners.sels[sel.String()]; s != nil {
-		for it := range s.matches {
+		for _, it := range s.items {
 			fn(it)
 		}
 		return
@@ -154,8 +154,7 @@ func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
 
 func (e *Engine) matchesOwner(sel *selector.Selector, it *item) bool {
 	if s := e.owners.sels[sel.String()]; s != nil {
-		_, ok := s.matches[it]
-		return ok
+		return it.matchIndex(s) >= 0
 	}
 	e.fallbacks++
 	return sel.Matches(resolved{it})

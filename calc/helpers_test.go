@@ -312,14 +312,22 @@ func checkAnchored(li *LabelIndex, s *selRec) error {
 func checkMatchesSymmetric(li *LabelIndex) error {
 	n := 0
 	for _, s := range li.sels {
-		for it, i := range s.matches {
-			if int(i) >= len(it.matches) || it.matches[i] != s || li.items[it.id] != it {
+		for pos, it := range s.items {
+			i := it.matchIndex(s)
+			if i < 0 || it.matches[i].pos != pos || li.items[it.id] != it {
 				return fmt.Errorf("%s matches %s one way only", s.id, it.id)
 			}
+			// Twice in s.items would put two entries for s in
+			// it.matches, one of which matchIndex does not find.
 		}
-		n += len(s.matches)
+		n += len(s.items)
 	}
 	for _, it := range li.items {
+		for _, m := range it.matches {
+			if m.pos >= len(m.s.items) || m.s.items[m.pos] != it || li.sels[m.s.id] != m.s {
+				return fmt.Errorf("%s matches %s one way only", m.s.id, it.id)
+			}
+		}
 		n -= len(it.matches)
 	}
 	if n != 0 {

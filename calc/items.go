@@ -363,17 +363,17 @@ func (li *LabelIndex) unindexLabel(it *item, i int) {
 func (li *LabelIndex) rematchItem(it *item) {
 	li.epoch++
 	ep := li.epoch
-	for _, s := range it.matches {
-		s.was = ep
+	for _, m := range it.matches {
+		m.s.was = ep
 	}
 	for _, l := range it.labels {
 		li.checkItem(it, l.p.sels, ep)
 		li.checkItem(it, l.p.ki.has, ep)
 	}
 	li.checkItem(it, li.scan, ep)
-	for i := len(it.matches) - 1; i >= 0; i-- { // unlink moves the last entry to i
-		if s := it.matches[i]; s.mark != ep {
-			li.unlink(s, it)
+	for i := len(it.matches) - 1; i >= 0; i-- { // unlinkAt moves the last entry to i
+		if it.matches[i].s.mark != ep {
+			li.unlinkAt(it, i)
 		}
 	}
 }
@@ -398,7 +398,7 @@ func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint64) {
 func (li *LabelIndex) rematchSelector(s *selRec) {
 	li.epoch++
 	ep := li.epoch
-	for it := range s.matches {
+	for _, it := range s.items {
 		it.was = ep
 	}
 	check := func(it *item) {
@@ -411,9 +411,9 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 			li.link(s, it)
 		}
 	}
-	if s.matches == nil && s.cur >= 0 {
-		// Size the map for every candidate matching, within reason.
-		s.matches = make(map[*item]int32, min(li.cost(&s.cands[s.cur]).items, 1024))
+	if s.items == nil && s.cur >= 0 {
+		// Size the list for every candidate matching, within reason.
+		s.items = make([]*item, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
 	}
 	switch {
 	case s.cur < 0:
@@ -435,8 +435,8 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 			}
 		}
 	}
-	for it := range s.matches {
-		if it.mark != ep {
+	for i := len(s.items) - 1; i >= 0; i-- { // unlink moves the last entry to i
+		if it := s.items[i]; it.mark != ep {
 			li.unlink(s, it)
 		}
 	}
@@ -444,26 +444,47 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 
 // link records that s matches it.
 func (li *LabelIndex) link(s *selRec, it *item) {
-	if s.matches == nil {
-		s.matches = make(map[*item]int32)
-	}
-	s.matches[it] = int32(len(it.matches))
-	it.matches = append(it.matches, s)
+	it.matches = append(it.matches, match{s: s, pos: len(s.items)})
+	s.items = append(s.items, it)
 	li.starts = append(li.starts, event{sel: s.id, item: it.id})
 }
 
-// unlink records that s no longer matches it, moving the last entry of
-// it.matches into the freed position.
+// unlink records that s no longer matches it.
 func (li *LabelIndex) unlink(s *selRec, it *item) {
-	i := s.matches[it]
-	delete(s.matches, it)
-	last := int32(len(it.matches) - 1)
-	if i != last {
-		moved := it.matches[last]
-		it.matches[i] = moved
-		moved.matches[it] = i
-	}
-	it.matches[last] = nil
+	li.unlinkAt(it, it.matchIndex(s))
+}
+
+// unlinkAt records that it.matches[i] no longer matches it, moving the
+// last entry of it.matches into the freed position.
+func (li *LabelIndex) unlinkAt(it *item, i int) {
+	s := it.matches[i].s
+	s.removeItemAt(it.matches[i].pos)
+	last := len(it.matches) - 1
+	it.matches[i] = it.matches[last]
+	it.matches[last] = match{}
 	it.matches = it.matches[:last]
 	li.stops = append(li.stops, event{sel: s.id, item: it.id})
+}
+
+// removeItemAt removes s.items[pos], moving the last item into its place
+// and fixing that item's recorded position.
+func (s *selRec) removeItemAt(pos int) {
+	last := len(s.items) - 1
+	if pos != last {
+		moved := s.items[last]
+		s.items[pos] = moved
+		moved.matches[moved.matchIndex(s)].pos = pos
+	}
+	s.items[last] = nil
+	s.items = s.items[:last]
+}
+
+// matchIndex is the index of s in it.matches, or -1.
+func (it *item) matchIndex(s *selRec) int {
+	for i := range it.matches {
+		if it.matches[i].s == s {
+			return i
+		}
+	}
+	return -1
 }

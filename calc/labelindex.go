@@ -45,7 +45,7 @@ type item struct {
 	own     labelSet
 	parents []*parent  // unique, in precedence order
 	labels  []labelRef // indexed effective labels, in no order
-	matches []*selRec  // selectors matching the item, in no order
+	matches []match    // selectors matching the item, in no order
 	mark    uint64     // = epoch: matched in the current rematch
 	was     uint64     // = epoch: matched before the current rematch
 }
@@ -75,9 +75,18 @@ type selRec struct {
 	cands   []anchor        // candidate anchors, from the syntax tree
 	cur     int             // index of the anchor in use in cands; -1: scan set
 	slots   []int           // position in each list attach put the selector in
-	matches map[*item]int32 // matched items -> position of s in item.matches
+	items   []*item         // matched items, in no order (see match)
 	mark    uint64          // as in item
 	was     uint64
+}
+
+// match is an entry of item.matches: a selector matching the item and the
+// item's position in the selector's items. A selector's items hold no
+// positions back: an item matches few selectors, so finding a selector
+// among them is a short scan.
+type match struct {
+	s   *selRec
+	pos int
 }
 
 // selRef is an entry of a selector list: the selector and which of its
@@ -175,8 +184,8 @@ func (li *LabelIndex) DeleteSelector(id string) {
 	}
 	li.enter()
 	defer li.exit()
-	for it := range s.matches {
-		li.unlink(s, it)
+	for len(s.items) > 0 {
+		li.unlink(s, s.items[len(s.items)-1])
 	}
 	li.detach(s)
 	li.unref(s)
@@ -237,9 +246,9 @@ func (li *LabelIndex) DeleteItem(id string) {
 	}
 	li.enter()
 	defer li.exit()
-	for _, s := range it.matches {
-		delete(s.matches, it)
-		li.stops = append(li.stops, event{sel: s.id, item: it.id})
+	for _, m := range it.matches {
+		m.s.removeItemAt(m.pos)
+		li.stops = append(li.stops, event{sel: m.s.id, item: it.id})
 	}
 	it.matches = nil
 	for len(it.labels) > 0 {
@@ -305,11 +314,11 @@ func (li *LabelIndex) DeleteParent(id string) {
 // fresh slice; O(n log n) in the number of matches).
 func (li *LabelIndex) Matches(selID string) []string {
 	s := li.sels[selID]
-	if s == nil || len(s.matches) == 0 {
+	if s == nil || len(s.items) == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(s.matches))
-	for it := range s.matches {
+	out := make([]string, 0, len(s.items))
+	for _, it := range s.items {
 		out = append(out, it.id)
 	}
 	slices.Sort(out)
@@ -324,8 +333,8 @@ func (li *LabelIndex) SelectorsMatching(itemID string) []string {
 		return nil
 	}
 	out := make([]string, 0, len(it.matches))
-	for _, s := range it.matches {
-		out = append(out, s.id)
+	for _, m := range it.matches {
+		out = append(out, m.s.id)
 	}
 	slices.Sort(out)
 	return out
@@ -337,8 +346,7 @@ func (li *LabelIndex) IsMatch(selID, itemID string) bool {
 	if s == nil || it == nil {
 		return false
 	}
-	_, ok := s.matches[it]
-	return ok
+	return it.matchIndex(s) >= 0
 }
 
 // enter guards against modification from a callback.

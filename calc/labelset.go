@@ -3,16 +3,40 @@ package calc
 import (
 	"encoding/binary"
 	"slices"
+
+	"github.com/palisade-net/palisade/policy"
 )
 
 // labelSet is an immutable set of labels packed into one string: for each
-// label, sorted by key, the key's length (uvarint), the key, the value's
-// length (uvarint) and the value. An endpoint's own labels are held this
-// way: a map of nine labels costs about 600 bytes plus a header for every
-// key and value string; packed, the same labels cost their bytes and one
-// header. Lookups scan it, which at a few labels is as quick as hashing.
-// The zero value is the empty set.
+// label, sorted by key, the key then the value, each a uvarint tag and
+// maybe bytes: tag 2n is n bytes of text that follow, tag 2i+1 is
+// commonWords[i]. An endpoint's own labels are held this way: a map of
+// nine labels costs about 600 bytes plus a header for every key and value
+// string; packed, the same labels cost their bytes and one header, and the
+// reserved labels every workload carries cost a byte each for their keys.
+// Lookups scan it, which at a few labels is as quick as hashing. The zero
+// value is the empty set.
 type labelSet struct{ s string }
+
+// commonWords are the keys and values packed as one byte: those every
+// workload carries (policy's reserved labels) and a few common ones.
+// Appending is safe; reordering would change how sets are packed.
+var commonWords = [...]string{
+	policy.LabelNamespace, policy.LabelOrchestrator, policy.LabelServiceAccount,
+	policy.OrchestratorK8s, "default", "app", "app.kubernetes.io/name", "app.kubernetes.io/instance",
+	"app.kubernetes.io/component", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by",
+	"app.kubernetes.io/version", "pod-template-hash", "controller-revision-hash", "k8s-app", "tier",
+	"component", "env", "role", "team", "version", "name",
+}
+
+// wordIndex inverts commonWords.
+var wordIndex = func() map[string]int {
+	m := make(map[string]int, len(commonWords))
+	for i, w := range commonWords {
+		m[w] = i
+	}
+	return m
+}()
 
 // labelPacker packs label maps, reusing its scratch space: one allocation
 // per set, the set itself.
@@ -32,11 +56,8 @@ func (p *labelPacker) pack(m map[string]string) labelSet {
 	slices.Sort(keys)
 	b := p.buf[:0]
 	for _, k := range keys {
-		v := m[k]
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
+		b = appendWord(b, k)
+		b = appendWord(b, m[k])
 	}
 	clear(keys)
 	p.keys, p.buf = keys[:0], b[:0]
@@ -55,12 +76,30 @@ func (l labelSet) equalMap(m map[string]string) bool {
 	return eq && n == len(m)
 }
 
+// appendWord appends w as pack writes it.
+func appendWord(b []byte, w string) []byte {
+	if i, ok := wordIndex[w]; ok {
+		return binary.AppendUvarint(b, uint64(i)<<1|1)
+	}
+	b = binary.AppendUvarint(b, uint64(len(w))<<1)
+	return append(b, w...)
+}
+
 // next decodes the label at offset i, returning it and the next offset.
 func (l labelSet) next(i int) (k, v string, j int) {
-	n, i := uvarintAt(l.s, i)
-	k, i = l.s[i:i+n], i+n
-	n, i = uvarintAt(l.s, i)
-	return k, l.s[i : i+n], i + n
+	k, i = l.word(i)
+	v, i = l.word(i)
+	return k, v, i
+}
+
+// word decodes the key or value at offset i.
+func (l labelSet) word(i int) (string, int) {
+	t, i := uvarintAt(l.s, i)
+	if t&1 == 1 {
+		return commonWords[t>>1], i
+	}
+	n := t >> 1
+	return l.s[i : i+n], i + n
 }
 
 // uvarintAt decodes the uvarint pack wrote at s[i:], returning it

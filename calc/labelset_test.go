@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/palisade-net/palisade/policy"
 )
 
 func packLabels(m map[string]string) labelSet {
@@ -25,6 +26,7 @@ func TestLabelSet(t *testing.T) {
 		{"empty value", map[string]string{"has": ""}},
 		{"many", map[string]string{"tier": "db", "app": "web", "projectcalico.org/namespace": "prod", "a": "1", "z": ""}},
 		{"long", map[string]string{"k": long, strings.Repeat("k", 200): "x"}},
+		{"common words", map[string]string{policy.LabelNamespace: "default", "app": policy.OrchestratorK8s, "default": "app", "apps": "ap"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := packLabels(tc.m)
@@ -50,6 +52,16 @@ func TestLabelSet(t *testing.T) {
 				t.Errorf("each visits %q, want %q", keys, want)
 			}
 		})
+	}
+}
+
+// TestLabelSetCommonWords: a reserved key costs one byte.
+func TestLabelSetCommonWords(t *testing.T) {
+	if got := packLabels(map[string]string{policy.LabelNamespace: "prod"}).s; len(got) != 6 {
+		t.Errorf("packed %q: %d bytes, want 6 (key 1, value 1+4)", got, len(got))
+	}
+	if len(commonWords) != len(wordIndex) {
+		t.Errorf("commonWords has a repeat: %d words, %d distinct", len(commonWords), len(wordIndex))
 	}
 }
 
@@ -84,6 +96,7 @@ func TestChangedLabelKeys(t *testing.T) {
 func FuzzLabelSet(f *testing.F) {
 	f.Add("app=web,tier=db", "app=api,zone=a")
 	f.Add("", "k=")
+	f.Add("projectcalico.org/namespace=default,app=k8s", "default=app")
 	f.Fuzz(func(t *testing.T, x, y string) {
 		parse := func(s string) map[string]string {
 			m := map[string]string{}
