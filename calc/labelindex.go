@@ -69,15 +69,15 @@ type parent struct {
 
 // selRec is a registered selector.
 type selRec struct {
-	id      string
-	sel     *selector.Selector
-	keys    []string        // label keys the selector refers to
-	cands   []anchor        // candidate anchors, from the syntax tree
-	cur     int             // index of the anchor in use in cands; -1: scan set
-	slots   []int           // position in each list attach put the selector in
-	items   []*item         // matched items, in no order (see match)
-	mark    uint64          // as in item
-	was     uint64
+	id    string
+	sel   *selector.Selector
+	keys  []string // label keys the selector refers to
+	cands []anchor // candidate anchors, from the syntax tree
+	cur   int      // index of the anchor in use in cands; -1: scan set
+	slots []int    // position in each list attach put the selector in
+	items []*item  // matched items, in no order (see match)
+	mark  uint64   // as in item
+	was   uint64
 }
 
 // match is an entry of item.matches: a selector matching the item and the
