@@ -33,7 +33,7 @@ type Engine struct {
 	nsPods     map[string]int               // namespace -> pods (host-networked too)
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
-	podFacts   map[store.Key]*podFacts      // every pod, as deriving its workload reads it
+	podFacts   map[string]*podFacts         // every pod by endpoint id, as deriving its workload reads it
 	wepKeys    map[store.Key]string         // WorkloadEndpoint -> its workload key
 	wepCount   map[string]int               // workload key -> WorkloadEndpoints with it
 	userProf   map[string]*policy.Profile   // compiled Profile objects (nil: invalid)
@@ -104,7 +104,7 @@ func NewEngine(node string) *Engine {
 		nsPods:      map[string]int{},
 		sas:         map[string]map[string]string{},
 		saPods:      map[string]*saUse{},
-		podFacts:    map[store.Key]*podFacts{},
+		podFacts:    map[string]*podFacts{},
 		wepKeys:     map[store.Key]string{},
 		wepCount:    map[string]int{},
 		userProf:    map[string]*policy.Profile{},
@@ -202,7 +202,7 @@ func (e *Engine) OnUpdate(obj api.Object) {
 // OnDelete removes the object at key, if the engine has it.
 func (e *Engine) OnDelete(key store.Key) {
 	_, stored := e.objs[key]
-	_, pod := e.podFacts[key]
+	pod := key.Kind == store.KindK8sPod && e.podFacts[endpointID(key)] != nil
 	if !stored && !pod {
 		return
 	}
@@ -216,7 +216,7 @@ func (e *Engine) OnDelete(key store.Key) {
 // deriving its workload reads), not the object.
 func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
 	f := e.factsOf(p)
-	if old := e.podFacts[key]; old != nil && old.same(f) {
+	if old := e.podFacts[endpointID(key)]; old != nil && old.same(f) {
 		return
 	}
 	e.gen++

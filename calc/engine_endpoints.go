@@ -19,20 +19,18 @@ type endpoint struct {
 	d        *policy.Derived
 	own      labelSet // d's own labels (a remote pod's d keeps none, see podFacts)
 	err      error    // why a derived workload or host endpoint is invalid
-	parents  []string // profiles registered as dependencies
-	owner    bool     // in the owners index
 	prefixes []netip.Prefix
 	ports    []policy.NamedPort
-
-	local bool // in the local index, and wl or hep set
-	wl    *policy.Workload
-	hep   *policy.HostEndpoint
-	loc   *localState // set while local: what only this node's endpoints need
+	loc      *localState // set while local: what only this node's endpoints need
+	owner    bool        // in the owners index
+	local    bool        // in the local index, and loc.wl or loc.hep set
 }
 
 // localState is what the engine keeps for a local endpoint only (most
 // endpoints are remote: they carry none of it).
 type localState struct {
+	wl     *policy.Workload // the endpoint's key in Engine.localWL or localHEP
+	hep    *policy.HostEndpoint
 	active []*policy.Profile // profiles whose rules this local endpoint keeps active
 	face   face
 
@@ -66,15 +64,19 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		ep = &endpoint{id: id}
 		e.eps[id] = ep
 	}
-	oldParents := ep.parents
-	var parents []string
+	// The profiles registered as dependencies are d's parents (d is never
+	// modified but by Resolve, which leaves Parents).
+	var oldParents, parents []string
+	if ep.d != nil {
+		oldParents = ep.d.Parents
+	}
 	if d != nil {
-		parents = d.Parents // d is never modified but by Resolve, which leaves Parents
+		parents = d.Parents
 		for _, p := range parents {
 			e.addDep(p, id)
 		}
 	}
-	ep.src, ep.d, ep.own, ep.parents, ep.err = src, d, own, parents, nil
+	ep.src, ep.d, ep.own, ep.err = src, d, own, nil
 	if d != nil {
 		// Only this node's endpoints need their effective labels (render
 		// and explain read them); remote ones are matched in the owners
@@ -189,7 +191,7 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 	if ep.loc != nil {
 		was = *ep.loc
 	}
-	if !local || !ep.local || (wl != nil) != (ep.wl != nil) || !f.equal(was.face) {
+	if !local || !ep.local || (wl != nil) != (was.wl != nil) || !f.equal(was.face) {
 		e.markDirty("local endpoint")
 		ep.invalidate()
 	}
@@ -199,10 +201,10 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 	if local {
 		ep.loc.face = f
 	}
-	delete(e.localWL, ep.wl)
-	delete(e.localHEP, ep.hep)
-	ep.wl, ep.hep = wl, hep
+	delete(e.localWL, was.wl)
+	delete(e.localHEP, was.hep)
 	if local {
+		ep.loc.wl, ep.loc.hep = wl, hep
 		if wl != nil {
 			e.localWL[wl] = ep
 		} else {
@@ -291,7 +293,7 @@ func (ep *endpoint) invalidate() {
 // invalidateTiers drops ep's cached tier lists.
 func (e *Engine) invalidateTiers(ep *endpoint) {
 	ep.invalidate()
-	if ep.hep != nil {
+	if ep.loc != nil && ep.loc.hep != nil {
 		e.dispatch = nil
 	}
 }

@@ -145,32 +145,32 @@ func (e *Engine) onPod(key store.Key, f *podFacts) {
 		e.setEndpoint(id, nil, nil)
 	}
 	var touched []string
-	if old := e.podFacts[key]; old != nil {
+	if old := e.podFacts[id]; old != nil {
 		touched = e.countPod(key.Namespace, old, -1, touched)
 	}
 	if f == nil {
-		delete(e.podFacts, key)
+		delete(e.podFacts, id)
 	} else {
-		e.podFacts[key] = f
+		e.podFacts[id] = f
 		touched = e.countPod(key.Namespace, f, 1, touched)
 	}
 	for _, name := range touched {
 		e.refreshProfile(name)
 	}
 	if d != nil {
-		e.refreshPodWith(key, d)
+		e.refreshPodWith(id, key, d)
 	}
 }
 
 // refreshPod sets a pod's workload: absent while a WorkloadEndpoint stands
 // for it (the same workload key), as the model has it.
-func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(key, nil) }
+func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(endpointID(key), key, nil) }
 
-// refreshPodWith is refreshPod with the pod's workload just derived (nil:
-// the one derived when the pod last changed).
-func (e *Engine) refreshPodWith(key store.Key, d *policy.Derived) {
-	id := endpointID(key)
-	f := e.podFacts[key]
+// refreshPodWith is refreshPod, for the pod whose endpoint id is id, with
+// its workload just derived (nil: the one derived when the pod last
+// changed).
+func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
+	f := e.podFacts[id]
 	if f == nil || f.d == nil || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
 		if e.eps[id] != nil {
 			e.setEndpoint(id, nil, nil)

@@ -239,7 +239,7 @@ func (e *Engine) tierList(ep *endpoint, k policy.StageKind, d policy.Direction) 
 		byTier := map[string]int{}
 		for _, m := range it.matches {
 			p := e.policies[m.s.id].p
-			if !p.AppliesIn(k, d, ep.hep != nil) {
+			if !p.AppliesIn(k, d, ep.loc.hep != nil) {
 				continue
 			}
 			p, t := policy.Enforced(p, e.tiers[p.Tier])
