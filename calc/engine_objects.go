@@ -254,8 +254,9 @@ func (e *Engine) countWEP(key store.Key, obj api.Object) {
 
 // saUse counts the pods running as one service account.
 type saUse struct {
-	ns, sa string
-	n      int
+	ns, sa  string
+	n       int
+	parents []string // the parents of the first pod counted, shared by all
 }
 
 // countPod adds delta to the counts of the profiles a pod of namespace ns
@@ -277,8 +278,14 @@ func (e *Engine) countPod(ns string, f *podFacts, delta int, touched []string) [
 	ksa := f.d.Parents[1]
 	s := e.saPods[ksa]
 	if s == nil {
-		s = &saUse{ns: ns, sa: strings.TrimPrefix(ksa, policy.ServiceAccountProfileName(ns, ""))}
+		s = &saUse{ns: ns, sa: strings.TrimPrefix(ksa, policy.ServiceAccountProfileName(ns, "")), parents: f.d.Parents}
 		e.saPods[ksa] = s
+	}
+	if delta > 0 && slices.Equal(f.d.Parents, s.parents) {
+		// Pods running as one service account have the same parents
+		// (kns.<ns>, ksa.<ns>.<sa>): they share one slice and its
+		// strings instead of each holding its own.
+		f.d.Parents = s.parents
 	}
 	if s.n += delta; s.n == 0 {
 		delete(e.saPods, ksa)
