@@ -26,7 +26,7 @@ type Engine struct {
 	why    string // what first made it dirty (tests)
 	gen    uint64 // bumped by every mutating call; views check it
 
-	objs map[store.Key]api.Object
+	objs map[store.Key]version // every object but pods (podFacts), to tell repeats
 
 	// Inputs of the synthesised profiles.
 	namespaces map[string]map[string]string // namespace -> labels
@@ -99,7 +99,7 @@ func NewEngine(node string) *Engine {
 	e := &Engine{
 		node:        node,
 		dirty:       true,
-		objs:        map[store.Key]api.Object{},
+		objs:        map[store.Key]version{},
 		namespaces:  map[string]map[string]string{},
 		nsPods:      map[string]int{},
 		sas:         map[string]map[string]string{},
@@ -189,12 +189,11 @@ func (e *Engine) OnUpdate(obj api.Object) {
 		e.onPodUpdate(key, p)
 		return
 	}
-	old := e.objs[key]
-	if old != nil && sameObject(old, obj) {
+	if old, ok := e.objs[key]; ok && old.same(obj) {
 		return
 	}
 	e.gen++
-	e.objs[key] = obj
+	e.objs[key] = versionOf(obj)
 	e.handle(key, obj)
 	e.settle()
 }
@@ -226,17 +225,34 @@ func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
 	e.settle()
 }
 
-// sameObject reports whether an update repeats what the engine has: the
-// same resource version, or (without one) equal content.
-func sameObject(a, b api.Object) bool {
-	if a == b {
-		return true
+// version is what the engine keeps of an object to tell a repeated
+// update: its resource version and uid, and the object itself only when
+// it has no resource version (then content tells). What the engine needs
+// of an object it keeps where it uses it (a namespace's labels, a
+// policy's compiled form); holding every object besides would cost an
+// agent its whole datastore again (100k namespaces: about 100 MB).
+type version struct {
+	rv, uid string
+	obj     api.Object // nil when rv is set
+}
+
+func versionOf(o api.Object) version {
+	v := version{rv: o.GetResourceVersion(), uid: string(o.GetUID())}
+	if v.rv == "" {
+		v.obj = o
 	}
-	ra, rb := a.GetResourceVersion(), b.GetResourceVersion()
-	if ra != "" || rb != "" {
-		return ra == rb && a.GetUID() == b.GetUID()
+	return v
+}
+
+// same reports whether an update to o repeats what the engine has: the
+// same resource version and uid, or (without a resource version) equal
+// content.
+func (v version) same(o api.Object) bool {
+	rv := o.GetResourceVersion()
+	if v.rv != "" || rv != "" {
+		return v.rv == rv && v.uid == string(o.GetUID())
 	}
-	return reflect.DeepEqual(a, b)
+	return v.obj == o || reflect.DeepEqual(v.obj, o)
 }
 
 // settle reconciles what the last change may have made active or inactive.

@@ -18,7 +18,7 @@ import (
 
 // polRec is one policy object.
 type polRec struct {
-	obj  api.Object
+	name string         // api.ID of the object, for problems
 	p    *policy.Policy // nil when the object does not compile
 	live bool           // p's selector is in the local index
 	reg  *policy.Policy // the version whose rules are registered (active)
@@ -38,7 +38,9 @@ func (e *Engine) setPolicy(id string, obj api.Object) {
 		p, err = policy.CompilePolicy(obj) // a policy that does not compile is not in the model
 	}
 	e.problem(id, obj, err)
-	rec.obj = obj
+	if obj != nil {
+		rec.name = api.ID(obj)
+	}
 	if p != nil && rec.p != nil && reflect.DeepEqual(p, rec.p) {
 		return // a change of metadata only
 	}

@@ -39,7 +39,7 @@ func (e *Engine) Problems() []error {
 	out = append(out, e.nodeProblems...)
 	for _, rec := range e.policies {
 		if rec.p != nil && e.tiers[rec.p.Tier] == nil && rec.p.Unenforceable == "" {
-			out = append(out, fmt.Errorf("%s: %w", api.ID(rec.obj), policy.MissingTierError(rec.p.Tier)))
+			out = append(out, fmt.Errorf("%s: %w", rec.name, policy.MissingTierError(rec.p.Tier)))
 		}
 	}
 	for _, ep := range e.eps {

@@ -51,3 +51,32 @@ func TestPodFactsSame(t *testing.T) {
 		t.Errorf("packed labels: local %q, remote %q", local.own.s, remote.own.s)
 	}
 }
+
+// TestVersionSame: the engine keeps of other objects their resource
+// version and uid, and the object only when it has no resource version.
+func TestVersionSame(t *testing.T) {
+	ns := func(rv, uid, team string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "app", ResourceVersion: rv, UID: types.UID(uid),
+			Labels: map[string]string{"team": team}}}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *corev1.Namespace
+		same bool
+	}{
+		{"same version", ns("7", "1", "a"), ns("7", "1", "b"), true},
+		{"new version", ns("7", "1", "a"), ns("8", "1", "a"), false},
+		{"recreated", ns("7", "1", "a"), ns("7", "2", "a"), false},
+		{"version dropped", ns("7", "1", "a"), ns("", "1", "a"), false},
+		{"no version, same content", ns("", "1", "a"), ns("", "1", "a"), true},
+		{"no version, new label", ns("", "1", "a"), ns("", "1", "b"), false},
+	} {
+		v := versionOf(tc.a)
+		if got := v.same(tc.b); got != tc.same {
+			t.Errorf("%s: same = %v, want %v", tc.name, got, tc.same)
+		}
+		if (v.obj != nil) != (tc.a.ResourceVersion == "") {
+			t.Errorf("%s: object kept %v with resource version %q", tc.name, v.obj != nil, tc.a.ResourceVersion)
+		}
+	}
+}
