@@ -59,21 +59,21 @@ func (e *Engine) profile(name string) *policy.Profile { return e.profiles[name] 
 func (e *Engine) addDep(name, id string) {
 	deps := e.profDeps[name]
 	if deps == nil {
-		deps = map[string]struct{}{}
+		deps = &smallSet[string]{}
 		e.profDeps[name] = deps
 		p := e.resolve(name)
 		e.profiles[name] = p
 		e.setParent(name, nil, p)
 	}
-	deps[id] = struct{}{}
+	deps.add(id)
 }
 
 // removeDep forgets that endpoint id names profile name, and the profile
 // with its last dependent.
 func (e *Engine) removeDep(name, id string) {
 	deps := e.profDeps[name]
-	delete(deps, id)
-	if len(deps) == 0 {
+	deps.remove(id)
+	if deps.len() == 0 {
 		delete(e.profDeps, name)
 		e.setParent(name, e.profiles[name], nil)
 		delete(e.profiles, name)
@@ -112,7 +112,7 @@ func (e *Engine) refreshProfile(name string) {
 	}
 	e.profiles[name] = p
 	e.setParent(name, old, p)
-	for _, id := range slices.Sorted(maps.Keys(deps)) {
+	for _, id := range slices.Sorted(deps.all) {
 		if ep := e.eps[id]; ep != nil {
 			e.setEndpoint(id, ep.src, ep.d)
 		}

@@ -338,13 +338,13 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 
 func checkParents(li *LabelIndex) error {
 	for id, p := range li.parents {
-		if !p.defined && len(p.children) == 0 {
+		if !p.defined && p.children.len() == 0 {
 			return fmt.Errorf("unused undefined parent %s kept", id)
 		}
 		if !p.defined && p.labels != nil {
 			return fmt.Errorf("undefined parent %s has labels", id)
 		}
-		for ch := range p.children {
+		for ch := range p.children.all {
 			if li.items[ch.id] != ch || !containsParent(ch.parents, id) {
 				return fmt.Errorf("parent %s lists child %s that does not name it", id, ch.id)
 			}
@@ -355,7 +355,7 @@ func checkParents(li *LabelIndex) error {
 			if li.parents[p.id] != p || containsParent(it.parents[:i], p.id) {
 				return fmt.Errorf("item %s: bad parent %s", it.id, p.id)
 			}
-			if _, ok := p.children[it]; !ok {
+			if !slices.Contains(slices.Collect(p.children.all), it) {
 				return fmt.Errorf("item %s not among the children of %s", it.id, p.id)
 			}
 		}

@@ -185,16 +185,13 @@ func (li *LabelIndex) setParents(it *item, ids []string) {
 			p = &parent{id: id}
 			li.parents[id] = p
 		}
-		if p.children == nil {
-			p.children = make(map[*item]struct{})
-		}
-		p.children[it] = struct{}{}
+		p.children.add(it)
 		next = append(next, p)
 	}
 	it.parents = next
 	for _, p := range old {
 		if !containsParent(next, p.id) {
-			delete(p.children, it)
+			p.children.remove(it)
 			li.dropParentIfUnused(p)
 		}
 	}
@@ -210,7 +207,7 @@ func containsParent(ps []*parent, id string) bool {
 }
 
 func (li *LabelIndex) dropParentIfUnused(p *parent) {
-	if !p.defined && len(p.children) == 0 {
+	if !p.defined && p.children.len() == 0 {
 		delete(li.parents, p.id)
 	}
 }
@@ -221,7 +218,7 @@ func (li *LabelIndex) setParentLabels(p *parent, labels map[string]string) {
 	old := p.labels
 	keys := changedKeys(li.keyBuf[:0], old, labels)
 	p.labels = labels
-	for ch := range p.children {
+	for ch := range p.children.all {
 		changed := false
 		for _, k := range keys {
 			ov, ook := ch.lookup(k, p, old)

@@ -64,7 +64,7 @@ type parent struct {
 	id       string
 	labels   map[string]string // a private copy; nil while undefined
 	defined  bool
-	children map[*item]struct{}
+	children smallSet[*item]
 }
 
 // selRec is a registered selector.
