@@ -390,7 +390,7 @@ func checkItemLabels(li *LabelIndex, it *item) error {
 		return fmt.Errorf("item %s: referenced labels %v not recorded", it.id, missing)
 	}
 	for i, l := range it.labels {
-		k := l.key
+		k := l.p.ki.key
 		v, ok := it.resolve(k)
 		ki := li.keys[k]
 		if !ok || v != l.p.val || ki == nil || ki != l.p.ki || ki.key != k || ki.values[v] != l.p {
@@ -399,7 +399,7 @@ func checkItemLabels(li *LabelIndex, it *item) error {
 		if l.pos >= len(l.p.items) || l.p.items[l.pos] != it {
 			return fmt.Errorf("item %s: not in the posting of %s=%s", it.id, k, l.p.val)
 		}
-		if slices.IndexFunc(it.labels, func(m labelRef) bool { return m.key == k }) != i {
+		if slices.IndexFunc(it.labels, func(m labelRef) bool { return m.p.ki.key == k }) != i {
 			return fmt.Errorf("item %s: key %s recorded twice", it.id, k)
 		}
 	}

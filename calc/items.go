@@ -7,8 +7,8 @@ package calc
 // with resolved (below).
 func (it *item) Get(k string) (string, bool) {
 	for i := range it.labels {
-		if l := &it.labels[i]; l.key == k {
-			return l.p.val, true
+		if p := it.labels[i].p; p.ki.key == k {
+			return p.val, true
 		}
 	}
 	return "", false
@@ -306,7 +306,7 @@ func (li *LabelIndex) addLabel(it *item, k, v string) {
 		// room for labels that never come.
 		it.labels = append(make([]labelRef, 0, len(it.labels)+1), it.labels...)
 	}
-	it.labels = append(it.labels, labelRef{key: ki.key, p: p, pos: len(p.items)})
+	it.labels = append(it.labels, labelRef{p: p, pos: len(p.items)})
 	p.items = append(p.items, it)
 	ki.count++
 	if grew(&p.hw, len(p.items), li.reanchorMin) && len(p.sels) > 0 {
@@ -333,7 +333,7 @@ func (li *LabelIndex) indexKey(k string) {
 // removeLabel records that it no longer holds key k.
 func (li *LabelIndex) removeLabel(it *item, k string) {
 	for i := range it.labels {
-		if it.labels[i].key == k {
+		if it.labels[i].p.ki.key == k {
 			li.unindexLabel(it, i)
 			return
 		}
@@ -351,7 +351,7 @@ func (li *LabelIndex) unindexLabel(it *item, i int) {
 	ki := l.p.ki
 	ki.count--
 	ki.dropIfEmpty(l.p)
-	li.dropKeyIfEmpty(l.key, ki)
+	li.dropKeyIfEmpty(ki.key, ki)
 }
 
 // rematchItem re-evaluates it against every selector it could match (those

@@ -50,11 +50,11 @@ type item struct {
 	was     uint64     // = epoch: matched before the current rematch
 }
 
-// labelRef is one indexed effective label of an item: its key, the
-// posting of its value (which knows the value and the key's index) and
-// where the item sits in that posting.
+// labelRef is one indexed effective label of an item: the posting of its
+// value (which knows the value and the key's index, and so the key) and
+// where the item sits in that posting. Postings are few (one per label
+// value in use) and shared, so reading a key through them stays in cache.
 type labelRef struct {
-	key string
 	p   *posting
 	pos int // of the item in p.items
 }
