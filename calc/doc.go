@@ -44,6 +44,14 @@
 // postings without map lookups and selectors read its labels without
 // hashing.
 //
+// What an item costs is kept small, since an agent holds one per endpoint
+// of the cluster: its own labels are one packed string (labelSet, with the
+// reserved keys as one byte), each indexed label is its posting and its
+// place there (the posting knows the value and the key), a selector's
+// matches are a slice of items whose match entries record their place in
+// it, and a parent's children are a small set (a slice, a map only beyond
+// eight).
+//
 // The anchor of a selector is the conjunct that the fewest items satisfy
 // (ties: the one fewest selectors share, then ==, then in, then has). Counts
 // change as items arrive, so when the number of items on a (key, value) or a
@@ -119,6 +127,12 @@
 // api.Unreadable, as its deny-all stand-in in a fail-closed tier
 // (policy.Enforced). An api.Unreadable of any other kind is a problem and
 // counts as absent.
+//
+// Of objects the engine keeps what it uses (a namespace's labels, a
+// policy's compiled form, a pod's derived workload) and, to tell a repeated
+// update, their resource version and uid, not the objects. A pod on
+// another node keeps no label map: its labels are packed, and its
+// effective labels are computed only when Services asks.
 //
 // Per event the work is the object's derivation, its updates in the
 // indexes (see above) and whatever those report; a profile change
