@@ -214,14 +214,14 @@ func (e *Engine) OnDelete(key store.Key) {
 // onPodUpdate is OnUpdate for a pod: the engine keeps its facts (what
 // deriving its workload reads), not the object.
 func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
-	f := e.factsOf(p)
+	f, d := e.factsOf(p)
 	if old := e.podFacts[endpointID(key)]; old != nil && old.same(f) {
 		return
 	}
 	e.gen++
 	delete(e.objs, key) // an unreadable value stored before
 	e.setProblem(unreadableID(key), nil)
-	e.onPod(key, f)
+	e.onPod(key, f, d)
 	e.settle()
 }
 

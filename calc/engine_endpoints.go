@@ -15,8 +15,9 @@ import (
 // item of the local index.
 type endpoint struct {
 	id       string
-	src      api.Object // the object derived (an automatic host endpoint's own)
-	d        *policy.Derived
+	src      api.Object      // the object derived (an automatic host endpoint's own)
+	d        *policy.Derived // nil for a remote pod: pod.derive makes it
+	pod      *podFacts       // a pod's facts
 	own      labelSet // d's own labels (a remote pod's d keeps none, see podFacts)
 	err      error    // why a derived workload or host endpoint is invalid
 	prefixes []netip.Prefix
@@ -50,12 +51,47 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	default:
 		own = e.packer.pack(d.Own)
 	}
-	e.setEndpointOwn(id, src, d, own)
+	e.setEndpointOwn(id, src, d, own, nil)
 }
 
-// setEndpointOwn is setEndpoint with d's own labels packed (a remote
-// pod's d has dropped its map).
-func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, own labelSet) {
+// setPodEndpoint installs a pod's workload d (derived from its facts f) as
+// endpoint id. A remote pod's endpoint keeps f, not d.
+func (e *Engine) setPodEndpoint(id string, d *policy.Derived, f *podFacts) {
+	e.setEndpointOwn(id, nil, d, f.own, f)
+}
+
+// reresolve resolves ep's profiles again.
+func (e *Engine) reresolve(ep *endpoint) {
+	if ep.pod != nil {
+		e.setPodEndpoint(ep.id, ep.derived(), ep.pod)
+	} else {
+		e.setEndpoint(ep.id, ep.src, ep.d)
+	}
+}
+
+// derived is ep's workload, host endpoint or network set (a new one, its
+// profiles unresolved, for a remote pod).
+func (ep *endpoint) derived() *policy.Derived {
+	if ep.d == nil && ep.pod != nil {
+		return ep.pod.derive(ep.id)
+	}
+	return ep.d
+}
+
+// parents are the profiles ep's derivation inherits from.
+func (ep *endpoint) parents() []string {
+	switch {
+	case ep.d != nil:
+		return ep.d.Parents
+	case ep.pod != nil:
+		return ep.pod.parentsOf()
+	}
+	return nil
+}
+
+// setEndpointOwn is setEndpoint with d's own labels packed, and for a pod
+// its facts f.
+func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, own labelSet, f *podFacts) {
 	ep := e.eps[id]
 	if ep == nil {
 		if d == nil {
@@ -66,17 +102,21 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	}
 	// The profiles registered as dependencies are d's parents (d is never
 	// modified but by Resolve, which leaves Parents).
-	var oldParents, parents []string
-	if ep.d != nil {
-		oldParents = ep.d.Parents
-	}
+	oldParents := ep.parents()
+	var parents []string
 	if d != nil {
 		parents = d.Parents
+		if f != nil {
+			parents = f.parentsOf() // shared by the pods of one service account
+		}
 		for _, p := range parents {
 			e.addDep(p, id)
 		}
 	}
-	ep.src, ep.d, ep.own, ep.err = src, d, own, nil
+	ep.src, ep.d, ep.pod, ep.own, ep.err = src, d, f, own, nil
+	if f != nil && f.d == nil {
+		ep.d = nil // a remote pod: d is made again when needed (derived)
+	}
 	if d != nil {
 		// Only this node's endpoints need their effective labels (render
 		// and explain read them); remote ones are matched in the owners
@@ -84,8 +124,8 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		ep.err = d.Resolve(e.profile, e.isLocal(d))
 	}
 	valid := d != nil && ep.err == nil
-	e.updateOwner(ep, valid)
-	e.updateLocal(ep, d != nil) // an unresolved endpoint is local too: it fails closed
+	e.updateOwner(ep, d, valid)
+	e.updateLocal(ep, d, d != nil) // an unresolved endpoint is local too: it fails closed
 	var q []netip.Prefix
 	if d != nil && ep.err != nil {
 		q = d.Prefixes()
@@ -108,11 +148,14 @@ func (e *Engine) isLocal(d *policy.Derived) bool {
 
 // updateOwner keeps ep's place in the owners index and the named-port
 // index, and invalidates the memberships its address changes touch.
-func (e *Engine) updateOwner(ep *endpoint, valid bool) {
+func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 	var prefixes []netip.Prefix
 	var ports []policy.NamedPort
-	if valid {
-		prefixes, ports = ep.d.Prefixes(), ep.d.Ports()
+	switch {
+	case valid && ep.pod != nil && ep.pod.d == nil:
+		prefixes, ports = ep.pod.prefixes, ep.pod.ports // shared with the facts
+	case valid:
+		prefixes, ports = d.Prefixes(), d.Ports()
 	}
 	owner := len(prefixes) > 0
 	if !owner {
@@ -141,7 +184,7 @@ func (e *Engine) updateOwner(ep *endpoint, valid bool) {
 	}
 	switch {
 	case owner:
-		e.owners.updateItem(ep.id, ep.own, ep.d.Parents)
+		e.owners.updateItem(ep.id, ep.own, ep.parents())
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
 			for _, m := range e.owners.items[ep.id].matches {
 				delete(e.members, m.s.id)
@@ -166,12 +209,12 @@ func (e *Engine) activePorts(ports []policy.NamedPort) bool {
 // updateLocal keeps ep's place among this node's endpoints: the local
 // index, the lists render reads, and the profiles whose rules it keeps
 // active.
-func (e *Engine) updateLocal(ep *endpoint, valid bool) {
+func (e *Engine) updateLocal(ep *endpoint, d *policy.Derived, valid bool) {
 	var wl *policy.Workload
 	var hep *policy.HostEndpoint
 	var profiles []*policy.Profile
 	if valid {
-		switch d := ep.d; {
+		switch {
 		case d.Workload != nil && d.Workload.Node == e.node:
 			wl, profiles = d.Workload, d.Workload.Profiles
 		case d.HostEndpoint != nil && d.HostEndpoint.Node == e.node:
@@ -210,12 +253,12 @@ func (e *Engine) updateLocal(ep *endpoint, valid bool) {
 		} else {
 			e.localHEP[hep] = ep
 		}
-		for _, name := range ep.d.Parents {
+		for _, name := range d.Parents {
 			if p := e.profiles[name]; p != nil && !e.local.parentDefined(name) {
 				e.local.UpdateParentShared(name, p.Labels)
 			}
 		}
-		e.local.updateItem(ep.id, ep.own, ep.d.Parents)
+		e.local.updateItem(ep.id, ep.own, d.Parents)
 	} else {
 		e.local.DeleteItem(ep.id)
 	}

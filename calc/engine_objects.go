@@ -2,6 +2,7 @@ package calc
 
 import (
 	"maps"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -42,7 +43,7 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 	case store.KindK8sServiceAcct:
 		e.onServiceAccount(key, obj)
 	case store.KindK8sPod:
-		e.onPod(key, nil) // deleted or unreadable: onPodUpdate handles pods
+		e.onPod(key, nil, nil) // deleted or unreadable: onPodUpdate handles pods
 
 	case api.KindWorkloadEndpoint:
 		var d *policy.Derived
@@ -135,13 +136,9 @@ func (e *Engine) onServiceAccount(key store.Key, obj api.Object) {
 // unreadable). Profiles are refreshed while the workload is absent or
 // still the old one, and the new workload is derived against the profiles
 // as they now are.
-func (e *Engine) onPod(key store.Key, f *podFacts) {
+func (e *Engine) onPod(key store.Key, f *podFacts, d *policy.Derived) {
 	id := endpointID(key)
-	var d *policy.Derived
-	if f != nil {
-		d = f.d // nil for a host-networked pod
-	}
-	if d == nil && e.eps[id] != nil {
+	if d == nil && e.eps[id] != nil { // deleted, or host-networked
 		e.setEndpoint(id, nil, nil)
 	}
 	var touched []string
@@ -171,54 +168,96 @@ func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(endpointID(key), k
 // changed).
 func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
 	f := e.podFacts[id]
-	if f == nil || f.d == nil || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
+	if f == nil || !f.workload() || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
 		if e.eps[id] != nil {
 			e.setEndpoint(id, nil, nil)
 		}
 		return
 	}
 	if d == nil {
-		d = f.d
+		d = f.derive(id)
 	}
-	e.setEndpointOwn(id, nil, d, f.own) // a pod's workload always resolves: no source needed
+	e.setPodEndpoint(id, d, f) // a pod's workload always resolves: no source needed
 }
 
-// podFacts is what the engine keeps of a pod: its workload as derived when
-// the pod last changed (nil for a host-networked pod), its own labels
-// packed, and what tells a repeated update (resource version, uid). The
-// pod object itself (managed fields, container specs, status conditions:
-// kilobytes for each pod of the cluster) is not kept, and the workload of
-// a pod on another node drops its label map: the packed labels are what
-// the owners index matches, at a third of the map's size.
+// podFacts is what the engine keeps of a pod: its own labels packed, what
+// tells a repeated update (resource version, uid), and its workload: as
+// derived (d) for a pod of this node; for a pod on another node only what
+// the workload holds besides its name and labels (node, parents,
+// addresses, named ports), from which derive makes the workload again
+// when asked. A host-networked pod has no workload. The pod object itself
+// (managed fields, container specs, status conditions: kilobytes for each
+// pod of the cluster) is not kept; a remote pod's record is about a third
+// of its derived workload's size, and most of the cluster's pods are
+// remote.
 type podFacts struct {
 	rv, uid string
-	d       *policy.Derived
 	own     labelSet
+	d       *policy.Derived // this node's pod's workload; nil for the others
+
+	node     string // a remote pod's workload, parents nil for none
+	parents  []string
+	prefixes []netip.Prefix
+	ports    []policy.NamedPort
 }
 
-func (e *Engine) factsOf(p *corev1.Pod) *podFacts {
+// factsOf returns a pod's facts and its workload as just derived (nil for a
+// host-networked pod), which the caller may use until the facts change.
+func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	d, _ := policy.DerivePod(p)
-	f := &podFacts{rv: p.ResourceVersion, uid: string(p.UID), d: d}
-	if d != nil {
-		f.own = e.packer.pack(d.Own)
-		if !e.isLocal(d) {
-			// Only this node's workloads resolve their effective labels
-			// (setEndpoint), from the map; a remote one is matched
-			// through f.own and its parents.
-			d.Own, d.Workload.Labels = nil, nil
-		}
+	f := &podFacts{rv: p.ResourceVersion, uid: string(p.UID)}
+	if d == nil {
+		return f, nil
 	}
-	return f
+	f.own = e.packer.pack(d.Own)
+	if e.isLocal(d) {
+		f.d = d
+		return f, d
+	}
+	f.node, f.parents, f.prefixes, f.ports = d.Workload.Node, d.Parents, d.Prefixes(), d.Workload.Ports
+	return f, d
+}
+
+// workload reports whether the pod has a workload (is not host-networked).
+func (f *podFacts) workload() bool { return f.d != nil || f.parents != nil }
+
+// parentsOf are the profiles the pod's workload inherits from.
+func (f *podFacts) parentsOf() []string {
+	if f.d != nil {
+		return f.d.Parents
+	}
+	return f.parents
+}
+
+// derive returns the pod's workload, endpoint id, as DerivePod made it: the
+// one kept for a pod of this node, a new one for a remote pod (its labels
+// unpacked; profiles unresolved). nil for a host-networked pod.
+func (f *podFacts) derive(id string) *policy.Derived {
+	if f.d != nil || f.parents == nil {
+		return f.d
+	}
+	ns, name, _ := strings.Cut(strings.TrimPrefix(id, "pod/"), "/")
+	own := f.own.toMap()
+	if own == nil {
+		own = map[string]string{}
+	}
+	w := &policy.Workload{Namespace: ns, Name: name, Node: f.node, Interface: policy.PodInterfaceName(ns, name),
+		Labels: own, Ports: f.ports}
+	for _, p := range f.prefixes {
+		w.IPs = append(w.IPs, p.Addr())
+	}
+	return &policy.Derived{Workload: w, Own: own, Parents: f.parents}
 }
 
 // same reports whether an update repeats what the engine has, as
-// sameObject does for other objects: the same resource version and uid,
+// version.same does for other objects: the same resource version and uid,
 // or (without a resource version) the same workload.
 func (f *podFacts) same(g *podFacts) bool {
 	if f.rv != "" || g.rv != "" {
 		return f.rv == g.rv && f.uid == g.uid
 	}
-	return f.own == g.own && reflect.DeepEqual(f.d, g.d)
+	return f.own == g.own && reflect.DeepEqual(f.d, g.d) && f.node == g.node && slices.Equal(f.parents, g.parents) &&
+		slices.Equal(f.prefixes, g.prefixes) && slices.Equal(f.ports, g.ports)
 }
 
 // countWEP keeps the count of endpoints per workload key and refreshes the
@@ -272,20 +311,24 @@ func (e *Engine) countPod(ns string, f *podFacts, delta int, touched []string) [
 	if n == 0 || n == delta {
 		touched = append(touched, policy.NamespaceProfileName(ns))
 	}
-	if f.d == nil {
+	if !f.workload() {
 		return touched
 	}
-	ksa := f.d.Parents[1]
+	ksa := f.parentsOf()[1]
 	s := e.saPods[ksa]
 	if s == nil {
-		s = &saUse{ns: ns, sa: strings.TrimPrefix(ksa, policy.ServiceAccountProfileName(ns, "")), parents: f.d.Parents}
+		s = &saUse{ns: ns, sa: strings.TrimPrefix(ksa, policy.ServiceAccountProfileName(ns, "")), parents: f.parentsOf()}
 		e.saPods[ksa] = s
 	}
-	if delta > 0 && slices.Equal(f.d.Parents, s.parents) {
+	if delta > 0 && slices.Equal(f.parentsOf(), s.parents) {
 		// Pods running as one service account have the same parents
 		// (kns.<ns>, ksa.<ns>.<sa>): they share one slice and its
 		// strings instead of each holding its own.
-		f.d.Parents = s.parents
+		if f.d != nil {
+			f.d.Parents = s.parents
+		} else {
+			f.parents = s.parents
+		}
 	}
 	if s.n += delta; s.n == 0 {
 		delete(e.saPods, ksa)

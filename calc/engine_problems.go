@@ -67,29 +67,39 @@ func (e *Engine) Services() []*policy.Service {
 	for i, k := range keys {
 		svcs[i] = e.services[k]
 	}
-	var ids []string
-	for id, ep := range e.eps {
-		if ep.d != nil && ep.d.Workload != nil { // unresolved too: the model keeps them, failing closed
-			ids = append(ids, id)
-		}
+	type wl struct {
+		id string
+		w  *policy.Workload
 	}
-	slices.SortFunc(ids, func(a, b string) int {
-		if c := compareStrings(e.eps[a].d.Workload.Key(), e.eps[b].d.Workload.Key()); c != 0 {
+	var all []wl
+	for id, ep := range e.eps {
+		d := ep.derived()
+		if d == nil || d.Workload == nil {
+			continue
+		}
+		w := d.Workload // unresolved too: the model keeps them, failing closed
+		switch {
+		case ep.d == nil:
+			// A remote pod's workload, made again: resolve it, effective
+			// labels included, which a service's selector sees.
+			_ = d.Resolve(e.profile, true) // a pod's profiles always resolve
+		case !e.isLocal(d):
+			// Resolved without its effective labels (setEndpoint).
+			c := *w
+			c.Labels = policy.EffectiveLabels(ep.own.toMap(), c.Profiles)
+			w = &c
+		}
+		all = append(all, wl{id, w})
+	}
+	slices.SortFunc(all, func(a, b wl) int {
+		if c := compareStrings(a.w.Key(), b.w.Key()); c != 0 {
 			return c
 		}
-		return compareStrings(a, b)
+		return compareStrings(a.id, b.id)
 	})
-	wls := make([]*policy.Workload, len(ids))
-	for i, id := range ids {
-		d := e.eps[id].d
-		wls[i] = d.Workload
-		if !e.isLocal(d) {
-			// Resolved without its effective labels (setEndpoint): a
-			// service's selector sees them.
-			w := *d.Workload
-			w.Labels = policy.EffectiveLabels(e.eps[id].own.toMap(), w.Profiles)
-			wls[i] = &w
-		}
+	wls := make([]*policy.Workload, len(all))
+	for i, x := range all {
+		wls[i] = x.w
 	}
 	sliceKeys := slices.SortedFunc(maps.Keys(e.slices), func(a, b store.Key) int {
 		return compareStrings(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)

@@ -114,7 +114,7 @@ func (e *Engine) refreshProfile(name string) {
 	e.setParent(name, old, p)
 	for _, id := range slices.Sorted(deps.all) {
 		if ep := e.eps[id]; ep != nil {
-			e.setEndpoint(id, ep.src, ep.d)
+			e.reresolve(ep)
 		}
 	}
 }

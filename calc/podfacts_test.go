@@ -1,7 +1,12 @@
 package calc
 
 import (
+	"net/netip"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/palisade-net/palisade/policy"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,22 +38,40 @@ func TestPodFactsSame(t *testing.T) {
 	} {
 		for _, node := range []string{"n1", "n2"} {
 			e := NewEngine(node)
-			if got := e.factsOf(tc.a).same(e.factsOf(tc.b)); got != tc.same {
+			fa, _ := e.factsOf(tc.a)
+			fb, _ := e.factsOf(tc.b)
+			if got := fa.same(fb); got != tc.same {
 				t.Errorf("%s, engine for %s: same = %v, want %v", tc.name, node, got, tc.same)
 			}
 		}
 	}
 	host := pod("", "1", "web", "")
 	host.Spec.HostNetwork = true
-	if f := NewEngine("n1").factsOf(host); f.d != nil {
-		t.Errorf("a host-networked pod has a workload: %+v", f.d)
+	if f, d := NewEngine("n1").factsOf(host); f.workload() || d != nil {
+		t.Errorf("a host-networked pod has a workload: %+v", f)
 	}
-	local, remote := NewEngine("n1").factsOf(pod("", "1", "web", "198.18.1.10")), NewEngine("n2").factsOf(pod("", "1", "web", "198.18.1.10"))
-	if local.d.Own == nil || remote.d.Own != nil || remote.d.Workload.Labels != nil {
-		t.Errorf("label maps kept: local %v, remote %v (want only the local one)", local.d.Own, remote.d.Own)
+	// A remote pod keeps no derived workload, and makes one again equal
+	// to what DerivePod gave (labels packed and unpacked).
+	p := pod("", "1", "web", "198.18.1.10")
+	p.Spec.Containers = []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 80}}}}
+	p.Status.PodIPs = []corev1.PodIP{{IP: "198.18.1.10"}, {IP: "fd00::10"}}
+	local, _ := NewEngine("n1").factsOf(p)
+	remote, fresh := NewEngine("n2").factsOf(p)
+	if local.d == nil || local.d.Own == nil || remote.d != nil || !remote.workload() {
+		t.Fatalf("workloads kept: local %v, remote %v (want only the local one)", local.d, remote.d)
 	}
 	if local.own != remote.own || local.own.toMap()["app"] != "web" {
 		t.Errorf("packed labels: local %q, remote %q", local.own.s, remote.own.s)
+	}
+	want, _ := policy.DerivePod(p)
+	// Profiles are bound by Resolve (DerivePod's are label-less stand-ins).
+	opts := cmp.Options{cmp.AllowUnexported(policy.Derived{}), cmpopts.EquateComparable(netip.Addr{}),
+		cmpopts.IgnoreFields(policy.Workload{}, "Profiles")}
+	if diff := cmp.Diff(want, remote.derive("pod/app/web"), opts); diff != "" {
+		t.Errorf("remote pod made again (-DerivePod +derive):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, fresh, opts); diff != "" {
+		t.Errorf("factsOf's derived workload (-DerivePod +factsOf):\n%s", diff)
 	}
 }
 
