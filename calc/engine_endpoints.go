@@ -18,8 +18,8 @@ type endpoint struct {
 	src      api.Object      // the object derived (an automatic host endpoint's own)
 	d        *policy.Derived // nil for a remote pod: pod.derive makes it
 	pod      *podFacts       // a pod's facts
-	own      labelSet // d's own labels (a remote pod's d keeps none, see podFacts)
-	err      error    // why a derived workload or host endpoint is invalid
+	own      labelSet        // d's own labels (a remote pod's d keeps none, see podFacts)
+	err      error           // why a derived workload or host endpoint is invalid
 	prefixes []netip.Prefix
 	ports    []policy.NamedPort
 	loc      *localState // set while local: what only this node's endpoints need
