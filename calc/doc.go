@@ -131,8 +131,9 @@
 // Of objects the engine keeps what it uses (a namespace's labels, a
 // policy's compiled form, a pod's derived workload) and, to tell a repeated
 // update, their resource version and uid, not the objects. A pod on
-// another node keeps no label map: its labels are packed, and its
-// effective labels are computed only when Services asks.
+// another node keeps no derived workload: its labels packed, its node,
+// parents, addresses and named ports; the workload is made again when its
+// profiles change or Services asks.
 //
 // Per event the work is the object's derivation, its updates in the
 // indexes (see above) and whatever those report; a profile change
