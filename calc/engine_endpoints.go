@@ -18,7 +18,7 @@ type endpoint struct {
 	src      api.Object      // the object derived (an automatic host endpoint's own)
 	d        *policy.Derived // nil for a remote pod: pod.derive makes it
 	pod      *podFacts       // a pod's facts
-	own      labelSet        // d's own labels (a remote pod's d keeps none, see podFacts)
+	own      labelSet        // the derivation's own labels, packed
 	err      error           // why a derived workload or host endpoint is invalid
 	prefixes []netip.Prefix
 	ports    []policy.NamedPort
@@ -100,8 +100,9 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		ep = &endpoint{id: id}
 		e.eps[id] = ep
 	}
-	// The profiles registered as dependencies are d's parents (d is never
-	// modified but by Resolve, which leaves Parents).
+	// The profiles registered as dependencies are the derivation's parents
+	// (an installed derivation's Parents never change: Resolve leaves them,
+	// and countPod shares a pod's before it is installed).
 	oldParents := ep.parents()
 	var parents []string
 	if d != nil {

@@ -44,7 +44,6 @@ func (e *Engine) handle(key store.Key, obj api.Object) {
 		e.onServiceAccount(key, obj)
 	case store.KindK8sPod:
 		e.onPod(key, nil, nil) // deleted or unreadable: onPodUpdate handles pods
-
 	case api.KindWorkloadEndpoint:
 		var d *policy.Derived
 		if obj != nil {
