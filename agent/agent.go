@@ -40,6 +40,10 @@ type Agent struct {
 	cni     *cniBackend  // with Config.CNISocket
 	cniHTTP *http.Server // serving cni
 
+	// relist asks the watch to start again from a new full list (the
+	// engine's staged view needs every object, see stagedCache).
+	relist chan struct{}
+
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -58,7 +62,7 @@ func New(cfg Config, st store.Store, ap nft.Applier, ifs InterfaceSource) (*Agen
 		return nil, errors.New("agent: a store, an applier and an interface source are required")
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger.With("node", cfg.Node), st: st, nft: ap, ifs: ifs,
-		reg: prometheus.NewRegistry(), m: newMetrics(), state: newStatus()}
+		reg: prometheus.NewRegistry(), m: newMetrics(), state: newStatus(), relist: make(chan struct{}, 1)}
 	a.m.register(a.reg)
 	if cr, ok := ap.(nft.CounterReader); ok && cfg.RuleMetrics != RuleMetricsOff {
 		a.reg.MustRegister(newRuleCollector(cr, cfg.RuleMetrics, cfg.ApplyTimeout))
@@ -255,8 +259,10 @@ func (a *Agent) HealthAddr() string {
 func (a *Agent) watch(ctx context.Context, out chan<- update) {
 	delay := a.cfg.RetryDelay
 	for ctx.Err() == nil {
-		ch, err := a.st.Watch(ctx, 0)
+		wctx, cancel := context.WithCancel(ctx)
+		ch, err := a.st.Watch(wctx, 0)
 		if err != nil {
+			cancel()
 			if ctx.Err() != nil {
 				return
 			}
@@ -268,16 +274,39 @@ func (a *Agent) watch(ctx context.Context, out chan<- update) {
 		}
 		delay = a.cfg.RetryDelay
 		if !send(ctx, out, update{relist: true}) {
+			cancel()
 			return
 		}
-		for ev := range ch {
-			if !send(ctx, out, update{ev: ev}) {
-				return
-			}
-		}
-		if ctx.Err() == nil {
+		asked, ok := a.forward(ctx, ch, out)
+		cancel()
+		switch {
+		case !ok:
+			return
+		case asked:
+			a.log.Info("watching again from a new list, for the staged policies' view")
+		case ctx.Err() == nil:
 			a.log.Warn("the datastore watch ended; watching again from a new list")
 			sleepCtx(ctx, a.cfg.RetryDelay)
+		}
+	}
+}
+
+// forward sends the watch's events until it ends or a new list is asked
+// for (asked); ok is false when ctx ended.
+func (a *Agent) forward(ctx context.Context, ch <-chan store.Event, out chan<- update) (asked, ok bool) {
+	for {
+		select {
+		case ev, open := <-ch:
+			if !open {
+				return false, ctx.Err() == nil
+			}
+			if !send(ctx, out, update{ev: ev}) {
+				return false, false
+			}
+		case <-a.relist:
+			return true, true
+		case <-ctx.Done():
+			return false, false
 		}
 	}
 }

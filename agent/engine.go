@@ -25,6 +25,13 @@ type engine interface {
 	Render() (Result, error)
 }
 
+// lister is an engine that needs to hear when a new full list of the
+// datastore begins, and may ask for one (sourceEngine: the staged view).
+type lister interface {
+	Listing()
+	WantList() bool
+}
+
 // Result is one computed state of the node.
 type Result struct {
 	Ruleset *render.Ruleset
@@ -117,6 +124,13 @@ func (e *sourceEngine) Apply(ev store.Event) {
 	e.src.Apply(ev)
 	e.staged.Apply(ev)
 }
+
+// Listing tells the engine that a new full list of the datastore begins.
+func (e *sourceEngine) Listing() { e.staged.listing() }
+
+// WantList reports, once, that the engine needs a new full list (the
+// staged view's objects, see stagedCache).
+func (e *sourceEngine) WantList() bool { return e.staged.wantList() }
 
 func (e *sourceEngine) Changed() bool { return e.pending || e.src.Changed() || e.staged.Changed() }
 
@@ -252,14 +266,24 @@ func (c *modelCache) Source() render.Source {
 func (c *modelCache) Problems() []error { return c.errs }
 
 // stagedCache keeps the view of the cluster with staged policies enforced
-// (policy.StagedView) for the shadow evaluation: while the datastore holds
-// any staged policy it rebuilds that model per batch (linear in the
-// cluster, like the rebuild engine); with none it costs a map of the
-// objects' pointers, shared with the engine's events.
+// (policy.StagedView) for the shadow evaluation. While the datastore holds
+// any staged policy it keeps every object and rebuilds that model per
+// batch (linear in the cluster, like the rebuild engine). With none it
+// keeps no object: an agent at 250k pods would otherwise hold every pod
+// object (kilobytes each) beside the incremental engine's compact records.
+// When a staged policy appears with the objects not held, it asks for a
+// new list of the datastore (wantList; the agent's watch starts again) and
+// holds what that list sends; the shadow evaluation starts once that list
+// is complete (its Synced).
 type stagedCache struct {
 	objs    *modelCache
 	staged  map[store.Key]bool
 	changed bool
+
+	holding  bool // objs holds every object sent since the current list began
+	complete bool // holding, and that list has ended (Synced)
+	want     bool // a staged policy exists and objs is not holding: a new list is needed
+	asked    bool // wantList said so since the last list began
 }
 
 func newStagedCache() *stagedCache {
@@ -274,17 +298,50 @@ func isStaged(o api.Object) bool {
 	return false
 }
 
+// listing tells the cache that a new full list of the datastore begins:
+// it holds what the list sends when a staged policy exists (or one was
+// asked for), and nothing otherwise.
+func (c *stagedCache) listing() {
+	c.objs = newModelCache()
+	c.holding, c.complete = len(c.staged) > 0 || c.want, false
+	c.want, c.asked = false, false
+	c.changed = true
+}
+
 func (c *stagedCache) Apply(ev store.Event) {
-	c.objs.Apply(ev)
+	if ev.Type == store.Synced {
+		c.complete = c.holding
+		c.changed = true
+		return
+	}
+	if c.holding {
+		c.objs.Apply(ev)
+	}
 	was := c.staged[ev.Key]
 	if ev.Type == store.Deleted || ev.Object == nil || !isStaged(ev.Object) {
 		delete(c.staged, ev.Key)
 	} else {
 		c.staged[ev.Key] = true
 	}
+	switch {
+	case len(c.staged) > 0 && !c.holding:
+		c.want = true
+	case len(c.staged) == 0 && c.holding:
+		c.holding, c.complete, c.objs = false, false, newModelCache() // the last staged policy went
+	}
 	// The shadow changes with any object while staged policies exist, and
 	// when the last one goes.
 	c.changed = c.changed || len(c.staged) > 0 || was
+}
+
+// wantList reports whether the cache needs a new full list to hold every
+// object (a staged policy appeared while it held none), once per list.
+func (c *stagedCache) wantList() bool {
+	if !c.want || c.asked {
+		return false
+	}
+	c.asked = true
+	return true
 }
 
 func (c *stagedCache) Changed() bool { return c.changed }
@@ -292,8 +349,8 @@ func (c *stagedCache) Changed() bool { return c.changed }
 // Source is the staged view's model, or nil when no staged policy exists.
 func (c *stagedCache) Source() render.Source {
 	c.changed = false
-	if len(c.staged) == 0 {
-		return nil
+	if len(c.staged) == 0 || !c.complete {
+		return nil // no staged policy, or the objects are still being listed
 	}
 	if !c.objs.changed && c.objs.model != nil {
 		return c.objs.model

@@ -128,7 +128,26 @@ spec: {failsafeInboundHostPorts: [{protocol: TCP, port: 2222}], defaultEndpointT
 			_, err := st.Delete(context.Background(), store.Key{Kind: "HostEndpoint", Name: "n1-all"}, "")
 			must(t, err)
 		}},
+		// The staged view holds no object until a staged policy appears;
+		// then each agent lists the datastore again and shadows it.
+		{"staged policy", func() {
+			put(t, st, objects(t, stagedYAML)...)
+		}},
+		{"pod label while staged", func() {
+			put(t, st, objects(t, `
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: app, labels: {app: db, blocked: "false"}}
+spec: {nodeName: n2, containers: [{name: c}]}
+status: {podIP: 198.18.2.11, podIPs: [{ip: 198.18.2.11}]}
+`)...)
+		}},
+		{"staged policy gone", func() {
+			_, err := st.Delete(context.Background(), store.Key{Kind: "StagedNetworkPolicy", Namespace: "app", Name: "web-guard"}, "")
+			must(t, err)
+		}},
 	}
+	staged := map[string]bool{"staged policy": true, "pod label while staged": true}
 	for i, s := range steps {
 		s.do()
 		marker := fmt.Sprintf("step%d", i)
@@ -143,8 +162,59 @@ spec: {failsafeInboundHostPorts: [{protocol: TCP, port: 2222}], defaultEndpointT
 			if fi.Text() != fr.Text() {
 				return fmt.Errorf("after %q the engines' rulesets differ:\nincremental:\n%s\nrebuild:\n%s", s.name, fi.Text(), fr.Text())
 			}
+			if got := strings.Contains(fi.Text(), "chain stg-"); got != staged[s.name] {
+				return fmt.Errorf("after %q: staged chains %v, want %v", s.name, got, staged[s.name])
+			}
 			return nil
 		})
+	}
+}
+
+const stagedYAML = `
+apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata: {name: web-guard, namespace: app}
+spec:
+  selector: app == 'web'
+  ingress:
+  - {action: Deny, protocol: TCP, source: {selector: app == 'db'}, destination: {ports: [80]}}
+  - {action: Allow}
+`
+
+// TestStagedCacheHolds: the staged view keeps no object while no staged
+// policy exists; one that appears asks once for a new list, whose objects
+// it then holds, and the view is served once that list is complete; when
+// the last staged policy goes, the objects go too.
+func TestStagedCacheHolds(t *testing.T) {
+	objs := objects(t, enginesBase)
+	c := newStagedCache()
+	list := func() {
+		c.listing()
+		for _, o := range objs {
+			c.Apply(store.Event{Type: store.Added, Key: store.KeyOf(o), Object: o})
+		}
+		c.Apply(store.Event{Type: store.Synced})
+	}
+	list()
+	if n := len(c.objs.objs); n != 0 || c.Source() != nil || c.wantList() {
+		t.Fatalf("without staged policies: %d objects held, source %v, want a list %v", n, c.Source() != nil, c.wantList())
+	}
+	stg := objects(t, stagedYAML)[0]
+	c.Apply(store.Event{Type: store.Added, Key: store.KeyOf(stg), Object: stg})
+	if !c.wantList() || c.wantList() {
+		t.Fatal("a staged policy must ask for a new list, once")
+	}
+	if c.Source() != nil {
+		t.Fatal("the staged view is served before its objects are listed")
+	}
+	objs = append(objs, stg)
+	list()
+	if n := len(c.objs.objs); n != len(objs) || c.Source() == nil {
+		t.Fatalf("after the new list: %d objects held (want %d), source %v", n, len(objs), c.Source() != nil)
+	}
+	c.Apply(store.Event{Type: store.Deleted, Key: store.KeyOf(stg)})
+	if n := len(c.objs.objs); n != 0 || c.Source() != nil || c.wantList() {
+		t.Fatalf("after the last staged policy: %d objects held, source %v", n, c.Source() != nil)
 	}
 }
 

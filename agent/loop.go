@@ -172,6 +172,9 @@ func (l *loop) onUpdate(u update) {
 	if u.relist {
 		l.seen = map[store.Key]bool{}
 		l.a.m.resync.Set(resyncInProgress)
+		if ls, ok := l.eng.(lister); ok {
+			ls.Listing()
+		}
 		return
 	}
 	ev := u.ev
@@ -195,6 +198,12 @@ func (l *loop) onUpdate(u update) {
 	}
 	l.setKnown(ev.Key, ev.Type != store.Deleted)
 	l.eng.Apply(l.withCNI(ev))
+	if ls, ok := l.eng.(lister); ok && ls.WantList() {
+		select {
+		case l.a.relist <- struct{}{}: // the watch starts again from a new list
+		default: // asked already
+		}
+	}
 	l.why[strings.TrimPrefix(string(ev.Key.Kind), "k8s/")]++
 	l.markDirty()
 	if l.trackWorkload(ev) {
