@@ -17,10 +17,11 @@
 //   - One watch engine serves both stores. A Watch of one kind watches that
 //     kind's prefix; of several or all kinds, the whole resources prefix
 //     with the kinds filtered in the client, so events stay in revision
-//     order. The engine remembers what it sent; when the stream breaks or
-//     its revision is compacted it re-lists (at least 500 ms apart, backing
-//     off to 5 s while the datastore fails) and sends only the differences,
-//     then Synced. A Watch from a revision first reads the state at that
+//     order. The engine remembers what it sent (keys and revisions, not
+//     values: a watch would otherwise hold a copy of the datastore); when
+//     the stream breaks or its revision is compacted it re-lists (at least
+//     500 ms apart, backing off to 5 s while the datastore fails) and sends
+//     only the differences, without old objects, then Synced. A Watch from a revision first reads the state at that
 //     revision, which it takes to be what the caller holds.
 //   - Requests wait at most DialTimeout for a connection, then run under
 //     RequestTimeout; a datastore that cannot be reached in time is an

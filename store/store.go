@@ -70,7 +70,9 @@ func (t EventType) String() string {
 }
 
 // Event is one change. Object is the new value (nil for Deleted); Old the
-// previous one when known (Modified, Deleted).
+// previous one when the datastore reports it with the change (Modified,
+// Deleted as they happen); the differences a re-list finds have no Old,
+// since a watch keeps the revisions of what it sent, not the values.
 type Event struct {
 	Type     EventType
 	Key      Key

@@ -60,19 +60,14 @@ var (
 
 const watchBuffer = 128
 
-type sentKV struct {
-	value  []byte
-	modRev int64
-}
-
 // watcher is one Watch call.
 type watcher struct {
 	src        watchSource
 	prefix     string
 	kinds      map[Kind]bool // nil: every kind
 	out        chan Event
-	sent       map[string]sentKV
-	rev        int64 // revision everything sent is current at
+	sent       map[string]int64 // key -> mod revision of what was sent (values are not kept)
+	rev        int64            // revision everything sent is current at
 	lastResync time.Time
 	needResync bool
 }
@@ -109,7 +104,7 @@ func startWatch(ctx context.Context, src watchSource, fromRevision int64, kinds 
 		return nil, err
 	}
 	w := &watcher{src: src, prefix: prefix, kinds: set, out: make(chan Event, watchBuffer),
-		sent: map[string]sentKV{}}
+		sent: map[string]int64{}}
 	var initial []rawKV
 	if fromRevision == 0 {
 		initial, w.rev, err = src.listRaw(ctx, prefix, 0)
@@ -139,7 +134,7 @@ func (w *watcher) seed(ctx context.Context) error {
 	}
 	for _, kv := range kvs {
 		if _, ok := w.parse(kv.Key); ok {
-			w.sent[kv.Key] = sentKV{value: kv.Value, modRev: kv.ModRev}
+			w.sent[kv.Key] = kv.ModRev
 		}
 	}
 	return nil
@@ -207,10 +202,11 @@ func (w *watcher) forward(ctx context.Context, ev rawEvent) bool {
 	if !ok {
 		return true
 	}
+	// Old is what the datastore reports as the previous value (etcd's
+	// prev_kv); the watcher keeps only revisions of what it sent, not the
+	// values: a watch of the whole datastore would otherwise hold a copy
+	// of it (an agent at 250k pods: about 150 MB).
 	prev := ev.Prev
-	if s, known := w.sent[ev.KV.Key]; prev == nil && known {
-		prev = &rawKV{Key: ev.KV.Key, Value: s.value, ModRev: s.modRev}
-	}
 	out := Event{Type: ev.Type, Key: k, Revision: ev.KV.ModRev}
 	if prev != nil && ev.Type != Added {
 		out.Old = readStored(k, prev.Value, prev.ModRev)
@@ -221,7 +217,7 @@ func (w *watcher) forward(ctx context.Context, ev rawEvent) bool {
 		// An undecodable value is sent as an *api.Unreadable, so that a
 		// running consumer and one that starts later see the same thing.
 		out.Object = readStored(k, ev.KV.Value, ev.KV.ModRev)
-		w.sent[ev.KV.Key] = sentKV{value: ev.KV.Value, modRev: ev.KV.ModRev}
+		w.sent[ev.KV.Key] = ev.KV.ModRev
 	}
 	return w.send(ctx, out)
 }
@@ -262,13 +258,13 @@ func (w *watcher) sendDiff(ctx context.Context, kvs []rawKV, rev int64) bool {
 			continue
 		}
 		seen[kv.Key] = true
-		old, had := w.sent[kv.Key]
-		if had && old.modRev == kv.ModRev {
+		modRev, had := w.sent[kv.Key]
+		if had && modRev == kv.ModRev {
 			continue
 		}
 		ev := rawEvent{Type: Added, KV: kv}
 		if had {
-			ev = rawEvent{Type: Modified, KV: kv, Prev: &rawKV{Key: kv.Key, Value: old.value, ModRev: old.modRev}}
+			ev = rawEvent{Type: Modified, KV: kv} // the old value is gone: no Old
 		}
 		if !w.forward(ctx, ev) {
 			return false
