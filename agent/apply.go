@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"github.com/palisade-net/palisade/nft"
 	"maps"
@@ -27,7 +28,7 @@ func (l *loop) flush(ctx context.Context) {
 		}
 	}
 	l.dirty = false
-	if l.hasApplied && l.text == l.applied {
+	if l.hasApplied && l.digest == l.applied {
 		l.stopRetry()
 		l.a.state.setApplied()
 		l.reportProgrammed()
@@ -81,7 +82,7 @@ func (l *loop) compute() bool {
 	l.a.m.problems.Set(float64(len(res.Problems)))
 	l.a.state.setRender(nil, len(res.Problems))
 	l.reportFailClosed(res.Problems)
-	l.res, l.text, l.haveRes = res, res.Ruleset.Text(), true
+	l.res, l.digest, l.haveRes = res, sha256.Sum256([]byte(res.Ruleset.Text())), true
 	return true
 }
 
@@ -106,7 +107,7 @@ func (l *loop) apply(ctx context.Context) {
 		return
 	}
 	first := !l.hasApplied
-	l.applied, l.hasApplied, l.appliedRS = l.text, true, l.res.Ruleset
+	l.applied, l.hasApplied, l.appliedRS = l.digest, true, l.res.Ruleset
 	l.kernelText = ""
 	if !l.monitored {
 		l.kernelText = l.readBack(ctx) // polling: the baseline must predate any other change

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"github.com/palisade-net/palisade/nft"
 	"maps"
@@ -54,7 +55,7 @@ type loop struct {
 
 	dirty        bool
 	res          Result
-	text         string // res.Ruleset.Text()
+	digest       [sha256.Size]byte // of res.Ruleset.Text(): the text itself is not kept (tens of MB at scale)
 	haveRes      bool
 	batchStart   time.Time
 	why          map[string]int // kinds of the changes since the last transaction (for its log line)
@@ -67,7 +68,7 @@ type loop struct {
 	retryC       <-chan time.Time
 	retryDelay   time.Duration
 	failures     int
-	applied      string // the text this agent last applied
+	applied      [sha256.Size]byte // the digest of the text this agent last applied
 	hasApplied   bool
 	kernelText   string          // the table as the kernel listed it after the last apply (normalised); "" until read
 	appliedRS    *render.Ruleset // the ruleset the kernel holds (the last applied)
