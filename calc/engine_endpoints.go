@@ -188,7 +188,7 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 		e.owners.updateItem(ep.id, ep.own, ep.parents())
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
 			for _, m := range e.owners.items[ep.id].matches {
-				delete(e.members, m.s.id)
+				delete(e.members, e.owners.sel(m).id)
 				e.markDirty("member address")
 			}
 		}

@@ -240,7 +240,7 @@ func (e *Engine) tierList(ep *endpoint, k policy.StageKind, d policy.Direction) 
 	if it := e.local.items[ep.id]; it != nil {
 		byTier := map[string]int{}
 		for _, m := range it.matches {
-			p := e.policies[m.s.id].p
+			p := e.policies[e.local.sel(m).id].p
 			if !p.AppliesIn(k, d, ep.loc.hep != nil) {
 				continue
 			}

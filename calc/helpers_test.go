@@ -314,7 +314,7 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 	for _, s := range li.sels {
 		for pos, it := range s.items {
 			i := it.matchIndex(s)
-			if i < 0 || it.matches[i].pos != pos || li.items[it.id] != it {
+			if i < 0 || int(it.matches[i].pos) != pos || li.items[it.id] != it || li.byIdx[s.idx] != s {
 				return fmt.Errorf("%s matches %s one way only", s.id, it.id)
 			}
 			// Twice in s.items would put two entries for s in
@@ -324,14 +324,30 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 	}
 	for _, it := range li.items {
 		for _, m := range it.matches {
-			if m.pos >= len(m.s.items) || m.s.items[m.pos] != it || li.sels[m.s.id] != m.s {
-				return fmt.Errorf("%s matches %s one way only", m.s.id, it.id)
+			s := li.sel(m)
+			if s == nil {
+				return fmt.Errorf("item %s matches a deleted selector (index %d)", it.id, m.sel)
+			}
+			if int(m.pos) >= len(s.items) || s.items[m.pos] != it || li.sels[s.id] != s {
+				return fmt.Errorf("%s matches %s one way only", s.id, it.id)
 			}
 		}
 		n -= len(it.matches)
 	}
 	if n != 0 {
 		return fmt.Errorf("match maps differ in size by %d", n)
+	}
+	live := 0
+	for i, s := range li.byIdx {
+		if s != nil && (int(s.idx) != i || li.sels[s.id] != s) {
+			return fmt.Errorf("selector index %d holds %s (index %d)", i, s.id, s.idx)
+		}
+		if s != nil {
+			live++
+		}
+	}
+	if live != len(li.sels) || live+len(li.freeIdx) != len(li.byIdx) {
+		return fmt.Errorf("selector indexes: %d live, %d free, %d slots, %d selectors", live, len(li.freeIdx), len(li.byIdx), len(li.sels))
 	}
 	return nil
 }

@@ -361,7 +361,7 @@ func (li *LabelIndex) rematchItem(it *item) {
 	li.epoch++
 	ep := li.epoch
 	for _, m := range it.matches {
-		m.s.was = ep
+		li.byIdx[m.sel].was = ep
 	}
 	for _, l := range it.labels {
 		li.checkItem(it, l.p.sels, ep)
@@ -369,7 +369,7 @@ func (li *LabelIndex) rematchItem(it *item) {
 	}
 	li.checkItem(it, li.scan, ep)
 	for i := len(it.matches) - 1; i >= 0; i-- { // unlinkAt moves the last entry to i
-		if it.matches[i].s.mark != ep {
+		if li.byIdx[it.matches[i].sel].mark != ep {
 			li.unlinkAt(it, i)
 		}
 	}
@@ -441,7 +441,7 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 
 // link records that s matches it.
 func (li *LabelIndex) link(s *selRec, it *item) {
-	it.matches = append(it.matches, match{s: s, pos: len(s.items)})
+	it.matches = append(it.matches, match{sel: s.idx, pos: int32(len(s.items))})
 	s.items = append(s.items, it)
 	li.starts = append(li.starts, event{sel: s.id, item: it.id})
 }
@@ -454,8 +454,8 @@ func (li *LabelIndex) unlink(s *selRec, it *item) {
 // unlinkAt records that it.matches[i] no longer matches it, moving the
 // last entry of it.matches into the freed position.
 func (li *LabelIndex) unlinkAt(it *item, i int) {
-	s := it.matches[i].s
-	s.removeItemAt(it.matches[i].pos)
+	s := li.byIdx[it.matches[i].sel]
+	s.removeItemAt(int(it.matches[i].pos))
 	last := len(it.matches) - 1
 	it.matches[i] = it.matches[last]
 	it.matches[last] = match{}
@@ -470,7 +470,7 @@ func (s *selRec) removeItemAt(pos int) {
 	if pos != last {
 		moved := s.items[last]
 		s.items[pos] = moved
-		moved.matches[moved.matchIndex(s)].pos = pos
+		moved.matches[moved.matchIndex(s)].pos = int32(pos)
 	}
 	s.items[last] = nil
 	s.items = s.items[:last]
@@ -479,7 +479,7 @@ func (s *selRec) removeItemAt(pos int) {
 // matchIndex is the index of s in it.matches, or -1.
 func (it *item) matchIndex(s *selRec) int {
 	for i := range it.matches {
-		if it.matches[i].s == s {
+		if it.matches[i].sel == s.idx {
 			return i
 		}
 	}

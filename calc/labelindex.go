@@ -16,6 +16,8 @@ type LabelIndex struct {
 
 	items   map[string]*item
 	sels    map[string]*selRec
+	byIdx   []*selRec // selectors by idx; nil slots are free
+	freeIdx []int32
 	parents map[string]*parent
 	keys    map[string]*keyIndex
 	scan    []selRef       // selectors without an anchor
@@ -70,6 +72,7 @@ type parent struct {
 // selRec is a registered selector.
 type selRec struct {
 	id    string
+	idx   int32 // in LabelIndex.byIdx, which match entries name
 	sel   *selector.Selector
 	keys  []string // label keys the selector refers to
 	cands []anchor // candidate anchors, from the syntax tree
@@ -80,13 +83,14 @@ type selRec struct {
 	was   uint64
 }
 
-// match is an entry of item.matches: a selector matching the item and the
-// item's position in the selector's items. A selector's items hold no
-// positions back: an item matches few selectors, so finding a selector
-// among them is a short scan.
+// match is an entry of item.matches: a selector matching the item (its
+// index in LabelIndex.byIdx) and the item's position in the selector's
+// items, 8 bytes (an item of a large cluster matches dozens of selectors).
+// A selector's items hold no positions back: an item matches few
+// selectors, so finding a selector among them is a short scan.
 type match struct {
-	s   *selRec
-	pos int
+	sel int32
+	pos int32
 }
 
 // selRef is an entry of a selector list: the selector and which of its
@@ -159,8 +163,9 @@ func (li *LabelIndex) UpdateSelector(id string, sel *selector.Selector) {
 		li.detach(s)
 		li.unref(s)
 	} else {
-		s = &selRec{id: id}
+		s = &selRec{id: id, idx: li.allocIdx()}
 		li.sels[id] = s
+		li.byIdx[s.idx] = s
 	}
 	s.sel = sel
 	s.keys = sel.LabelKeys()
@@ -190,6 +195,8 @@ func (li *LabelIndex) DeleteSelector(id string) {
 	li.detach(s)
 	li.unref(s)
 	delete(li.sels, id)
+	li.byIdx[s.idx] = nil
+	li.freeIdx = append(li.freeIdx, s.idx)
 }
 
 // unref forgets the label keys s refers to.
@@ -247,8 +254,9 @@ func (li *LabelIndex) DeleteItem(id string) {
 	li.enter()
 	defer li.exit()
 	for _, m := range it.matches {
-		m.s.removeItemAt(m.pos)
-		li.stops = append(li.stops, event{sel: m.s.id, item: it.id})
+		s := li.byIdx[m.sel]
+		s.removeItemAt(int(m.pos))
+		li.stops = append(li.stops, event{sel: s.id, item: it.id})
 	}
 	it.matches = nil
 	for len(it.labels) > 0 {
@@ -310,6 +318,20 @@ func (li *LabelIndex) DeleteParent(id string) {
 	li.dropParentIfUnused(p)
 }
 
+// allocIdx returns a free selector index.
+func (li *LabelIndex) allocIdx() int32 {
+	if n := len(li.freeIdx); n > 0 {
+		i := li.freeIdx[n-1]
+		li.freeIdx = li.freeIdx[:n-1]
+		return i
+	}
+	li.byIdx = append(li.byIdx, nil)
+	return int32(len(li.byIdx) - 1)
+}
+
+// sel returns the selector a match entry names.
+func (li *LabelIndex) sel(m match) *selRec { return li.byIdx[m.sel] }
+
 // Matches returns the ids of the items selector selID matches, sorted (a
 // fresh slice; O(n log n) in the number of matches).
 func (li *LabelIndex) Matches(selID string) []string {
@@ -334,7 +356,7 @@ func (li *LabelIndex) SelectorsMatching(itemID string) []string {
 	}
 	out := make([]string, 0, len(it.matches))
 	for _, m := range it.matches {
-		out = append(out, m.s.id)
+		out = append(out, li.byIdx[m.sel].id)
 	}
 	slices.Sort(out)
 	return out
