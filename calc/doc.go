@@ -161,7 +161,8 @@
 //     that no active selector reads, policies and rules that apply to no
 //     local endpoint, and metadata-only changes leave it false.
 //   - A view is valid until the next change; using it afterwards panics.
-//     Objects given to the engine are kept and never modified.
+//     Objects given to the engine are never modified; it keeps what it
+//     uses of them (parts of an object may be shared), not the objects.
 //
 // Where the model depends on input order the engine picks one: a pod
 // before a WorkloadEndpoint with the same namespace/name, then by object

@@ -177,9 +177,10 @@ func (e *Engine) markDirty(why string) {
 	}
 }
 
-// OnUpdate adds or replaces an object. The engine keeps obj and never
-// modifies it; the caller must not modify it afterwards either. Kinds that
-// do not take part in policy are ignored.
+// OnUpdate adds or replaces an object. The engine never modifies obj and
+// may keep parts of it (a namespace's labels, a service); the caller must
+// not modify it afterwards either. Kinds that do not take part in policy
+// are ignored.
 func (e *Engine) OnUpdate(obj api.Object) {
 	key := store.KeyOf(obj)
 	if !relevant(key.Kind) {
