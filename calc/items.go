@@ -320,9 +320,14 @@ func (li *LabelIndex) addLabel(it *item, k, v string) {
 // indexKey indexes key k, which a selector now refers to, for every item
 // that holds it and does not have it indexed yet.
 func (li *LabelIndex) indexKey(k string) {
+	// Items may still hold k indexed from when a selector last read it;
+	// when none does (the key's index counts no item), skip looking.
+	stale := li.keys[k] != nil && li.keys[k].count > 0
 	for _, it := range li.items {
-		if _, ok := it.Get(k); ok {
-			continue
+		if stale {
+			if _, ok := it.Get(k); ok {
+				continue
+			}
 		}
 		if v, ok := it.resolve(k); ok {
 			li.addLabel(it, k, v)
