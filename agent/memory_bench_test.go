@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime"
-	"runtime/pprof"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/palisade-net/palisade/internal/benchmem"
 	"github.com/palisade-net/palisade/internal/gen"
 	"github.com/palisade-net/palisade/nft"
 	"github.com/palisade-net/palisade/render"
@@ -36,7 +34,7 @@ import (
 // per 25 pods); PALISADE_HEAP_PROFILE=FILE writes the heap profile then
 // (go tool pprof -sample_index=inuse_space).
 func BenchmarkAgentMemory(b *testing.B) {
-	pods := envInt("PALISADE_AGENT_PODS", 250_000)
+	pods := benchmem.EnvInt("PALISADE_AGENT_PODS", 250_000)
 	st := store.NewMemory()
 	load := func() {
 		objs := gen.Cluster(gen.Spec{Seed: 15, Namespaces: 100, Pods: pods, Policies: pods / 25, Apps: 500})
@@ -56,7 +54,7 @@ func BenchmarkAgentMemory(b *testing.B) {
 		}
 	}
 	load()
-	base := heapAfterGC()
+	base := benchmem.HeapAfterGC()
 	for b.Loop() {
 		applied := make(chan *render.Ruleset, 1)
 		f := &keptRuleset{applied: applied}
@@ -72,18 +70,9 @@ func BenchmarkAgentMemory(b *testing.B) {
 			b.Fatal("no ruleset written in 10 minutes")
 		}
 		b.StopTimer()
-		held := heapAfterGC()
+		held := benchmem.HeapAfterGC()
 		b.ReportMetric(float64(held-min(held, base))/1e6, "held-MB")
-		if path := os.Getenv("PALISADE_HEAP_PROFILE"); path != "" {
-			out, err := os.Create(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := pprof.WriteHeapProfile(out); err != nil {
-				b.Fatal(err)
-			}
-			out.Close()
-		}
+		benchmem.WriteHeapProfile(b)
 		st := rs.Stats()
 		b.ReportMetric(float64(st.Rules), "rules")
 		b.ReportMetric(float64(st.SetElements), "set-elements")
@@ -127,21 +116,6 @@ func (k *keptRuleset) Show(context.Context) (string, error) {
 	return k.last.Text(), nil
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

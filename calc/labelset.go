@@ -147,13 +147,6 @@ func (l labelSet) each(fn func(k, v string)) {
 	}
 }
 
-// len is the number of labels.
-func (l labelSet) len() int {
-	n := 0
-	l.each(func(string, string) { n++ })
-	return n
-}
-
 // toMap returns the labels as a new map (nil when empty).
 func (l labelSet) toMap() map[string]string {
 	if l.s == "" {

@@ -15,6 +15,13 @@ func packLabels(m map[string]string) labelSet {
 	return p.pack(m)
 }
 
+// len is the number of labels.
+func (l labelSet) len() int {
+	n := 0
+	l.each(func(string, string) { n++ })
+	return n
+}
+
 func TestLabelSet(t *testing.T) {
 	long := strings.Repeat("v", 300) // a length that takes two varint bytes
 	for _, tc := range []struct {

@@ -2,14 +2,13 @@ package calc
 
 import (
 	"fmt"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/benchmem"
 	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
@@ -30,21 +29,13 @@ import (
 // endpoints): W1's generator at that size. W3 is 100k namespaces with one
 // pod and one isolating Kubernetes NetworkPolicy each.
 
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // coldCalc times the engine's cold calculation over the objects gen makes,
 // for node. It reports the heap after GC the engine and the rendered
 // ruleset hold once the objects themselves are dropped (held-MB: what an
 // agent holds, the watch having handed the objects over), over the heap
 // before the objects were made.
 func coldCalc(b *testing.B, gen func() []api.Object, node string) {
-	base := heapAfterGC()
+	base := benchmem.HeapAfterGC()
 	objs := gen()
 	var cpu cpuClock
 	var e *Engine
@@ -67,19 +58,9 @@ func coldCalc(b *testing.B, gen func() []api.Object, node string) {
 	cpu.Report(b, n)
 	clear(objs)
 	objs = nil
-	held := heapAfterGC()
+	held := benchmem.HeapAfterGC()
 	b.ReportMetric(float64(held-min(held, base))/1e6, "held-MB")
-	if path := os.Getenv("PALISADE_HEAP_PROFILE"); path != "" {
-		// What the engine holds (go tool pprof -sample_index=inuse_space).
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.WriteHeapProfile(f); err != nil {
-			b.Fatal(err)
-		}
-		f.Close()
-	}
+	benchmem.WriteHeapProfile(b) // what the engine holds
 	st := rs.Stats()
 	b.ReportMetric(float64(st.Rules), "rules")
 	b.ReportMetric(float64(st.SetElements), "set-elements")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/benchmem"
 	"github.com/palisade-net/palisade/store"
 )
 
@@ -28,8 +29,8 @@ import (
 //
 //	go test ./server -run '^$' -bench WatchFanout -benchtime 1x
 func BenchmarkWatchFanout(b *testing.B) {
-	watchers := envInt("PALISADE_FANOUT_WATCHERS", 1000)
-	writes := envInt("PALISADE_FANOUT_WRITES", 20)
+	watchers := benchmem.EnvInt("PALISADE_FANOUT_WATCHERS", 1000)
+	writes := benchmem.EnvInt("PALISADE_FANOUT_WRITES", 20)
 	ms, endpoints := startCluster(b, 3)
 	rssBefore := maxRSS(b, ms)
 	for range b.N {
@@ -159,11 +160,4 @@ func maxRSS(b *testing.B, ms []*member) float64 {
 		}
 	}
 	return most
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
