@@ -299,13 +299,17 @@ func isStaged(o api.Object) bool {
 }
 
 // listing tells the cache that a new full list of the datastore begins:
-// it holds what the list sends when a staged policy exists (or one was
-// asked for), and nothing otherwise.
+// when a staged policy exists (or one was asked for) and the cache holds
+// nothing, it holds what the list sends. A cache already holding keeps
+// its objects and serves its view on: the list sends every object again,
+// and what it no longer has arrives as Deleted at its end (the loop), as
+// for the engine, so the staged counters do not go away meanwhile.
 func (c *stagedCache) listing() {
-	c.objs = newModelCache()
-	c.holding, c.complete = len(c.staged) > 0 || c.want, false
+	if !c.holding && (len(c.staged) > 0 || c.want) {
+		c.objs, c.holding, c.complete = newModelCache(), true, false
+		c.changed = true
+	}
 	c.want, c.asked = false, false
-	c.changed = true
 }
 
 func (c *stagedCache) Apply(ev store.Event) {

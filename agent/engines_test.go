@@ -212,6 +212,12 @@ func TestStagedCacheHolds(t *testing.T) {
 	if n := len(c.objs.objs); n != len(objs) || c.Source() == nil {
 		t.Fatalf("after the new list: %d objects held (want %d), source %v", n, len(objs), c.Source() != nil)
 	}
+	// A later list (the watch started again) keeps the view served.
+	c.listing()
+	if n := len(c.objs.objs); n != len(objs) || c.Source() == nil {
+		t.Fatalf("while listing again: %d objects held (want %d), source %v", n, len(objs), c.Source() != nil)
+	}
+	list()
 	c.Apply(store.Event{Type: store.Deleted, Key: store.KeyOf(stg)})
 	if n := len(c.objs.objs); n != 0 || c.Source() != nil || c.wantList() {
 		t.Fatalf("after the last staged policy: %d objects held, source %v", n, c.Source() != nil)
