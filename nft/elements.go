@@ -35,6 +35,11 @@ func (b *nlBatch) changeSetElements(o, s *render.Set) {
 func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
 	goneP, newP := diffSlices(o.Prefixes, s.Prefixes)
 	goneT, newT := diffSlices(o.Tuples, s.Tuples)
+	if len(o.Ports)+len(s.Ports) > 0 {
+		// A port list's set is named by its content and never changes
+		// in place; written whole should it ever.
+		return nil, nil, false
+	}
 	if s.Interval {
 		for _, p := range append(goneP[:len(goneP):len(goneP)], newP...) {
 			if _, more := next(prefixRange(p).hi); !more || p.Masked().Addr().IsUnspecified() {
@@ -43,10 +48,10 @@ func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
 		}
 	}
 	var err error
-	if del, err = setElements(s, goneP, goneT); err != nil {
+	if del, err = setElements(s, goneP, goneT, nil); err != nil {
 		return nil, nil, false
 	}
-	if add, err = setElements(s, newP, newT); err != nil {
+	if add, err = setElements(s, newP, newT, nil); err != nil {
 		return nil, nil, false
 	}
 	return del, add, true

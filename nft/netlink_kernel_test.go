@@ -64,6 +64,12 @@ func shapesRuleset() *render.Ruleset {
 		{Matches: m(render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.1/32", "198.18.0.2/32")},
 			render.MatchAddr{Field: render.FieldDaddr, Family: render.FamilyIPv4, Prefixes: pfx("198.18.0.0/24", "198.18.1.0/24")}), Verdict: render.Accept},
 		{Matches: m(render.MatchL4Proto{Protos: []uint8{6, 17, 132}, Negate: true}, render.MatchIfname{Field: render.FieldIifname, Name: "veth*", Negate: true}), Verdict: render.Drop},
+		// Port lists in named sets (render's list sets), with ranges to
+		// the last port, and of single ports.
+		{Matches: m(render.MatchL4Proto{Protos: []uint8{6}}, render.MatchPort{Field: render.FieldDport, Set: "ports-r",
+			Ranges: []render.PortRange{{Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}, {Lo: 60000, Hi: 65535}}}), Verdict: render.Accept},
+		{Matches: m(render.MatchL4Proto{Protos: []uint8{17}}, render.MatchPort{Field: render.FieldSport, Set: "ports-s", Negate: true,
+			Ranges: []render.PortRange{{Lo: 53, Hi: 53}, {Lo: 67, Hi: 67}}}), Verdict: render.Drop},
 		{Verdict: render.Verdict{Kind: render.VerdictVmap, Key: render.FieldIifname, Map: "wep"}},
 		{Verdict: render.Verdict{Kind: render.VerdictVmap, Key: render.FieldOifname, Map: "wep"}},
 	}
@@ -81,6 +87,9 @@ func shapesRuleset() *render.Ruleset {
 			{Name: "s4pp", Type: render.SetIPv4ProtoPort, Tuples: []render.Tuple{{Addr: netip.MustParseAddr("198.18.0.1"), Proto: 6, Port: 80}}},
 			{Name: "s6pp", Type: render.SetIPv6ProtoPort, Tuples: []render.Tuple{{Addr: netip.MustParseAddr("fd00::1"), Proto: 17, Port: 53}}},
 			{Name: "spp", Type: render.SetProtoPort, Comment: "failsafes", Tuples: []render.Tuple{{Proto: 6, Port: 22}, {Proto: 17, Port: 68}}},
+			{Name: "ports-r", Type: render.SetService, Interval: true, Comment: "ports 80,8000-8100,60000-65535",
+				Ports: []render.PortRange{{Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}, {Lo: 60000, Hi: 65535}}},
+			{Name: "ports-s", Type: render.SetService, Ports: []render.PortRange{{Lo: 53, Hi: 53}, {Lo: 67, Hi: 67}}},
 		},
 		Maps: []*render.Map{{Name: "wep", Comment: "m", Elements: []render.MapElement{
 			{Key: "cali1", Verdict: render.Goto("c3")}, {Key: "eth1", Verdict: render.Jump("c3")}}}},

@@ -157,6 +157,8 @@ func setKey(t render.SetType) (typ, length, order uint32, err error) {
 		return dtypeIP6Addr<<12 | dtypeInetProto<<6 | dtypeService, 24, byteorderInvalid, nil
 	case render.SetProtoPort:
 		return dtypeInetProto<<6 | dtypeService, 8, byteorderInvalid, nil
+	case render.SetService:
+		return dtypeService, 2, byteorderBig, nil
 	}
 	return 0, 0, 0, fmt.Errorf("unknown set type %q", t)
 }
@@ -178,7 +180,7 @@ func (b *nlBatch) addSet(s *render.Set) {
 
 // addSetElements adds all of the set's elements.
 func (b *nlBatch) addSetElements(s *render.Set) {
-	elems, err := setElements(s, s.Prefixes, s.Tuples)
+	elems, err := setElements(s, s.Prefixes, s.Tuples, s.Ports)
 	if err != nil {
 		b.fail(fmt.Errorf("set %s: %w", s.Name, err))
 		return
@@ -186,16 +188,25 @@ func (b *nlBatch) addSetElements(s *render.Set) {
 	b.elements(unix.NFT_MSG_NEWSETELEM, s.Name, 0, elems)
 }
 
-// setElements encodes prefixes (interval or single-address sets) or
-// tuples of a set of s's type.
-func setElements(s *render.Set, prefixes []netip.Prefix, tuples []render.Tuple) ([]netlink.Attribute, error) {
+// setElements encodes prefixes (interval or single-address sets), tuples
+// or port ranges of a set of s's type.
+func setElements(s *render.Set, prefixes []netip.Prefix, tuples []render.Tuple, ports []render.PortRange) ([]netlink.Attribute, error) {
 	var out []netlink.Attribute
 	if s.Interval {
 		var rs []addrRange
 		for _, p := range prefixes {
 			rs = append(rs, prefixRange(p))
 		}
+		for _, r := range ports {
+			rs = append(rs, addrRange{lo: be16(r.Lo), hi: be16(r.Hi)})
+		}
 		return intervalElements(rs, false)
+	}
+	for _, r := range ports {
+		if r.Lo != r.Hi {
+			return nil, fmt.Errorf("port range %d-%d in a set without intervals", r.Lo, r.Hi)
+		}
+		out = append(out, keyElement(be16(r.Lo), 0, nil))
 	}
 	for _, p := range prefixes {
 		if !p.IsSingleIP() {

@@ -144,7 +144,7 @@ func (c *compiler) staticMatch(r *Rule, m Match, remote Field, info *sectionInfo
 			info.local = append(info.local, c.addrAtom(c.local, x))
 		}
 	case MatchPort:
-		return x.Field == FieldDport && x.Set == "" && onlyPortProtos(r)
+		return x.Field == FieldDport && onlyPortProtos(r)
 	case MatchAddrProtoPort:
 		// address . protocol . destination port: the remote end's named
 		// port (egress) or the endpoint's own (ingress)
@@ -196,7 +196,7 @@ func onlyPortProtos(r *Rule) bool {
 }
 
 func (c *compiler) addrAtom(t *idTable, x MatchAddr) int {
-	if x.Set != "" {
+	if len(x.Prefixes) == 0 { // a selector's set (a list's set holds Prefixes)
 		return t.atomFor("set:"+x.Set, x.Set, func() []AddrRange {
 			if s := c.sets[x.Set]; s != nil {
 				return prefixRanges(s.Prefixes)

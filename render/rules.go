@@ -151,10 +151,12 @@ func notICMPDisjuncts(r *policy.Rule, fam Family) [][]Match {
 func (b *builder) sideMatches(s *policy.Side, addrF, portF Field, fam Family, proto uint8) [][]Match {
 	var ms []Match
 	if len(s.Nets) > 0 {
-		ms = append(ms, MatchAddr{Field: addrF, Family: fam, Prefixes: mergePrefixes(s.Nets, fam)})
+		ps := mergePrefixes(s.Nets, fam)
+		ms = append(ms, MatchAddr{Field: addrF, Family: fam, Prefixes: ps, Set: b.netSet(ps, fam)})
 	}
 	if len(s.NotNets) > 0 {
-		ms = append(ms, MatchAddr{Field: addrF, Family: fam, Prefixes: mergePrefixes(s.NotNets, fam), Negate: true})
+		ps := mergePrefixes(s.NotNets, fam)
+		ms = append(ms, MatchAddr{Field: addrF, Family: fam, Prefixes: ps, Set: b.netSet(ps, fam), Negate: true})
 	}
 	switch {
 	case s.Selector != nil:
@@ -168,7 +170,7 @@ func (b *builder) sideMatches(s *policy.Side, addrF, portF Field, fam Family, pr
 		ms = append(ms, MatchL4Proto{Protos: portProtos})
 	}
 	if len(s.NotPorts) > 0 {
-		ms = append(ms, MatchPort{Field: portF, Ranges: portRanges(s.NotPorts), Negate: true})
+		ms = append(ms, b.portMatch(portF, s.NotPorts, true))
 	}
 	if len(s.NotNamedPorts) > 0 {
 		ms = append(ms, MatchAddrProtoPort{Field: addrF, Family: fam, Set: b.namedPortSet(s, s.NotNamedPorts, fam), Negate: true})
@@ -178,12 +180,12 @@ func (b *builder) sideMatches(s *policy.Side, addrF, portF Field, fam Family, pr
 	}
 	var alts [][]Match
 	if len(s.Ports) > 0 {
-		alts = append(alts, []Match{MatchPort{Field: portF, Ranges: portRanges(s.Ports)}})
+		alts = append(alts, []Match{b.portMatch(portF, s.Ports, false)})
 	}
 	if len(s.NamedPorts) > 0 {
 		var alt []Match
 		if len(s.Ports) > 0 {
-			alt = append(alt, MatchPort{Field: portF, Ranges: portRanges(s.Ports), Negate: true})
+			alt = append(alt, b.portMatch(portF, s.Ports, true))
 		}
 		alt = append(alt, MatchAddrProtoPort{Field: addrF, Family: fam, Set: b.namedPortSet(s, s.NamedPorts, fam)})
 		alts = append(alts, alt)
@@ -198,6 +200,13 @@ func containsProto(ps []uint8, p uint8) bool {
 		}
 	}
 	return false
+}
+
+// portMatch matches field in (or not in) the ports, through their list
+// set when there is more than one range.
+func (b *builder) portMatch(field Field, ports []policy.PortRange, negate bool) MatchPort {
+	rs := portRanges(ports)
+	return MatchPort{Field: field, Ranges: rs, Set: b.portSet(rs), Negate: negate}
 }
 
 func portRanges(in []policy.PortRange) []PortRange {

@@ -232,12 +232,18 @@ func portOperand(x MatchPort) string {
 	}
 	items := make([]string, len(x.Ranges))
 	for i, r := range x.Ranges {
-		items[i] = strconv.Itoa(int(r.Lo))
-		if r.Hi != r.Lo {
-			items[i] += "-" + strconv.Itoa(int(r.Hi))
-		}
+		items[i] = portRangeString(r)
 	}
 	return setOf(items)
+}
+
+// portRangeString is "80" or "8000-8100".
+func portRangeString(r PortRange) string {
+	s := strconv.Itoa(int(r.Lo))
+	if r.Hi != r.Lo {
+		s += "-" + strconv.Itoa(int(r.Hi))
+	}
+	return s
 }
 
 func icmpString(x MatchICMP) string {
@@ -340,6 +346,9 @@ func (s *Set) ElementKeys() [][]string {
 			k = append([]string{t.Addr.String()}, k...)
 		}
 		out = append(out, k)
+	}
+	for _, r := range s.Ports {
+		out = append(out, []string{portRangeString(r)})
 	}
 	return out
 }

@@ -44,7 +44,7 @@ func (t *tracer) match(m Match) bool {
 		}
 		return t.addrIn(x, t.addr(x.Field)) != x.Negate
 	case MatchPort:
-		return portIn(x.Ranges, t.port(x.Field)) != x.Negate
+		return t.portIn(x, t.port(x.Field)) != x.Negate
 	case MatchAddrProtoPort:
 		if t.family() != x.Family {
 			return false
@@ -123,6 +123,20 @@ func (t *tracer) addrIn(x MatchAddr, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// portIn looks the port up where the kernel does: in the match's list
+// set when it names one.
+func (t *tracer) portIn(x MatchPort, port uint16) bool {
+	if x.Set == "" {
+		return portIn(x.Ranges, port)
+	}
+	s, ok := t.sets[x.Set]
+	if !ok {
+		t.res.Err = traceError("trace: no set " + x.Set)
+		return false
+	}
+	return portIn(s.Ports, port)
 }
 
 func portIn(rs []PortRange, port uint16) bool {

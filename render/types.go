@@ -148,8 +148,10 @@ type MatchL4Proto struct {
 	Negate bool
 }
 
-// MatchAddr is ip/ip6 saddr/daddr in a named set (Set != "") or in the
-// inline Prefixes; Negate makes it "not in". Family says ip or ip6.
+// MatchAddr is ip/ip6 saddr/daddr in a selector's named set (Set, no
+// Prefixes) or in Prefixes; Negate makes it "not in". Family says ip or
+// ip6. Prefixes of more than one are also named by Set: the list set
+// that holds them for the kernel (lists.go); Prefixes stay the meaning.
 type MatchAddr struct {
 	Field    Field // FieldSaddr or FieldDaddr
 	Family   Family
@@ -161,7 +163,10 @@ type MatchAddr struct {
 // PortRange is an inclusive range of ports.
 type PortRange struct{ Lo, Hi uint16 }
 
-// MatchPort is th sport/dport in (or not in) Ranges, or in a named set.
+// MatchPort is th sport/dport in (or not in) Ranges. Set, when not empty,
+// names the list set (SetService) that holds Ranges for the kernel: a
+// list of more than one range is looked up there, not in an inline
+// anonymous set (lists.go). Ranges stay the match's meaning.
 type MatchPort struct {
 	Field  Field // FieldSport or FieldDport
 	Ranges []PortRange
@@ -312,10 +317,12 @@ const (
 	SetIPv4ProtoPort SetType = "ipv4_addr . inet_proto . inet_service"
 	SetIPv6ProtoPort SetType = "ipv6_addr . inet_proto . inet_service"
 	SetProtoPort     SetType = "inet_proto . inet_service"
+	SetService       SetType = "inet_service" // a rule's list of ports (Ports)
 )
 
 // Set is a named set. Address sets (SetIPv4, SetIPv6) are interval sets of
-// Prefixes, merged so no two overlap; the concatenated types hold Tuples.
+// Prefixes, merged so no two overlap; the concatenated types hold Tuples;
+// SetService holds Ports, sorted and merged.
 type Set struct {
 	Name     string
 	Type     SetType
@@ -323,6 +330,7 @@ type Set struct {
 	Comment  string
 	Prefixes []netip.Prefix
 	Tuples   []Tuple
+	Ports    []PortRange
 }
 
 // Tuple is one element of a concatenated set; Addr is unset for
@@ -334,7 +342,7 @@ type Tuple struct {
 }
 
 // Len is the number of elements.
-func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) }
+func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) + len(s.Ports) }
 
 // MapKind is a verdict map's key type.
 type MapKind uint8

@@ -184,6 +184,11 @@ func setDigest(s *Set) string {
 		binary.BigEndian.PutUint16(buf[17:], t.Port)
 		h.Write(buf[:19])
 	}
+	for _, r := range s.Ports {
+		binary.BigEndian.PutUint16(buf[0:], r.Lo)
+		binary.BigEndian.PutUint16(buf[2:], r.Hi)
+		h.Write(buf[:4])
+	}
 	return hex.EncodeToString(h.Sum(nil))[:versionLen]
 }
 
