@@ -58,11 +58,7 @@ func (b *builder) netSet(prefixes []netip.Prefix, fam Family) string {
 	}
 	name := "nets-" + shortHash(strings.Join(items, ",")) + famSuffix(fam)
 	if _, ok := b.sets[name]; !ok {
-		typ := SetIPv4
-		if fam == FamilyIPv6 {
-			typ = SetIPv6
-		}
-		b.sets[name] = &Set{Name: name, Type: typ, Interval: !allSingle(prefixes),
+		b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !allSingle(prefixes),
 			Comment: "nets " + strings.Join(items, ","), Prefixes: prefixes}
 	}
 	return name

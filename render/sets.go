@@ -43,13 +43,17 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 			comment += " notSelector " + selString(s.NotSelector)
 		}
 	}
-	typ := SetIPv4
-	if fam == FamilyIPv6 {
-		typ = SetIPv6
-	}
 	prefixes := mergePrefixes(members, fam)
-	b.sets[name] = &Set{Name: name, Type: typ, Interval: !allSingle(prefixes), Comment: comment, Prefixes: prefixes}
+	b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !allSingle(prefixes), Comment: comment, Prefixes: prefixes}
 	return name
+}
+
+// addrSetType is the type of an address set of the family.
+func addrSetType(fam Family) SetType {
+	if fam == FamilyIPv6 {
+		return SetIPv6
+	}
+	return SetIPv4
 }
 
 // allSingle reports whether every prefix is one address. A set of single
