@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -97,11 +98,20 @@ func isHTTP(b []byte) bool {
 	return false
 }
 
-// answerHTTP sends a small page naming the address that answered.
+// answerHTTP sends a small page naming the address that answered, then
+// ends its side and reads what the client still sends until it closes
+// (or 2 s pass). Closing with the rest of a request unread (a request
+// that came in two segments) would make the kernel answer with a reset,
+// and a client reading the page could see the reset, not the end.
 func answerHTTP(c net.Conn) {
 	body := fmt.Sprintf("palisade lab: %s answered\n", c.LocalAddr())
 	_, _ = fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		len(body), body)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _ = io.Copy(io.Discard, c)
 }
 
 func serveUDP(c net.PacketConn) {
