@@ -35,9 +35,9 @@ func (b *nlBatch) changeSetElements(o, s *render.Set) {
 func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
 	goneP, newP := diffSlices(o.Prefixes, s.Prefixes)
 	goneT, newT := diffSlices(o.Tuples, s.Tuples)
-	if len(o.Ports)+len(s.Ports) > 0 {
-		// A port list's set is named by its content and never changes
-		// in place; written whole should it ever.
+	if len(o.Ports)+len(s.Ports)+len(o.Protos)+len(s.Protos) > 0 {
+		// A list set is named by its content and never changes in
+		// place; written whole should it ever.
 		return nil, nil, false
 	}
 	if s.Interval {

@@ -70,6 +70,8 @@ func shapesRuleset() *render.Ruleset {
 			Ranges: []render.PortRange{{Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}, {Lo: 60000, Hi: 65535}}}), Verdict: render.Accept},
 		{Matches: m(render.MatchL4Proto{Protos: []uint8{17}}, render.MatchPort{Field: render.FieldSport, Set: "ports-s", Negate: true,
 			Ranges: []render.PortRange{{Lo: 53, Hi: 53}, {Lo: 67, Hi: 67}}}), Verdict: render.Drop},
+		{Matches: m(render.MatchL4Proto{Protos: []uint8{6, 17, 132, 136}, Set: "protos-p"}), Verdict: render.Accept},
+		{Matches: m(render.MatchL4Proto{Protos: []uint8{1, 58}, Set: "protos-i", Negate: true}), Verdict: render.Drop},
 		{Verdict: render.Verdict{Kind: render.VerdictVmap, Key: render.FieldIifname, Map: "wep"}},
 		{Verdict: render.Verdict{Kind: render.VerdictVmap, Key: render.FieldOifname, Map: "wep"}},
 	}
@@ -90,6 +92,8 @@ func shapesRuleset() *render.Ruleset {
 			{Name: "ports-r", Type: render.SetService, Interval: true, Comment: "ports 80,8000-8100,60000-65535",
 				Ports: []render.PortRange{{Lo: 80, Hi: 80}, {Lo: 8000, Hi: 8100}, {Lo: 60000, Hi: 65535}}},
 			{Name: "ports-s", Type: render.SetService, Ports: []render.PortRange{{Lo: 53, Hi: 53}, {Lo: 67, Hi: 67}}},
+			{Name: "protos-p", Type: render.SetProto, Comment: "protocols tcp,udp,sctp,136", Protos: []uint8{6, 17, 132, 136}},
+			{Name: "protos-i", Type: render.SetProto, Protos: []uint8{1, 58}},
 		},
 		Maps: []*render.Map{{Name: "wep", Comment: "m", Elements: []render.MapElement{
 			{Key: "cali1", Verdict: render.Goto("c3")}, {Key: "eth1", Verdict: render.Jump("c3")}}}},

@@ -159,6 +159,8 @@ func setKey(t render.SetType) (typ, length, order uint32, err error) {
 		return dtypeInetProto<<6 | dtypeService, 8, byteorderInvalid, nil
 	case render.SetService:
 		return dtypeService, 2, byteorderBig, nil
+	case render.SetProto:
+		return dtypeInetProto, 1, byteorderInvalid, nil
 	}
 	return 0, 0, 0, fmt.Errorf("unknown set type %q", t)
 }
@@ -181,6 +183,9 @@ func (b *nlBatch) addSet(s *render.Set) {
 // addSetElements adds all of the set's elements.
 func (b *nlBatch) addSetElements(s *render.Set) {
 	elems, err := setElements(s, s.Prefixes, s.Tuples, s.Ports)
+	for _, p := range s.Protos {
+		elems = append(elems, keyElement([]byte{p}, 0, nil))
+	}
 	if err != nil {
 		b.fail(fmt.Errorf("set %s: %w", s.Name, err))
 		return

@@ -196,6 +196,10 @@ func (e *ruleEnc) ifname(x render.MatchIfname) {
 
 func (e *ruleEnc) l4proto(x render.MatchL4Proto) {
 	e.meta(expr.MetaKeyL4PROTO, reg1)
+	if x.Set != "" {
+		e.add(&expr.Lookup{SourceRegister: reg1, SetName: x.Set, Invert: x.Negate})
+		return
+	}
 	if len(x.Protos) == 1 {
 		e.cmp(x.Negate, []byte{x.Protos[0]})
 		if !x.Negate {

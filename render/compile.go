@@ -594,7 +594,7 @@ func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rul
 		maps = append(maps, m)
 		r := Rule{Verdict: Verdict{Kind: VerdictVmap, Map: m.Name, Key: sp.key}}
 		if sp.guard != nil {
-			r.Matches = []Match{MatchL4Proto{Protos: sp.guard}}
+			r.Matches = []Match{c.protoMatch(sp.guard)}
 		}
 		rules = append(rules, r)
 	}
@@ -604,6 +604,32 @@ func (c *compiler) lookups(name string, elems []MapElement, def *outcome) ([]Rul
 	}
 	rules = append(rules, Rule{Verdict: Goto(c.lastChain(def)), Comment: comment})
 	return rules, maps
+}
+
+// protoMatch is meta l4proto in protos (more than one) through their
+// list set, as render's rules name it (lists.go); assemble declares the
+// list sets the compiled rules name (protoLists).
+func (c *compiler) protoMatch(protos []uint8) MatchL4Proto {
+	return MatchL4Proto{Protos: protos, Set: protoListSet(protos).Name}
+}
+
+// protoLists are the protocol list sets the chains' rules name and have
+// lacks: the compiled form's own guards' (a section's rules may come from
+// the memo, so the sets are found in the rules, not recorded as made).
+func protoLists(chains []*Chain, have map[string]*Set) []*Set {
+	var out []*Set
+	seen := map[string]bool{}
+	for _, ch := range chains {
+		for _, r := range ch.Rules {
+			for _, m := range r.Matches {
+				if x, ok := m.(MatchL4Proto); ok && x.Set != "" && have[x.Set] == nil && !seen[x.Set] {
+					seen[x.Set] = true
+					out = append(out, protoListSet(x.Protos))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // lastChain is the chain a compiled section's last rule goes to: its
@@ -692,6 +718,8 @@ func (c *compiler) assemble(replaced map[string]*Chain, usesIDs bool) *Ruleset {
 			out.Sets = append(out.Sets, s)
 		}
 	}
+	out.Sets = append(out.Sets, protoLists(out.Chains, c.sets)...)
+	sort.Slice(out.Sets, func(i, j int) bool { return out.Sets[i].Name < out.Sets[j].Name })
 	return &out
 }
 
@@ -746,6 +774,8 @@ func ruleSets(r Rule) []string {
 	for _, m := range r.Matches {
 		switch x := m.(type) {
 		case MatchAddr:
+			out = append(out, x.Set)
+		case MatchL4Proto:
 			out = append(out, x.Set)
 		case MatchPort:
 			out = append(out, x.Set)

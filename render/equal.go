@@ -24,7 +24,7 @@ func matchEqual(a, b Match) bool {
 	switch x := a.(type) {
 	case MatchL4Proto:
 		y, ok := b.(MatchL4Proto)
-		return ok && x.Negate == y.Negate && slices.Equal(x.Protos, y.Protos)
+		return ok && x.Negate == y.Negate && x.Set == y.Set && slices.Equal(x.Protos, y.Protos)
 	case MatchAddr:
 		y, ok := b.(MatchAddr)
 		return ok && x.Field == y.Field && x.Family == y.Family && x.Set == y.Set && x.Negate == y.Negate &&

@@ -2,21 +2,21 @@ package render
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
-// List sets. A rule's list of more than one port range, or of more than
-// one network, is written as a named constant set shared by every rule
-// with the same list (named by the list), not as an anonymous set of its
-// own. The kernel keeps a table's sets in one list that it walks to name
+// List sets. A rule's list of more than one port range, network or
+// protocol is written as a named set shared by every rule with the same
+// list (named by the list), not as an anonymous set of its own. The kernel keeps a table's sets in one list that it walks to name
 // each new set and to find each set a rule looks up, and an anonymous
 // set costs a walk for its name, another for the failed lookup of its
 // placeholder name, and a place in the list that every later walk
 // passes: at W1 (2,000 rules with the same port list) the first write of
 // the table took 2.2 s with anonymous sets and 1.0 s with one shared set.
-// The rule keeps its ranges or prefixes (what it means: render's trace,
-// Compile and the equality of rules read those); the set is only how the
-// kernel is given them.
+// The rule keeps its ranges, prefixes or protocols (what it means:
+// Compile and the equality of rules read those; the trace reads the set,
+// as the kernel does); the set is only how the kernel is given them.
 
 // maxListName is the longest port list spelled out in a set's name;
 // longer lists are named by a hash.
@@ -62,4 +62,30 @@ func (b *builder) netSet(prefixes []netip.Prefix, fam Family) string {
 			Comment: "nets " + strings.Join(items, ","), Prefixes: prefixes}
 	}
 	return name
+}
+
+// protoListSet is the list set of protocols (more than one), and its name.
+func protoListSet(protos []uint8) *Set {
+	items := make([]string, len(protos))
+	names := make([]string, len(protos))
+	for i, p := range protos {
+		items[i] = strconv.Itoa(int(p))
+		names[i] = protoName(p)
+	}
+	return &Set{Name: "protos-" + strings.Join(items, "_"), Type: SetProto,
+		Comment: "protocols " + strings.Join(names, ","), Protos: protos}
+}
+
+// protoMatch matches meta l4proto in (or not in) protos, through their
+// list set (declared on first use) when there is more than one.
+func (b *builder) protoMatch(protos []uint8, negate bool) MatchL4Proto {
+	m := MatchL4Proto{Protos: protos, Negate: negate}
+	if len(protos) > 1 {
+		s := protoListSet(protos)
+		if _, ok := b.sets[s.Name]; !ok {
+			b.sets[s.Name] = s
+		}
+		m.Set = s.Name
+	}
+	return m
 }

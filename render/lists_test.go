@@ -126,3 +126,44 @@ func TestTracePortList(t *testing.T) {
 		t.Error("a missing list set is not an error")
 	}
 }
+
+// The compiled form's protocol guards name list sets too, and the
+// compiled ruleset declares each set a rule names, with the rule's
+// protocols, also when its sections come from the compiler's memo.
+func TestCompiledProtoLists(t *testing.T) {
+	rs, err := Node(modelWith(t, listsPolicy, "topology"), "node1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := NewCompiler()
+	for round := 0; round < 2; round++ { // the second compile reuses every section
+		out := cp.Compile(rs)
+		sets := map[string]*Set{}
+		for _, s := range out.Sets {
+			sets[s.Name] = s
+		}
+		named := 0
+		for _, c := range out.Chains {
+			for _, r := range c.Rules {
+				for _, m := range r.Matches {
+					x, ok := m.(MatchL4Proto)
+					if !ok || len(x.Protos) < 2 {
+						continue
+					}
+					s := sets[x.Set]
+					if s == nil || s.Type != SetProto || !slices.Equal(s.Protos, x.Protos) {
+						t.Fatalf("round %d, %s: %s: list set %q is %+v", round, c.Name, r.String(), x.Set, s)
+					}
+					named++
+				}
+			}
+		}
+		if named == 0 {
+			t.Fatalf("round %d: no compiled protocol guard (%d maps)", round, len(out.Maps))
+		}
+		if round == 1 && cp.Reused == 0 {
+			t.Fatalf("the second compile walked every section again (walked %d)", cp.Walked)
+		}
+		nftCheck(t, out.Text())
+	}
+}

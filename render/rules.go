@@ -93,7 +93,7 @@ func (b *builder) ruleMatches(r *policy.Rule, fam Family) [][]Match {
 		disj = cross(disj, [][]Match{{icmpMatch(r, fam, r.ICMP, false)}})
 	}
 	if r.NotICMP != nil {
-		disj = cross(disj, notICMPDisjuncts(r, fam))
+		disj = cross(disj, b.notICMPDisjuncts(r, fam))
 	}
 	disj = cross(disj, b.sideMatches(&r.Src, FieldSaddr, FieldSport, fam, r.Protocol))
 	disj = cross(disj, b.sideMatches(&r.Dst, FieldDaddr, FieldDport, fam, r.Protocol))
@@ -132,12 +132,12 @@ func icmpMatch(r *policy.Rule, fam Family, im *policy.ICMPMatch, negate bool) Ma
 
 // notICMPDisjuncts: not (ICMP and type T [and code C]) is "not ICMP", or
 // "type != T", or "type T and code != C" (§8.2).
-func notICMPDisjuncts(r *policy.Rule, fam Family) [][]Match {
+func (b *builder) notICMPDisjuncts(r *policy.Rule, fam Family) [][]Match {
 	im := r.NotICMP
 	ifam := icmpFamily(r, fam)
 	var out [][]Match
 	if r.Protocol != 1 && r.Protocol != 58 {
-		out = append(out, []Match{MatchL4Proto{Protos: []uint8{1, 58}, Negate: true}})
+		out = append(out, []Match{b.protoMatch([]uint8{1, 58}, true)})
 	}
 	out = append(out, []Match{MatchICMP{Family: ifam, Types: []uint8{im.Type}, Negate: true}})
 	if im.Code != nil {
@@ -167,7 +167,7 @@ func (b *builder) sideMatches(s *policy.Side, addrF, portF Field, fam Family, pr
 	hasPos := len(s.Ports)+len(s.NamedPorts) > 0
 	hasNeg := len(s.NotPorts)+len(s.NotNamedPorts) > 0
 	if (hasPos || hasNeg) && !containsProto(portProtos, proto) {
-		ms = append(ms, MatchL4Proto{Protos: portProtos})
+		ms = append(ms, b.protoMatch(portProtos, false))
 	}
 	if len(s.NotPorts) > 0 {
 		ms = append(ms, b.portMatch(portF, s.NotPorts, true))

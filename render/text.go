@@ -165,6 +165,9 @@ func matchString(m Match) string {
 		}
 		return "meta nfproto ipv4"
 	case MatchL4Proto:
+		if x.Set != "" {
+			return "meta l4proto " + op(x.Negate) + "@" + x.Set
+		}
 		names := make([]string, len(x.Protos))
 		for i, p := range x.Protos {
 			names[i] = protoName(p)
@@ -349,6 +352,9 @@ func (s *Set) ElementKeys() [][]string {
 	}
 	for _, r := range s.Ports {
 		out = append(out, []string{portRangeString(r)})
+	}
+	for _, p := range s.Protos {
+		out = append(out, []string{protoName(p)})
 	}
 	return out
 }

@@ -37,7 +37,7 @@ func (t *tracer) match(m Match) bool {
 	case MatchNfproto:
 		return t.family() == x.Family
 	case MatchL4Proto:
-		return containsProto(x.Protos, p.Proto) != x.Negate
+		return t.protoIn(x, p.Proto) != x.Negate
 	case MatchAddr:
 		if t.family() != x.Family {
 			return false
@@ -123,6 +123,20 @@ func (t *tracer) addrIn(x MatchAddr, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// protoIn looks the protocol up where the kernel does: in the match's
+// list set when it names one.
+func (t *tracer) protoIn(x MatchL4Proto, proto uint8) bool {
+	if x.Set == "" {
+		return containsProto(x.Protos, proto)
+	}
+	s, ok := t.sets[x.Set]
+	if !ok {
+		t.res.Err = traceError("trace: no set " + x.Set)
+		return false
+	}
+	return containsProto(s.Protos, proto)
 }
 
 // portIn looks the port up where the kernel does: in the match's list

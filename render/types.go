@@ -142,9 +142,12 @@ type MatchIfname struct {
 // MatchNfproto is meta nfproto ipv4|ipv6.
 type MatchNfproto struct{ Family Family }
 
-// MatchL4Proto is meta l4proto in (or not in) Protos.
+// MatchL4Proto is meta l4proto in (or not in) Protos. Set, when not
+// empty, names the list set (SetProto) that holds Protos for the kernel
+// (lists.go); Protos stay the match's meaning.
 type MatchL4Proto struct {
 	Protos []uint8
+	Set    string
 	Negate bool
 }
 
@@ -318,11 +321,12 @@ const (
 	SetIPv6ProtoPort SetType = "ipv6_addr . inet_proto . inet_service"
 	SetProtoPort     SetType = "inet_proto . inet_service"
 	SetService       SetType = "inet_service" // a rule's list of ports (Ports)
+	SetProto         SetType = "inet_proto"   // a rule's list of protocols (Protos)
 )
 
 // Set is a named set. Address sets (SetIPv4, SetIPv6) are interval sets of
 // Prefixes, merged so no two overlap; the concatenated types hold Tuples;
-// SetService holds Ports, sorted and merged.
+// SetService holds Ports, sorted and merged; SetProto holds Protos.
 type Set struct {
 	Name     string
 	Type     SetType
@@ -331,6 +335,7 @@ type Set struct {
 	Prefixes []netip.Prefix
 	Tuples   []Tuple
 	Ports    []PortRange
+	Protos   []uint8
 }
 
 // Tuple is one element of a concatenated set; Addr is unset for
@@ -342,7 +347,7 @@ type Tuple struct {
 }
 
 // Len is the number of elements.
-func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) + len(s.Ports) }
+func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) + len(s.Ports) + len(s.Protos) }
 
 // MapKind is a verdict map's key type.
 type MapKind uint8

@@ -139,6 +139,9 @@ func renameRule(r Rule, to map[string]string) (Rule, bool) {
 		case MatchAddr:
 			x.Set = name(x.Set)
 			nm = x
+		case MatchL4Proto:
+			x.Set = name(x.Set)
+			nm = x
 		case MatchPort:
 			x.Set = name(x.Set)
 			nm = x
@@ -188,6 +191,10 @@ func setDigest(s *Set) string {
 		binary.BigEndian.PutUint16(buf[0:], r.Lo)
 		binary.BigEndian.PutUint16(buf[2:], r.Hi)
 		h.Write(buf[:4])
+	}
+	if len(s.Protos) > 0 {
+		h.Write([]byte{0xff}) // ports, then protocols
+		h.Write(s.Protos)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:versionLen]
 }
