@@ -186,6 +186,7 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 	switch {
 	case owner:
 		e.owners.updateItem(ep.id, ep.own, ep.parents())
+		e.owners.items[ep.id].ep = ep
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
 			for _, m := range e.owners.items[ep.id].matches {
 				delete(e.members, e.owners.sel(m).id)

@@ -188,6 +188,11 @@ func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
 	for _, e := range r.es {
 		checkInvariants(t, e.local)
 		checkInvariants(t, e.owners)
+		for id, it := range e.owners.items {
+			if it.ep == nil || it.ep != e.eps[id] || !it.ep.owner {
+				t.Fatalf("owners item %s: endpoint %p, the engine's %p", id, it.ep, e.eps[id])
+			}
+		}
 	}
 	r.replay()
 }
