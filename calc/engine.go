@@ -40,7 +40,7 @@ type Engine struct {
 
 	// Profiles that endpoints name: the resolution and who depends on it.
 	profiles map[string]*policy.Profile
-	profDeps map[string]*smallSet[string] // profile -> endpoint ids that name it
+	profDeps map[string]*smallSet[*endpoint] // profile -> the endpoints that name it
 
 	eps    map[string]*endpoint // workloads, host endpoints, network sets by id
 	packer labelPacker          // packs endpoints' own labels
@@ -109,7 +109,7 @@ func NewEngine(node string) *Engine {
 		wepCount:    map[string]int{},
 		userProf:    map[string]*policy.Profile{},
 		profiles:    map[string]*policy.Profile{},
-		profDeps:    map[string]*smallSet[string]{},
+		profDeps:    map[string]*smallSet[*endpoint]{},
 		eps:         map[string]*endpoint{},
 		k8sNodes:    map[string]*corev1.Node{},
 		calicoNodes: map[string]*api.Node{},

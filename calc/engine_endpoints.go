@@ -111,7 +111,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 			parents = f.parentsOf() // shared by the pods of one service account
 		}
 		for _, p := range parents {
-			e.addDep(p, id)
+			e.addDep(p, ep)
 		}
 	}
 	ep.src, ep.d, ep.pod, ep.own, ep.err = src, d, f, own, nil
@@ -134,7 +134,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	e.setQuarantine(id, q)
 	for _, p := range oldParents {
 		if !slices.Contains(parents, p) {
-			e.removeDep(p, id)
+			e.removeDep(p, ep)
 		}
 	}
 	if d == nil {

@@ -54,25 +54,25 @@ func (e *Engine) resolve(name string) *policy.Profile {
 // on (Derived.Resolve's lookup).
 func (e *Engine) profile(name string) *policy.Profile { return e.profiles[name] }
 
-// addDep records that endpoint id names profile name, resolving the
+// addDep records that endpoint ep names profile name, resolving the
 // profile and defining it as a parent when it is the first.
-func (e *Engine) addDep(name, id string) {
+func (e *Engine) addDep(name string, ep *endpoint) {
 	deps := e.profDeps[name]
 	if deps == nil {
-		deps = &smallSet[string]{}
+		deps = &smallSet[*endpoint]{}
 		e.profDeps[name] = deps
 		p := e.resolve(name)
 		e.profiles[name] = p
 		e.setParent(name, nil, p)
 	}
-	deps.add(id)
+	deps.add(ep)
 }
 
-// removeDep forgets that endpoint id names profile name, and the profile
+// removeDep forgets that endpoint ep names profile name, and the profile
 // with its last dependent.
-func (e *Engine) removeDep(name, id string) {
+func (e *Engine) removeDep(name string, ep *endpoint) {
 	deps := e.profDeps[name]
-	deps.remove(id)
+	deps.remove(ep)
 	if deps.len() == 0 {
 		delete(e.profDeps, name)
 		e.setParent(name, e.profiles[name], nil)
@@ -112,8 +112,9 @@ func (e *Engine) refreshProfile(name string) {
 	}
 	e.profiles[name] = p
 	e.setParent(name, old, p)
-	for _, id := range slices.Sorted(deps.all) {
-		if ep := e.eps[id]; ep != nil {
+	eps := slices.SortedFunc(deps.all, func(a, b *endpoint) int { return strings.Compare(a.id, b.id) })
+	for _, ep := range eps {
+		if e.eps[ep.id] == ep {
 			e.reresolve(ep)
 		}
 	}
