@@ -33,13 +33,13 @@ func (b *nlBatch) changeSetElements(o, s *render.Set) {
 // elementDelta encodes the elements to delete and to add; false when the
 // change cannot be written as a delta.
 func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
-	goneP, newP := diffSlices(o.Prefixes, s.Prefixes)
-	goneT, newT := diffSlices(o.Tuples, s.Tuples)
 	if len(o.Ports)+len(s.Ports)+len(o.Protos)+len(s.Protos) > 0 {
 		// A list set is named by its content and never changes in
 		// place; written whole should it ever.
 		return nil, nil, false
 	}
+	goneP, newP := diffSlices(o.Prefixes, s.Prefixes)
+	goneT, newT := diffSlices(o.Tuples, s.Tuples)
 	if s.Interval {
 		for _, p := range append(goneP[:len(goneP):len(goneP)], newP...) {
 			if _, more := next(prefixRange(p).hi); !more || p.Masked().Addr().IsUnspecified() {
@@ -48,10 +48,10 @@ func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
 		}
 	}
 	var err error
-	if del, err = setElements(s, goneP, goneT, nil); err != nil {
+	if del, err = setElements(s, goneP, goneT); err != nil {
 		return nil, nil, false
 	}
-	if add, err = setElements(s, newP, newT, nil); err != nil {
+	if add, err = setElements(s, newP, newT); err != nil {
 		return nil, nil, false
 	}
 	return del, add, true

@@ -182,9 +182,9 @@ func (b *nlBatch) addSet(s *render.Set) {
 
 // addSetElements adds all of the set's elements.
 func (b *nlBatch) addSetElements(s *render.Set) {
-	elems, err := setElements(s, s.Prefixes, s.Tuples, s.Ports)
-	for _, p := range s.Protos {
-		elems = append(elems, keyElement([]byte{p}, 0, nil))
+	elems, err := setElements(s, s.Prefixes, s.Tuples)
+	if len(s.Ports)+len(s.Protos) > 0 {
+		elems, err = listElements(s)
 	}
 	if err != nil {
 		b.fail(fmt.Errorf("set %s: %w", s.Name, err))
@@ -193,25 +193,39 @@ func (b *nlBatch) addSetElements(s *render.Set) {
 	b.elements(unix.NFT_MSG_NEWSETELEM, s.Name, 0, elems)
 }
 
-// setElements encodes prefixes (interval or single-address sets), tuples
-// or port ranges of a set of s's type.
-func setElements(s *render.Set, prefixes []netip.Prefix, tuples []render.Tuple, ports []render.PortRange) ([]netlink.Attribute, error) {
+// listElements encodes the elements of a list set (render's shared port
+// and protocol lists): written whole, never as a delta.
+func listElements(s *render.Set) ([]netlink.Attribute, error) {
+	var out []netlink.Attribute
+	if s.Interval {
+		var rs []addrRange
+		for _, r := range s.Ports {
+			rs = append(rs, addrRange{lo: be16(r.Lo), hi: be16(r.Hi)})
+		}
+		return intervalElements(rs, false)
+	}
+	for _, r := range s.Ports {
+		if r.Lo != r.Hi {
+			return nil, fmt.Errorf("port range %d-%d in a set without intervals", r.Lo, r.Hi)
+		}
+		out = append(out, keyElement(be16(r.Lo), 0, nil))
+	}
+	for _, p := range s.Protos {
+		out = append(out, keyElement([]byte{p}, 0, nil))
+	}
+	return out, nil
+}
+
+// setElements encodes prefixes (interval or single-address sets) or
+// tuples of a set of s's type.
+func setElements(s *render.Set, prefixes []netip.Prefix, tuples []render.Tuple) ([]netlink.Attribute, error) {
 	var out []netlink.Attribute
 	if s.Interval {
 		var rs []addrRange
 		for _, p := range prefixes {
 			rs = append(rs, prefixRange(p))
 		}
-		for _, r := range ports {
-			rs = append(rs, addrRange{lo: be16(r.Lo), hi: be16(r.Hi)})
-		}
 		return intervalElements(rs, false)
-	}
-	for _, r := range ports {
-		if r.Lo != r.Hi {
-			return nil, fmt.Errorf("port range %d-%d in a set without intervals", r.Lo, r.Hi)
-		}
-		out = append(out, keyElement(be16(r.Lo), 0, nil))
 	}
 	for _, p := range prefixes {
 		if !p.IsSingleIP() {

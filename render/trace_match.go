@@ -110,9 +110,8 @@ func (t *tracer) port(f Field) uint16 {
 func (t *tracer) addrIn(x MatchAddr, a netip.Addr) bool {
 	prefixes := x.Prefixes
 	if x.Set != "" {
-		s, ok := t.sets[x.Set]
-		if !ok {
-			t.res.Err = traceError("trace: no set " + x.Set)
+		s := t.set(x.Set)
+		if s == nil {
 			return false
 		}
 		prefixes = s.Prefixes
@@ -125,18 +124,25 @@ func (t *tracer) addrIn(x MatchAddr, a netip.Addr) bool {
 	return false
 }
 
+// set is the named set a match looks up; nil, with the trace's error
+// set, when the ruleset has none of that name.
+func (t *tracer) set(name string) *Set {
+	s, ok := t.sets[name]
+	if !ok {
+		t.res.Err = traceError("trace: no set " + name)
+		return nil
+	}
+	return s
+}
+
 // protoIn looks the protocol up where the kernel does: in the match's
 // list set when it names one.
 func (t *tracer) protoIn(x MatchL4Proto, proto uint8) bool {
 	if x.Set == "" {
 		return containsProto(x.Protos, proto)
 	}
-	s, ok := t.sets[x.Set]
-	if !ok {
-		t.res.Err = traceError("trace: no set " + x.Set)
-		return false
-	}
-	return containsProto(s.Protos, proto)
+	s := t.set(x.Set)
+	return s != nil && containsProto(s.Protos, proto)
 }
 
 // portIn looks the port up where the kernel does: in the match's list
@@ -145,12 +151,8 @@ func (t *tracer) portIn(x MatchPort, port uint16) bool {
 	if x.Set == "" {
 		return portIn(x.Ranges, port)
 	}
-	s, ok := t.sets[x.Set]
-	if !ok {
-		t.res.Err = traceError("trace: no set " + x.Set)
-		return false
-	}
-	return portIn(s.Ports, port)
+	s := t.set(x.Set)
+	return s != nil && portIn(s.Ports, port)
 }
 
 func portIn(rs []PortRange, port uint16) bool {
@@ -163,9 +165,8 @@ func portIn(rs []PortRange, port uint16) bool {
 }
 
 func (t *tracer) tupleIn(set string, want Tuple) bool {
-	s, ok := t.sets[set]
-	if !ok {
-		t.res.Err = traceError("trace: no set " + set)
+	s := t.set(set)
+	if s == nil {
 		return false
 	}
 	for _, e := range s.Tuples {
