@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/nft"
 	"github.com/palisade-net/palisade/render"
@@ -130,9 +131,9 @@ func BenchmarkW1CompileChange(b *testing.B) {
 	other := *rs
 	other.Sets = slices.Clone(rs.Sets)
 	for i, s := range other.Sets {
-		if s.Type == render.SetIPv4 && strings.HasPrefix(s.Name, "sel-") && len(s.Prefixes) > 0 {
+		if s.Type == render.SetIPv4 && strings.HasPrefix(s.Name, "sel-") && s.Addrs.Len() > 0 {
 			cp := *s
-			cp.Prefixes = append(slices.Clone(s.Prefixes), netip.MustParsePrefix("198.18.250.250/32"))
+			cp.Addrs = iplist.Of(append(s.Addrs.Prefixes(), netip.MustParsePrefix("198.18.250.250/32")))
 			other.Sets[i] = &cp
 			break
 		}

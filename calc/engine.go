@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/selector"
@@ -72,7 +73,8 @@ type Engine struct {
 	selRefs  map[string]*ruleSel        // active rule selectors by canonical text
 	portRefs map[string]int             // active named ports
 	portOwn  map[string]map[string]bool // port name -> owners with a port of that name
-	members  map[string][]netip.Prefix  // SelectorMembers of one selector, cached
+	members  map[string]iplist.List     // SelectorMembers of one selector, cached
+	scratch  []netip.Prefix             // reused to gather a selector's members
 	// quarantine holds the addresses of unresolved endpoints by id;
 	// quarantined is their sorted union, nil until asked for.
 	quarantine  map[string][]netip.Prefix
@@ -126,7 +128,7 @@ func NewEngine(node string) *Engine {
 		selRefs:     map[string]*ruleSel{},
 		portRefs:    map[string]int{},
 		portOwn:     map[string]map[string]bool{},
-		members:     map[string][]netip.Prefix{},
+		members:     map[string]iplist.List{},
 		quarantine:  map[string][]netip.Prefix{},
 		localWL:     map[*policy.Workload]*endpoint{},
 		localHEP:    map[*policy.HostEndpoint]*endpoint{},

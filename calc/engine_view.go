@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/selector"
 )
@@ -99,50 +100,58 @@ func (v *view) UntrackedHostEndpoint(n *policy.Node, iface string, d policy.Dire
 // SelectorMembers is policy.Model.SelectorMembers from the owners index:
 // the members of an active selector are its matches there, and their
 // prefixes are cached until a match or an address changes.
-func (v *view) SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix {
+func (v *view) SelectorMembers(sel, notSel *selector.Selector) iplist.List {
 	e := v.engine()
 	switch {
 	case sel == nil && notSel == nil:
-		return nil
+		return iplist.List{}
 	case notSel == nil:
 		return e.members1(sel)
 	case sel == nil:
 		return e.members1(notSel)
 	}
-	var out []netip.Prefix
+	out := e.scratch[:0]
 	e.eachMatch(sel, func(it *item) {
 		if !e.matchesOwner(notSel, it) {
 			out = append(out, it.ep.prefixes...)
 		}
 	})
-	return policy.SortPrefixes(out)
+	return e.compact(out)
 }
 
 // members1 is the sorted, de-duplicated prefixes of the owners a selector
 // matches.
-func (e *Engine) members1(sel *selector.Selector) []netip.Prefix {
+func (e *Engine) members1(sel *selector.Selector) iplist.List {
 	id := sel.String()
 	if m, ok := e.members[id]; ok {
 		return m
 	}
-	var out []netip.Prefix
-	if s := e.owners.sels[id]; s != nil {
-		// Sized exactly: the members are kept (and the rendered set
-		// shares them), so appending's spare capacity would be kept too
-		// (a quarter of 1.36 million prefixes at W2).
-		n := 0
-		for _, it := range s.items {
-			n += len(it.ep.prefixes)
-		}
-		out = make([]netip.Prefix, 0, n)
-	}
+	out := e.scratch[:0]
 	e.eachMatch(sel, func(it *item) { out = append(out, it.ep.prefixes...) })
-	out = policy.SortPrefixes(out)
+	l := e.compact(out)
 	if e.owners.sels[id] != nil {
-		e.members[id] = out
+		e.members[id] = l
 	}
-	return out
+	return l
 }
+
+// compact sorts gathered prefixes into a compact list (kept, and shared
+// by the rendered set: 4 bytes an IPv4 address, not netip.Prefix's 32)
+// and keeps the gathering slice for the next selector unless it grew
+// large (a selector matching much of the cluster).
+func (e *Engine) compact(ps []netip.Prefix) iplist.List {
+	l := iplist.Of(policy.SortPrefixes(ps))
+	e.scratch = nil
+	if cap(ps) <= maxScratch {
+		clear(ps)
+		e.scratch = ps[:0]
+	}
+	return l
+}
+
+// maxScratch is the most prefixes the gathering slice keeps room for
+// (2 MiB).
+const maxScratch = 1 << 16
 
 // eachMatch calls fn for every owner sel matches: from the owners index
 // when sel is active, else (never, if the engine registers what render

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/palisade-net/palisade/api"
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/render"
@@ -199,9 +200,9 @@ func withSet(rs *render.Ruleset) *render.Ruleset {
 	cp := *rs
 	cp.Sets = append([]*render.Set(nil), rs.Sets...)
 	for i, s := range cp.Sets {
-		if s.Type == render.SetIPv4 && len(s.Prefixes) > 0 {
+		if s.Type == render.SetIPv4 && s.Addrs.Len() > 0 {
 			ns := *s
-			ns.Prefixes = append(append([]netip.Prefix(nil), s.Prefixes...), netip.MustParsePrefix("198.18.250.250/32"))
+			ns.Addrs = iplist.Of(append(s.Addrs.Prefixes(), netip.MustParsePrefix("198.18.250.250/32")))
 			cp.Sets[i] = &ns
 			return render.Versioned(&cp)
 		}

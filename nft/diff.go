@@ -356,7 +356,7 @@ func (d *differ) sets() bool {
 		if o.Type != s.Type || o.Interval != s.Interval || o.Comment != s.Comment {
 			return true
 		}
-		if !slices.Equal(o.Prefixes, s.Prefixes) || !slices.Equal(o.Tuples, s.Tuples) || !slices.Equal(o.Ports, s.Ports) || !slices.Equal(o.Protos, s.Protos) {
+		if !o.Addrs.Equal(s.Addrs) || !slices.Equal(o.Tuples, s.Tuples) || !slices.Equal(o.Ports, s.Ports) || !slices.Equal(o.Protos, s.Protos) {
 			d.flush = append(d.flush, func() string { return fmt.Sprintf("flush set %s %s", tableRef, s.Name) })
 			d.declare = append(d.declare, func() string { return s.Block() })
 			d.on(nlObjects, func(b *nlBatch) { b.changeSetElements(o, s) })

@@ -7,14 +7,17 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/render"
 )
 
 func diffRuleset(members []string, ruleTo string, extraChain bool) *render.Ruleset {
 	set := &render.Set{Name: "sel-a-v4", Type: render.SetIPv4, Interval: true}
+	var ps []netip.Prefix
 	for _, m := range members {
-		set.Prefixes = append(set.Prefixes, netip.MustParsePrefix(m))
+		ps = append(ps, netip.MustParsePrefix(m))
 	}
+	set.Addrs = iplist.Of(ps)
 	pol := &render.Chain{Name: "pol-a", Rules: []render.Rule{{
 		Matches:    []render.Match{render.MatchAddr{Field: render.FieldSaddr, Family: render.FamilyIPv4, Set: "sel-a-v4"}},
 		Statements: []render.Statement{render.StmtCounter{Name: "cnt-a"}},

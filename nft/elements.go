@@ -2,10 +2,12 @@ package nft
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/render"
 )
 
@@ -38,7 +40,7 @@ func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
 		// place; written whole should it ever.
 		return nil, nil, false
 	}
-	goneP, newP := diffSlices(o.Prefixes, s.Prefixes)
+	goneP, newP := iplist.Diff(o.Addrs, s.Addrs)
 	goneT, newT := diffSlices(o.Tuples, s.Tuples)
 	if s.Interval {
 		for _, p := range append(goneP[:len(goneP):len(goneP)], newP...) {
@@ -48,10 +50,10 @@ func elementDelta(o, s *render.Set) (del, add []netlink.Attribute, ok bool) {
 		}
 	}
 	var err error
-	if del, err = setElements(s, goneP, goneT); err != nil {
+	if del, err = setElements(s, slices.Values(goneP), goneT); err != nil {
 		return nil, nil, false
 	}
-	if add, err = setElements(s, newP, newT); err != nil {
+	if add, err = setElements(s, slices.Values(newP), newT); err != nil {
 		return nil, nil, false
 	}
 	return del, add, true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/internal/netlab"
 	"github.com/palisade-net/palisade/render"
 )
@@ -19,8 +20,8 @@ import (
 // members.
 func elementsRuleset(v4, v6 []netip.Prefix, t4, t6, pp []render.Tuple) *render.Ruleset {
 	sets := []*render.Set{
-		{Name: "p4", Type: render.SetIPv4, Interval: true, Comment: "prefixes", Prefixes: v4},
-		{Name: "p6", Type: render.SetIPv6, Interval: true, Comment: "prefixes", Prefixes: v6},
+		{Name: "p4", Type: render.SetIPv4, Interval: true, Comment: "prefixes", Addrs: iplist.Of(v4)},
+		{Name: "p6", Type: render.SetIPv6, Interval: true, Comment: "prefixes", Addrs: iplist.Of(v6)},
 		{Name: "t4", Type: render.SetIPv4ProtoPort, Comment: "named ports", Tuples: t4},
 		{Name: "t6", Type: render.SetIPv6ProtoPort, Comment: "named ports", Tuples: t6},
 		{Name: "pp", Type: render.SetProtoPort, Comment: "failsafes", Tuples: pp},
@@ -107,7 +108,7 @@ func TestElementsOverNetlink(t *testing.T) {
 
 	// 0.0.0.0/0 has no interval end: the set is written again whole.
 	rs := elementsRuleset(randomMembers(r))
-	rs.Sets[0].Prefixes = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}
+	rs.Sets[0].Addrs = iplist.Of([]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")})
 	before, _ := k.Stats()
 	if err := k.Apply(ctx, rs); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/render"
 )
 
@@ -84,8 +85,8 @@ func shapesRuleset() *render.Ruleset {
 	return &render.Ruleset{Table: render.TableName, Family: render.TableFamily,
 		Chains: []*render.Chain{base, out, c1, c2, c3},
 		Sets: []*render.Set{
-			{Name: "s4", Type: render.SetIPv4, Interval: true, Comment: "sel x", Prefixes: pfx("0.0.0.0/8", "198.18.0.0/24", "198.18.1.1/32", "255.255.255.0/24")},
-			{Name: "s6", Type: render.SetIPv6, Interval: true, Prefixes: pfx("::/0")},
+			{Name: "s4", Type: render.SetIPv4, Interval: true, Comment: "sel x", Addrs: iplist.Of(pfx("0.0.0.0/8", "198.18.0.0/24", "198.18.1.1/32", "255.255.255.0/24"))},
+			{Name: "s6", Type: render.SetIPv6, Interval: true, Addrs: iplist.Of(pfx("::/0"))},
 			{Name: "s4pp", Type: render.SetIPv4ProtoPort, Tuples: []render.Tuple{{Addr: netip.MustParseAddr("198.18.0.1"), Proto: 6, Port: 80}}},
 			{Name: "s6pp", Type: render.SetIPv6ProtoPort, Tuples: []render.Tuple{{Addr: netip.MustParseAddr("fd00::1"), Proto: 17, Port: 53}}},
 			{Name: "spp", Type: render.SetProtoPort, Comment: "failsafes", Tuples: []render.Tuple{{Proto: 6, Port: 22}, {Proto: 17, Port: 68}}},
@@ -152,7 +153,7 @@ func TestFingerprint(t *testing.T) {
 	}
 	seen := map[string]string{"first": first}
 	for name, change := range map[string]func(*render.Ruleset){
-		"element": func(rs *render.Ruleset) { rs.Sets[0].Prefixes = pfx("198.18.7.0/24") },
+		"element": func(rs *render.Ruleset) { rs.Sets[0].Addrs = iplist.Of(pfx("198.18.7.0/24")) },
 		"rule":    func(rs *render.Ruleset) { rs.Chains[3].Rules[0].Verdict = render.Accept },
 		"map":     func(rs *render.Ruleset) { rs.Maps[0].Elements = rs.Maps[0].Elements[:1] },
 		"counter": func(rs *render.Ruleset) {

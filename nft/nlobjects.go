@@ -3,6 +3,7 @@ package nft
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"net/netip"
 	"slices"
 
@@ -182,7 +183,7 @@ func (b *nlBatch) addSet(s *render.Set) {
 
 // addSetElements adds all of the set's elements.
 func (b *nlBatch) addSetElements(s *render.Set) {
-	elems, err := setElements(s, s.Prefixes, s.Tuples)
+	elems, err := setElements(s, s.Addrs.All(), s.Tuples)
 	if len(s.Ports)+len(s.Protos) > 0 {
 		elems, err = listElements(s)
 	}
@@ -218,16 +219,16 @@ func listElements(s *render.Set) ([]netlink.Attribute, error) {
 
 // setElements encodes prefixes (interval or single-address sets) or
 // tuples of a set of s's type.
-func setElements(s *render.Set, prefixes []netip.Prefix, tuples []render.Tuple) ([]netlink.Attribute, error) {
+func setElements(s *render.Set, prefixes iter.Seq[netip.Prefix], tuples []render.Tuple) ([]netlink.Attribute, error) {
 	var out []netlink.Attribute
 	if s.Interval {
 		var rs []addrRange
-		for _, p := range prefixes {
+		for p := range prefixes {
 			rs = append(rs, prefixRange(p))
 		}
 		return intervalElements(rs, false)
 	}
-	for _, p := range prefixes {
+	for p := range prefixes {
 		if !p.IsSingleIP() {
 			return nil, fmt.Errorf("prefix %s in a set without intervals", p)
 		}

@@ -23,7 +23,15 @@ import (
 type State struct {
 	Ruleset *render.Ruleset
 	Digest  string
+	// Format is the encoding's version, set by SaveState: a state an
+	// older palisade saved (the ruleset's types since changed) is not
+	// read, and the table is replaced instead of taken over.
+	Format int
 }
+
+// stateFormat is the current State.Format: 2 since address sets hold
+// compact lists (render.Set.Addrs); 0, absent, before.
+const stateFormat = 2
 
 func init() {
 	// render.Rule's Matches and Statements hold interface values: gob needs
@@ -51,6 +59,7 @@ func Digest(normalised string) string {
 // SaveState writes s to path atomically (a temporary file renamed over
 // it), creating the directory.
 func SaveState(path string, s State) error {
+	s.Format = stateFormat
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(s); err != nil {
 		return fmt.Errorf("nft: encoding the applied ruleset: %w", err)
@@ -80,6 +89,9 @@ func LoadState(path string) (State, error) {
 	var s State
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&s); err != nil || s.Ruleset == nil {
 		return State{}, fmt.Errorf("nft: %s is not a saved ruleset: %v", path, err)
+	}
+	if s.Format != stateFormat {
+		return State{}, fmt.Errorf("nft: %s was saved by another version of palisade (format %d, this one reads %d)", path, s.Format, stateFormat)
 	}
 	return s, nil
 }

@@ -1,13 +1,17 @@
 package nft
 
 import (
+	"bytes"
+	"encoding/gob"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/render"
 )
 
@@ -34,6 +38,34 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStateOfAnotherFormat: a state an older palisade saved (no format,
+// address sets as netip.Prefix slices) is refused, so the agent replaces
+// the table rather than adopt a ruleset read with empty sets.
+func TestStateOfAnotherFormat(t *testing.T) {
+	type oldSet struct {
+		Name     string
+		Type     render.SetType
+		Prefixes []netip.Prefix
+	}
+	type oldRuleset struct{ Sets []*oldSet }
+	type oldState struct {
+		Ruleset *oldRuleset
+		Digest  string
+	}
+	var b bytes.Buffer
+	old := oldState{&oldRuleset{[]*oldSet{{"sel-a-v4", render.SetIPv4, []netip.Prefix{netip.MustParsePrefix("198.18.0.1/32")}}}}, "d"}
+	if err := gob.NewEncoder(&b).Encode(old); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := LoadState(path); err == nil || !strings.Contains(err.Error(), "another version") {
+		t.Fatalf("an old state loaded: %+v, %v", s, err)
+	}
+}
+
 // TestChangedMapIsNew: when an endpoint's address joins a selector set,
 // the compiled form's map of single addresses (ids-host-v4) is another
 // map, named by its new content, and the interval address map (ids-v4)
@@ -51,9 +83,11 @@ func TestChangedMapIsNew(t *testing.T) {
 		for i, s := range rs.Sets {
 			if s.Type == render.SetIPv4 && strings.HasPrefix(s.Name, "sel-") {
 				cp := *s
+				ps := cp.Addrs.Prefixes()
 				for _, m := range members {
-					cp.Prefixes = append(cp.Prefixes, netip.MustParsePrefix(m))
+					ps = append(ps, netip.MustParsePrefix(m))
 				}
+				cp.Addrs = iplist.Of(ps)
 				rs.Sets[i] = &cp
 				return render.Compile(rs)
 			}
@@ -168,7 +202,7 @@ func TestSetChangeWithoutMaps(t *testing.T) {
 		t.Fatal("the small model has no IPv4 selector set")
 	}
 	cp := *after.Sets[i]
-	cp.Prefixes = append(slices.Clone(cp.Prefixes), netip.MustParsePrefix("198.19.0.9/32"))
+	cp.Addrs = iplist.Of(append(cp.Addrs.Prefixes(), netip.MustParsePrefix("198.19.0.9/32")))
 	after.Sets[i] = &cp
 	next := render.Versioned(&after)
 	d, full := diffOf(before, next)

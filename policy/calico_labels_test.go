@@ -353,7 +353,7 @@ func compareCalicoCase(m *policy.Model, c calicoCase) string {
 		}
 		var gotM []string
 		if r.Src.Selector != nil || r.Src.NotSelector != nil {
-			for _, p := range m.SelectorMembers(r.Src.Selector, r.Src.NotSelector) {
+			for p := range m.SelectorMembers(r.Src.Selector, r.Src.NotSelector).All() {
 				gotM = append(gotM, p.String())
 			}
 		} else if rp.rule != "" {

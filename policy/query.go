@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sort"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/selector"
 )
 
@@ -85,7 +86,7 @@ func (r *Rule) InFamily(v4 bool) bool {
 // address and network set CIDR whose labels match sel and not notSel. With
 // a nil sel it returns what notSel matches (the set a lone notSelector
 // excludes). Sorted and de-duplicated.
-func (m *Model) SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix {
+func (m *Model) SelectorMembers(sel, notSel *selector.Selector) iplist.List {
 	seen := map[netip.Prefix]bool{}
 	for i := range m.owners {
 		o := &m.owners[i]
@@ -109,7 +110,7 @@ func (m *Model) SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix {
 		}
 		return out[i].Bits() < out[j].Bits()
 	})
-	return out
+	return iplist.Of(out)
 }
 
 // NamedPortMember is one (address, protocol, port) a named port resolves to.

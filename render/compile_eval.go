@@ -199,7 +199,7 @@ func (c *compiler) addrAtom(t *idTable, x MatchAddr) int {
 	if len(x.Prefixes) == 0 { // a selector's set (a list's set holds Prefixes)
 		return t.atomFor("set:"+x.Set, x.Set, func() []AddrRange {
 			if s := c.sets[x.Set]; s != nil {
-				return prefixRanges(s.Prefixes)
+				return prefixRanges(s.Addrs.Prefixes())
 			}
 			return nil
 		})

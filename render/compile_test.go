@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 )
 
@@ -127,7 +128,7 @@ func newPacketGen(r *rand.Rand, rs *Ruleset) *packetGen {
 		}
 	}
 	for _, s := range rs.Sets {
-		for _, p := range s.Prefixes {
+		for p := range s.Addrs.All() {
 			addPrefix(p)
 		}
 		for _, t := range s.Tuples {
@@ -231,10 +232,9 @@ func TestStableIdentities(t *testing.T) {
 		after.Sets = slices.Clone(before.Sets)
 		grown := ""
 		for i, s := range after.Sets {
-			if s.Type == SetIPv4 && strings.HasPrefix(s.Name, "sel-") && len(s.Prefixes) > 0 {
+			if s.Type == SetIPv4 && strings.HasPrefix(s.Name, "sel-") && s.Addrs.Len() > 0 {
 				cp := *s
-				cp.Prefixes = slices.Clone(s.Prefixes[1:]) // one address leaves
-				cp.Prefixes = append(cp.Prefixes, netip.MustParsePrefix("198.18.77.7/32"))
+				cp.Addrs = iplist.Of(append(s.Addrs.Prefixes()[1:], netip.MustParsePrefix("198.18.77.7/32"))) // one address leaves, one comes
 				after.Sets[i], grown = &cp, s.Name
 				break
 			}
@@ -349,7 +349,7 @@ func TestCompilerReuses(t *testing.T) {
 				return false
 			}
 			cp := *s
-			cp.Prefixes = append(slices.Clone(s.Prefixes), netip.MustParsePrefix("198.18.77.7/32"))
+			cp.Addrs = iplist.Of(append(s.Addrs.Prefixes(), netip.MustParsePrefix("198.18.77.7/32")))
 			rs.Sets[i] = &cp
 			return true
 		}, len(first.Sets))

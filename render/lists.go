@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/palisade-net/palisade/internal/iplist"
 )
 
 // List sets. A rule's list of more than one port range, network or
@@ -59,7 +61,7 @@ func (b *builder) netSet(prefixes []netip.Prefix, fam Family) string {
 	name := "nets-" + shortHash(strings.Join(items, ",")) + famSuffix(fam)
 	if _, ok := b.sets[name]; !ok {
 		b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !allSingle(prefixes),
-			Comment: "nets " + strings.Join(items, ","), Prefixes: prefixes}
+			Comment: "nets " + strings.Join(items, ","), Addrs: iplist.Of(prefixes)}
 	}
 	return name
 }

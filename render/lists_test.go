@@ -69,8 +69,8 @@ func TestListSets(t *testing.T) {
 					if s == nil || !strings.HasPrefix(s.Name, "nets-") {
 						t.Fatalf("%s: %s: no net set %q", c.Name, r.String(), x.Set)
 					}
-					if !slices.Equal(x.Prefixes, s.Prefixes) {
-						t.Fatalf("%s: set %s holds %v, the rule %v", c.Name, x.Set, s.Prefixes, x.Prefixes)
+					if !slices.Equal(x.Prefixes, s.Addrs.Prefixes()) {
+						t.Fatalf("%s: set %s holds %v, the rule %v", c.Name, x.Set, s.Addrs, x.Prefixes)
 					}
 					used[x.Set]++
 				}

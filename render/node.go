@@ -2,9 +2,9 @@ package render
 
 import (
 	"fmt"
-	"net/netip"
 	"sort"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 )
 
@@ -16,7 +16,7 @@ type builder struct {
 	sets   map[string]*Set
 	maps   map[string]*Map
 	// members caches SelectorMembers per selector pair (both families).
-	members map[string][]netip.Prefix
+	members map[string]iplist.List
 	// ifaces are the host (non-workload) interfaces dispatch considers.
 	ifaces []string
 	wild   *policy.HostEndpoint
@@ -77,7 +77,7 @@ func renderNode(src, stg Source, node string) (*Ruleset, error) {
 		return nil, fmt.Errorf("render: no node named %q in the model", node)
 	}
 	b := &builder{src: src, n: n, chains: map[string]*Chain{}, sets: map[string]*Set{}, maps: map[string]*Map{},
-		members: map[string][]netip.Prefix{}, stg: stg}
+		members: map[string]iplist.List{}, stg: stg}
 	if err := b.collectInterfaces(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/selector"
 )
@@ -43,8 +44,8 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 			comment += " notSelector " + selString(s.NotSelector)
 		}
 	}
-	prefixes := mergePrefixes(members, fam)
-	b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !allSingle(prefixes), Comment: comment, Prefixes: prefixes}
+	addrs := mergeList(members, fam)
+	b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !addrs.AllSingle(), Comment: comment, Addrs: addrs}
 	return name
 }
 
@@ -137,6 +138,20 @@ func mergePrefixes(in []netip.Prefix, fam Family) []netip.Prefix {
 		out = append(out, p)
 	}
 	return out
+}
+
+// mergeList is mergePrefixes for a selector's members: the family's
+// entries when they are already merged (as a selector's members usually
+// are), sharing the members' storage, else a merged copy.
+func mergeList(in iplist.List, fam Family) iplist.List {
+	run := in
+	if fam != FamilyAny {
+		run = in.Family(fam == FamilyIPv4)
+	}
+	if run.Merged() {
+		return run
+	}
+	return iplist.Of(mergePrefixes(run.Prefixes(), fam))
 }
 
 // familyRun returns the prefixes of in of family fam when they are one

@@ -3,6 +3,7 @@ package render
 import (
 	"net/netip"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/selector"
 )
@@ -31,7 +32,7 @@ type Source interface {
 	// SelectorMembers and NamedPortMembers resolve a rule side's selectors
 	// and named ports over every address owner in the cluster (§8.4,
 	// §8.5), sorted as policy.Model sorts them.
-	SelectorMembers(sel, notSel *selector.Selector) []netip.Prefix
+	SelectorMembers(sel, notSel *selector.Selector) iplist.List
 	NamedPortMembers(sel *selector.Selector, names []string) []policy.NamedPortMember
 	// Quarantined lists the addresses of unresolved workloads and host
 	// endpoints anywhere in the cluster, sorted (policy.SortPrefixes).

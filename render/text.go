@@ -340,7 +340,7 @@ func (v Verdict) String() string { return verdictString(v) }
 // port), as knftables' Element.Key wants them.
 func (s *Set) ElementKeys() [][]string {
 	out := make([][]string, 0, s.Len())
-	for _, p := range s.Prefixes {
+	for p := range s.Addrs.All() {
 		out = append(out, []string{prefixString(p)})
 	}
 	for _, t := range s.Tuples {

@@ -108,15 +108,11 @@ func (t *tracer) port(f Field) uint16 {
 }
 
 func (t *tracer) addrIn(x MatchAddr, a netip.Addr) bool {
-	prefixes := x.Prefixes
 	if x.Set != "" {
 		s := t.set(x.Set)
-		if s == nil {
-			return false
-		}
-		prefixes = s.Prefixes
+		return s != nil && s.Addrs.Contains(a)
 	}
-	for _, p := range prefixes {
+	for _, p := range x.Prefixes {
 		if p.Contains(a) {
 			return true
 		}

@@ -1,6 +1,10 @@
 package render
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/palisade-net/palisade/internal/iplist"
+)
 
 // This file is the typed ruleset: what render produces and what the kernel
 // applier (package nft) consumes. Every value is plain data; Text prints it
@@ -324,15 +328,17 @@ const (
 	SetProto         SetType = "inet_proto"   // a rule's list of protocols (Protos)
 )
 
-// Set is a named set. Address sets (SetIPv4, SetIPv6) are interval sets of
-// Prefixes, merged so no two overlap; the concatenated types hold Tuples;
-// SetService holds Ports, sorted and merged; SetProto holds Protos.
+// Set is a named set. Address sets (SetIPv4, SetIPv6) hold Addrs, merged
+// so no two overlap (an interval set unless every entry is one address;
+// the list is compact, and shared with the engine's selector members);
+// the concatenated types hold Tuples; SetService holds Ports, sorted and
+// merged; SetProto holds Protos.
 type Set struct {
 	Name     string
 	Type     SetType
 	Interval bool
 	Comment  string
-	Prefixes []netip.Prefix
+	Addrs    iplist.List
 	Tuples   []Tuple
 	Ports    []PortRange
 	Protos   []uint8
@@ -347,7 +353,7 @@ type Tuple struct {
 }
 
 // Len is the number of elements.
-func (s *Set) Len() int { return len(s.Prefixes) + len(s.Tuples) + len(s.Ports) + len(s.Protos) }
+func (s *Set) Len() int { return s.Addrs.Len() + len(s.Tuples) + len(s.Ports) + len(s.Protos) }
 
 // MapKind is a verdict map's key type.
 type MapKind uint8

@@ -175,7 +175,7 @@ func setDigest(s *Set) string {
 	h := sha256.New()
 	h.Write([]byte(string(s.Type) + "\x00"))
 	var buf [20]byte
-	for _, p := range s.Prefixes {
+	for p := range s.Addrs.All() {
 		a := p.Addr().As16()
 		h.Write(a[:])
 		h.Write([]byte{byte(p.Bits())})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-net/palisade/internal/iplist"
 	"github.com/palisade-net/palisade/policy"
 )
 
@@ -38,7 +39,7 @@ func TestVersionedNames(t *testing.T) {
 		changed := *lin
 		changed.Sets = slices.Clone(lin.Sets)
 		cp := *lin.Sets[i]
-		cp.Prefixes = append(slices.Clone(cp.Prefixes), netip.MustParsePrefix("198.18.77.7/32"))
+		cp.Addrs = iplist.Of(append(cp.Addrs.Prefixes(), netip.MustParsePrefix("198.18.77.7/32")))
 		changed.Sets[i] = &cp
 		again := Versioned(&changed)
 		checkVersions(t, seed, again)
