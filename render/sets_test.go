@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go4.org/netipx"
+
+	"github.com/palisade-net/palisade/internal/iplist"
 )
 
 // mergePrefixes must equal the netipx merge, fast path or not.
@@ -57,6 +59,31 @@ func TestMergePrefixes(t *testing.T) {
 			}
 			if !reflect.DeepEqual(coverOf(got), coverOf(want)) {
 				t.Fatalf("%v family %d: got %v, want %v", in, fam, got, want)
+			}
+		}
+	}
+}
+
+// mergeList (a selector's members) equals mergePrefixes of the same
+// prefixes, and keeps a merged family as it is.
+func TestMergeList(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < 2000; i++ {
+		var in []netip.Prefix
+		for j := 0; j < r.IntN(8); j++ {
+			if r.IntN(3) == 0 {
+				in = append(in, netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, 15: byte(r.IntN(8))}), 125+r.IntN(4)))
+				continue
+			}
+			in = append(in, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(r.IntN(16))}), 29+r.IntN(4)))
+		}
+		if r.IntN(2) == 0 {
+			sortPrefixes(in)
+		}
+		for _, fam := range []Family{FamilyIPv4, FamilyIPv6} {
+			got := mergeList(iplist.Of(in), fam).Prefixes()
+			if want := mergePrefixes(in, fam); !slices.Equal(got, want) {
+				t.Fatalf("%v family %d: mergeList %v, mergePrefixes %v", in, fam, got, want)
 			}
 		}
 	}
