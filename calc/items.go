@@ -442,6 +442,21 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 			li.unlink(s, it)
 		}
 	}
+	s.items = fitted(s.items)
+}
+
+// fitted returns items in a slice of their size when the room beyond
+// them is more than an eighth: a selector's list is sized for its
+// candidates, or grown by appending, and most selectors then keep their
+// size (W2's 10,000 selectors kept about 4 MB of room).
+func fitted(items []*item) []*item {
+	if n := len(items); cap(items)-n > n/8+4 {
+		if n == 0 {
+			return nil
+		}
+		return append(make([]*item, 0, n), items...)
+	}
+	return items
 }
 
 // link records that s matches it.
