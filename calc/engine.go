@@ -235,13 +235,13 @@ func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
 // policy's compiled form); holding every object besides would cost an
 // agent its whole datastore again (100k namespaces: about 100 MB).
 type version struct {
-	rv, uid string
-	obj     api.Object // nil when rv is set
+	stamp
+	obj api.Object // nil when the object has a resource version
 }
 
 func versionOf(o api.Object) version {
-	v := version{rv: o.GetResourceVersion(), uid: string(o.GetUID())}
-	if v.rv == "" {
+	v := version{stamp: stampOf(o.GetResourceVersion(), string(o.GetUID()))}
+	if !v.hasRV() {
 		v.obj = o
 	}
 	return v
@@ -251,9 +251,9 @@ func versionOf(o api.Object) version {
 // same resource version and uid, or (without a resource version) equal
 // content.
 func (v version) same(o api.Object) bool {
-	rv := o.GetResourceVersion()
-	if v.rv != "" || rv != "" {
-		return v.rv == rv && v.uid == string(o.GetUID())
+	s := stampOf(o.GetResourceVersion(), string(o.GetUID()))
+	if v.hasRV() || s.hasRV() {
+		return v.equal(s)
 	}
 	return v.obj == o || reflect.DeepEqual(v.obj, o)
 }

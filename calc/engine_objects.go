@@ -190,9 +190,9 @@ func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
 // of its derived workload's size, and most of the cluster's pods are
 // remote.
 type podFacts struct {
-	rv, uid string
-	own     labelSet
-	d       *policy.Derived // this node's pod's workload; nil for the others
+	ver stamp // resource version and uid
+	own labelSet
+	d   *policy.Derived // this node's pod's workload; nil for the others
 
 	node     string // a remote pod's workload, parents nil for none
 	parents  []string
@@ -204,7 +204,7 @@ type podFacts struct {
 // host-networked pod), which the caller may use until the facts change.
 func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	d, _ := policy.DerivePod(p)
-	f := &podFacts{rv: p.ResourceVersion, uid: string(p.UID)}
+	f := &podFacts{ver: stampOf(p.ResourceVersion, string(p.UID))}
 	if d == nil {
 		return f, nil
 	}
@@ -252,8 +252,8 @@ func (f *podFacts) derive(id string) *policy.Derived {
 // version.same does for other objects: the same resource version and uid,
 // or (without a resource version) the same workload.
 func (f *podFacts) same(g *podFacts) bool {
-	if f.rv != "" || g.rv != "" {
-		return f.rv == g.rv && f.uid == g.uid
+	if f.ver.hasRV() || g.ver.hasRV() {
+		return f.ver.equal(g.ver)
 	}
 	return f.own == g.own && reflect.DeepEqual(f.d, g.d) && f.node == g.node && slices.Equal(f.parents, g.parents) &&
 		slices.Equal(f.prefixes, g.prefixes) && slices.Equal(f.ports, g.ports)
