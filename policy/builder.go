@@ -320,13 +320,18 @@ func (b *builder) buildWorkloads(global FelixSettings) {
 // pod (§1.4; docs/api.md §2.6).
 func (b *builder) podWorkload(p *corev1.Pod) *Workload {
 	sa := PodServiceAccount(p)
+	return podWorkloadWith(p, sa, []*Profile{b.m.Profiles["kns."+p.Namespace], b.saProfile(p.Namespace, sa)})
+}
+
+// podWorkloadWith is podWorkload with the pod's service account and its
+// two profiles (namespace, service account) given.
+func podWorkloadWith(p *corev1.Pod, sa string, profiles []*Profile) *Workload {
 	own := endpointLabels(p.Labels)
 	own[LabelNamespace] = p.Namespace
 	own[LabelOrchestrator] = OrchestratorK8s
 	// The Kubernetes conversion leaves names of 63 characters or more
 	// out; the syncer adds the label from the spec whatever its length.
 	own[LabelServiceAccount] = sa
-	profiles := []*Profile{b.m.Profiles["kns."+p.Namespace], b.saProfile(p.Namespace, sa)}
 	labels := labelMap(own) // own is this workload's copy already
 	if profilesLabel(profiles) {
 		labels = inherit(own, profiles)

@@ -67,13 +67,12 @@ func DerivePod(p *corev1.Pod) (d *Derived, ok bool) {
 	if p.Spec.HostNetwork {
 		return nil, false
 	}
+	sa := PodServiceAccount(p)
 	kns := NamespaceProfileName(p.Namespace)
-	ksa := ServiceAccountProfileName(p.Namespace, PodServiceAccount(p))
-	b := standins(kns, ksa)
-	w := b.podWorkload(p)
-	if len(w.Profiles) != 2 || w.Profiles[0] != b.m.Profiles[kns] || w.Profiles[1] != b.m.Profiles[ksa] {
-		panic("policy: DerivePod disagrees with podWorkload on the pod's profiles")
-	}
+	ksa := ServiceAccountProfileName(p.Namespace, sa)
+	// The pod's profiles as stand-ins (no labels, no rules) until Resolve
+	// finds them: as the model's builder derives the pod, without one.
+	w := podWorkloadWith(p, sa, []*Profile{{Name: kns}, {Name: ksa}})
 	return &Derived{Workload: w, Own: w.Labels, Parents: []string{kns, ksa}}, true
 }
 
