@@ -181,6 +181,25 @@ func checkInvariants(t testing.TB, li *LabelIndex) {
 	}
 }
 
+// checkOrder: the order holds every item once and the dead it counts.
+func checkOrder(li *LabelIndex) error {
+	seen, dead := map[*item]bool{}, 0
+	for _, it := range li.order {
+		if it.mark == deadMark {
+			dead++
+			continue
+		}
+		if seen[it] || li.items[it.id] != it {
+			return fmt.Errorf("order holds item %s twice or not in the index", it.id)
+		}
+		seen[it] = true
+	}
+	if len(seen) != len(li.items) || dead != li.dead {
+		return fmt.Errorf("order holds %d live, %d dead; the index has %d items, counts %d dead", len(seen), dead, len(li.items), li.dead)
+	}
+	return nil
+}
+
 func invariantError(li *LabelIndex) error {
 	if li.busy || len(li.starts) > 0 || len(li.stops) > 0 {
 		return fmt.Errorf("left busy or with pending events")
@@ -195,6 +214,9 @@ func invariantError(li *LabelIndex) error {
 		return err
 	}
 	if err := checkRefs(li); err != nil {
+		return err
+	}
+	if err := checkOrder(li); err != nil {
 		return err
 	}
 	return checkParents(li)

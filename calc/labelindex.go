@@ -15,6 +15,8 @@ type LabelIndex struct {
 	onStart, onStop func(sel, item string)
 
 	items   map[string]*item
+	order   []*item // every item in the order it came, and dead ones (see compactOrder)
+	dead    int     // dead items in order
 	sels    map[string]*selRec
 	byIdx   []*selRec // selectors by idx; nil slots are free
 	freeIdx []int32
@@ -232,6 +234,7 @@ func (li *LabelIndex) updateItem(id string, labels labelSet, parents []string) {
 	if it == nil {
 		it = &item{id: id, own: labels}
 		li.items[id] = it
+		li.order = append(li.order, it)
 		li.setParents(it, parents)
 		n := 0
 		it.eachLabel(func(k, _ string) {
@@ -268,6 +271,9 @@ func (li *LabelIndex) DeleteItem(id string) {
 	}
 	li.setParents(it, nil)
 	delete(li.items, id)
+	it.mark = deadMark
+	li.dead++
+	li.compactOrder()
 }
 
 // UpdateParent defines parent id or replaces its labels (copied), updating

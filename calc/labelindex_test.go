@@ -377,3 +377,48 @@ func TestAllocs(t *testing.T) {
 		t.Error("no callbacks ran")
 	}
 }
+
+// TestItemOrder: walks go over the live items in the order they came; the
+// deleted are skipped, and dropped from the order once they are half of
+// it, and a selector registered then (scanning every item, or indexing a
+// key every item holds) matches exactly the live items.
+func TestItemOrder(t *testing.T) {
+	li, _ := newIndex(t)
+	for i := range 200 {
+		li.UpdateItem(itoa("p", i), L("k=v"))
+	}
+	for i := range 200 {
+		if i%4 != 0 {
+			li.DeleteItem(itoa("p", i))
+		}
+	}
+	li.UpdateItem("p-0", L("k=w")) // changed, not re-added: keeps its place
+	li.UpdateItem("late", L("k=v"))
+	var want []string
+	for i := 0; i < 200; i += 4 {
+		want = append(want, itoa("p", i))
+	}
+	want = append(want, "late")
+	var got []string
+	for _, it := range li.live() {
+		got = append(got, it.id)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("live items %v, want %v", got, want)
+	}
+	if len(li.order) > 2*len(want) || li.dead > len(li.order)/2 {
+		t.Fatalf("order holds %d with %d dead, for %d live", len(li.order), li.dead, len(want))
+	}
+	li.UpdateSelector("scan", selector.MustParse(`all()`))
+	li.UpdateSelector("key", selector.MustParse(`has(k)`))
+	checkInvariants(t, li)
+	for _, s := range []string{"scan", "key"} {
+		m := li.Matches(s)
+		slices.Sort(m)
+		w := slices.Clone(want)
+		slices.Sort(w)
+		if !slices.Equal(m, w) {
+			t.Errorf("%s matches %v, want %v", s, m, w)
+		}
+	}
+}
