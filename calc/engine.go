@@ -41,7 +41,8 @@ type Engine struct {
 
 	// Profiles that endpoints name: the resolution and who depends on it.
 	profiles map[string]*policy.Profile
-	profDeps map[string]*smallSet[*endpoint] // profile -> the endpoints that name it
+	profRefs map[string]int                  // profile -> how many endpoints name it
+	profLone map[string]*smallSet[*endpoint] // profile -> the endpoints that name it and are not owners
 
 	eps    map[string]*endpoint // workloads, host endpoints, network sets by id
 	packer labelPacker          // packs endpoints' own labels
@@ -111,7 +112,8 @@ func NewEngine(node string) *Engine {
 		wepCount:    map[string]int{},
 		userProf:    map[string]*policy.Profile{},
 		profiles:    map[string]*policy.Profile{},
-		profDeps:    map[string]*smallSet[*endpoint]{},
+		profRefs:    map[string]int{},
+		profLone:    map[string]*smallSet[*endpoint]{},
 		eps:         map[string]*endpoint{},
 		k8sNodes:    map[string]*corev1.Node{},
 		calicoNodes: map[string]*api.Node{},

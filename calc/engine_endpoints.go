@@ -104,14 +104,19 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	// (an installed derivation's Parents never change: Resolve leaves them,
 	// and countPod shares a pod's before it is installed).
 	oldParents := ep.parents()
+	if !ep.owner {
+		e.setLone(ep, oldParents, false)
+	}
 	var parents []string
 	if d != nil {
 		parents = d.Parents
 		if f != nil {
 			parents = f.parentsOf() // shared by the pods of one service account
 		}
-		for _, p := range parents {
-			e.addDep(p, ep)
+		for i, p := range parents {
+			if !slices.Contains(oldParents, p) && !slices.Contains(parents[:i], p) {
+				e.addDep(p)
+			}
 		}
 	}
 	ep.src, ep.d, ep.pod, ep.own, ep.err = src, d, f, own, nil
@@ -132,9 +137,12 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		q = d.Prefixes()
 	}
 	e.setQuarantine(id, q)
-	for _, p := range oldParents {
-		if !slices.Contains(parents, p) {
-			e.removeDep(p, ep)
+	if d != nil && !ep.owner {
+		e.setLone(ep, parents, true)
+	}
+	for i, p := range oldParents {
+		if !slices.Contains(parents, p) && !slices.Contains(oldParents[:i], p) {
+			e.removeDep(p)
 		}
 	}
 	if d == nil {

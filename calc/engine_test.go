@@ -193,8 +193,36 @@ func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
 				t.Fatalf("owners item %s: endpoint %p, the engine's %p", id, it.ep, e.eps[id])
 			}
 		}
+		checkDependents(t, e)
 	}
 	r.replay()
+}
+
+// checkDependents: the engine counts, for each profile, the endpoints that
+// name it, and finds exactly them as its dependents.
+func checkDependents(t *testing.T, e *Engine) {
+	t.Helper()
+	want := map[string][]string{}
+	for id, ep := range e.eps {
+		for i, p := range ep.parents() {
+			if !slices.Contains(ep.parents()[:i], p) {
+				want[p] = append(want[p], id)
+			}
+		}
+	}
+	if len(want) != len(e.profRefs) {
+		t.Fatalf("%d profiles counted, %d named", len(e.profRefs), len(want))
+	}
+	for name, ids := range want {
+		slices.Sort(ids)
+		var got []string
+		for _, ep := range e.dependents(name) {
+			got = append(got, ep.id)
+		}
+		if e.profRefs[name] != len(ids) || !slices.Equal(got, ids) {
+			t.Fatalf("profile %s: counted %d, dependents %v; named by %v", name, e.profRefs[name], got, ids)
+		}
+	}
 }
 
 // replay feeds the final objects to fresh engines in other orders, after

@@ -314,6 +314,15 @@ func (li *LabelIndex) parentDefined(id string) bool {
 // by an item.
 func (li *LabelIndex) hasParent(id string) bool { return li.parents[id] != nil }
 
+// eachChild calls fn for every item that names parent id.
+func (li *LabelIndex) eachChild(id string, fn func(*item)) {
+	if p := li.parents[id]; p != nil {
+		for it := range p.children.all {
+			fn(it)
+		}
+	}
+}
+
 // DeleteParent removes parent id. Children that still name it see it as a
 // parent without labels until it is defined again.
 func (li *LabelIndex) DeleteParent(id string) {
