@@ -203,18 +203,39 @@ type podFacts struct {
 // factsOf returns a pod's facts and its workload as just derived (nil for a
 // host-networked pod), which the caller may use until the facts change.
 func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
-	d, _ := policy.DerivePod(p)
 	f := &podFacts{ver: stampOf(p.ResourceVersion, string(p.UID))}
-	if d == nil {
-		return f, nil
+	if p.Spec.HostNetwork {
+		return f, nil // no workload: one of its node's processes
 	}
-	f.own = e.packer.pack(d.Own)
-	if e.isLocal(d) {
-		f.d = d
+	if p.Spec.NodeName == e.node {
+		d, _ := policy.DerivePod(p)
+		f.own, f.d = e.packer.pack(d.Own), d
 		return f, d
 	}
-	f.node, f.parents, f.prefixes, f.ports = d.Workload.Node, d.Parents, d.Prefixes(), d.Workload.Ports
-	return f, d
+	// A remote pod: its facts straight from the pod, as DerivePod derives
+	// them (the same policy functions), without the workload, its label
+	// map and its interface name, which a remote pod does not keep (a
+	// third of W2's allocations).
+	sa := policy.PodServiceAccount(p)
+	f.own = e.packer.packEach(func(fn func(k, v string)) { policy.PodOwnLabels(p, sa, fn) })
+	f.node = p.Spec.NodeName
+	f.parents = []string{policy.NamespaceProfileName(p.Namespace), policy.ServiceAccountProfileName(p.Namespace, sa)}
+	if ips := policy.PodAddrs(p); len(ips) > 0 {
+		f.prefixes = make([]netip.Prefix, len(ips))
+		for i, a := range ips {
+			f.prefixes[i] = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	f.ports = policy.PodNamedPorts(p)
+	return f, f.stub(p.Namespace, p.Name)
+}
+
+// stub is the workload of a remote pod as installing its endpoint reads
+// it (setPodEndpoint): its node and profiles. Its labels, addresses and
+// named ports are the facts'; derive makes the whole workload when one
+// is asked for.
+func (f *podFacts) stub(ns, name string) *policy.Derived {
+	return &policy.Derived{Workload: &policy.Workload{Namespace: ns, Name: name, Node: f.node}, Parents: f.parents}
 }
 
 // workload reports whether the pod has a workload (is not host-networked).

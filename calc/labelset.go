@@ -3,6 +3,7 @@ package calc
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 
 	"github.com/palisade-net/palisade/policy"
 )
@@ -41,8 +42,9 @@ var wordIndex = func() map[string]int {
 // labelPacker packs label maps, reusing its scratch space: one allocation
 // per set, the set itself.
 type labelPacker struct {
-	keys []string
-	buf  []byte
+	keys  []string
+	pairs [][2]string
+	buf   []byte
 }
 
 func (p *labelPacker) pack(m map[string]string) labelSet {
@@ -61,6 +63,25 @@ func (p *labelPacker) pack(m map[string]string) labelSet {
 	}
 	clear(keys)
 	p.keys, p.buf = keys[:0], b[:0]
+	return labelSet{s: string(b)}
+}
+
+// packEach packs the labels each yields (each key once), as pack packs a
+// map of them, without the map.
+func (p *labelPacker) packEach(each func(fn func(k, v string))) labelSet {
+	pairs := p.pairs[:0]
+	each(func(k, v string) { pairs = append(pairs, [2]string{k, v}) })
+	if len(pairs) == 0 {
+		return labelSet{}
+	}
+	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	b := p.buf[:0]
+	for _, kv := range pairs {
+		b = appendWord(b, kv[0])
+		b = appendWord(b, kv[1])
+	}
+	clear(pairs)
+	p.pairs, p.buf = pairs[:0], b[:0]
 	return labelSet{s: string(b)}
 }
 

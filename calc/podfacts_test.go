@@ -65,13 +65,42 @@ func TestPodFactsSame(t *testing.T) {
 	}
 	want, _ := policy.DerivePod(p)
 	// Profiles are bound by Resolve (DerivePod's are label-less stand-ins).
-	opts := cmp.Options{cmp.AllowUnexported(policy.Derived{}), cmpopts.EquateComparable(netip.Addr{}),
+	opts := cmp.Options{cmp.AllowUnexported(policy.Derived{}), cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}),
 		cmpopts.IgnoreFields(policy.Workload{}, "Profiles")}
 	if diff := cmp.Diff(want, remote.derive("pod/app/web"), opts); diff != "" {
 		t.Errorf("remote pod made again (-DerivePod +derive):\n%s", diff)
 	}
-	if diff := cmp.Diff(want, fresh, opts); diff != "" {
-		t.Errorf("factsOf's derived workload (-DerivePod +factsOf):\n%s", diff)
+	// factsOf reads a remote pod without DerivePod: what installing its
+	// endpoint reads (node, profiles) is DerivePod's, as are the facts.
+	if fresh.Workload.Node != want.Workload.Node || !cmp.Equal(fresh.Parents, want.Parents) {
+		t.Errorf("factsOf's stub: node %q, parents %v; DerivePod's %q, %v", fresh.Workload.Node, fresh.Parents,
+			want.Workload.Node, want.Parents)
+	}
+	if diff := cmp.Diff(want.Prefixes(), remote.prefixes, opts); diff != "" {
+		t.Errorf("remote pod's addresses (-DerivePod +facts):\n%s", diff)
+	}
+	if _, d := NewEngine("n1").factsOf(p); !cmp.Equal(want, d, opts) {
+		t.Errorf("a local pod's workload is not DerivePod's: %s", cmp.Diff(want, d, opts))
+	}
+}
+
+// TestRemotePodLabels: a remote pod's labels are packed straight from the
+// pod as DerivePod derives its own labels, reserved keys and the profiles'
+// prefixes included.
+func TestRemotePodLabels(t *testing.T) {
+	for _, labels := range []map[string]string{
+		nil,
+		{"app": "web"},
+		{"projectcalico.org/namespace": "other", "projectcalico.org/serviceaccount": "x", "projectcalico.org/orchestrator": "y"},
+		{"pcns.team": "a", "pcsa.role": "b", "pcnsx": "c", "tier": "db", "": "empty key"},
+	} {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", Labels: labels},
+			Spec: corev1.PodSpec{NodeName: "n1", ServiceAccountName: "sa1"}}
+		want, _ := policy.DerivePod(p)
+		f, _ := NewEngine("n2").factsOf(p)
+		if !f.own.equalMap(want.Own) {
+			t.Errorf("labels %v: packed %v, DerivePod's own %v", labels, f.own.toMap(), want.Own)
+		}
 	}
 }
 

@@ -326,34 +326,61 @@ func (b *builder) podWorkload(p *corev1.Pod) *Workload {
 // podWorkloadWith is podWorkload with the pod's service account and its
 // two profiles (namespace, service account) given.
 func podWorkloadWith(p *corev1.Pod, sa string, profiles []*Profile) *Workload {
-	own := endpointLabels(p.Labels)
-	own[LabelNamespace] = p.Namespace
-	own[LabelOrchestrator] = OrchestratorK8s
-	// The Kubernetes conversion leaves names of 63 characters or more
-	// out; the syncer adds the label from the spec whatever its length.
-	own[LabelServiceAccount] = sa
+	own := make(map[string]string, len(p.Labels)+3)
+	PodOwnLabels(p, sa, func(k, v string) { own[k] = v })
 	labels := labelMap(own) // own is this workload's copy already
 	if profilesLabel(profiles) {
 		labels = inherit(own, profiles)
 	}
-	w := &Workload{
+	return &Workload{
 		Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName,
 		Interface: PodInterfaceName(p.Namespace, p.Name),
 		Labels:    labels, Profiles: profiles,
+		IPs: PodAddrs(p), Ports: PodNamedPorts(p),
 	}
+}
+
+// PodOwnLabels calls fn once for each of a pod's own labels (its
+// workload's, before profiles), in no order: the pod's labels but those
+// the profiles' prefixes and the reserved keys name, and the reserved
+// labels of its namespace, orchestrator and service account sa.
+func PodOwnLabels(p *corev1.Pod, sa string, fn func(k, v string)) {
+	for k, v := range p.Labels {
+		if strings.HasPrefix(k, PrefixNamespace) || strings.HasPrefix(k, PrefixServiceAccount) ||
+			k == LabelNamespace || k == LabelOrchestrator || k == LabelServiceAccount {
+			continue
+		}
+		fn(k, v)
+	}
+	fn(LabelNamespace, p.Namespace)
+	fn(LabelOrchestrator, OrchestratorK8s)
+	// The Kubernetes conversion leaves names of 63 characters or more
+	// out; the syncer adds the label from the spec whatever its length.
+	fn(LabelServiceAccount, sa)
+}
+
+// PodAddrs are a pod's workload addresses: its podIPs, then podIP, each
+// once, those that do not parse left out.
+func PodAddrs(p *corev1.Pod) []netip.Addr {
+	var ips []netip.Addr
 	for _, ip := range p.Status.PodIPs {
-		w.IPs = appendAddr(w.IPs, ip.IP)
+		ips = appendAddr(ips, ip.IP)
 	}
-	w.IPs = appendAddr(w.IPs, p.Status.PodIP)
+	return appendAddr(ips, p.Status.PodIP)
+}
+
+// PodNamedPorts are the named ports of a pod's containers.
+func PodNamedPorts(p *corev1.Pod) []NamedPort {
+	var out []NamedPort
 	for _, c := range p.Spec.Containers {
 		for _, cp := range c.Ports {
 			if cp.Name == "" {
 				continue
 			}
-			w.Ports = append(w.Ports, NamedPort{Name: cp.Name, Proto: k8sProto(cp.Protocol), Port: uint16(cp.ContainerPort)})
+			out = append(out, NamedPort{Name: cp.Name, Proto: k8sProto(cp.Protocol), Port: uint16(cp.ContainerPort)})
 		}
 	}
-	return w
+	return out
 }
 
 func k8sProto(p corev1.Protocol) uint8 {
