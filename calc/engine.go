@@ -224,8 +224,10 @@ func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
 		return
 	}
 	e.gen++
-	delete(e.objs, key) // an unreadable value stored before
-	e.setProblem(unreadableID(key), nil)
+	if _, ok := e.objs[key]; ok { // an unreadable value stored before, a problem
+		delete(e.objs, key)
+		e.setProblem(unreadableID(key), nil)
+	}
 	e.onPod(key, f, d)
 	e.settle()
 }

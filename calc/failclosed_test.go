@@ -112,3 +112,18 @@ func TestFailClosedEngineSteps(t *testing.T) {
 	set(&api.Tier{ObjectMeta: metav1.ObjectMeta{Name: "security"}, Spec: api.TierSpec{Order: &order}})
 	renderAllowingProblems(t, e, objs)
 }
+
+// TestUnreadablePodThenReadable: a pod whose stored value cannot be read is
+// a problem until a readable value replaces it.
+func TestUnreadablePodThenReadable(t *testing.T) {
+	e := NewEngine("n0")
+	e.OnUpdate(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}})
+	e.OnUpdate(api.NewUnreadable(string(store.KindK8sPod), "ns", "a", "unexpected end of JSON input"))
+	if len(e.Problems()) != 1 {
+		t.Fatalf("problems after an unreadable pod: %v", e.Problems())
+	}
+	e.OnUpdate(testPod("ns", "a", "n0", "198.18.0.1", map[string]string{"app": "web"}))
+	if p := e.Problems(); len(p) != 0 {
+		t.Fatalf("problems after the pod became readable: %v", p)
+	}
+}
