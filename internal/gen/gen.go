@@ -20,7 +20,8 @@ type Spec struct {
 	Apps       int // distinct app label values
 }
 
-// Cluster returns namespaces, pods (addresses in 198.18.0.0/16) and
+// Cluster returns namespaces, pods (addresses in 198.18.0.0/16, and
+// 10.0.0.0/8 beyond 64,000 pods: podIP) and
 // policies: Kubernetes NetworkPolicies selecting by app and allowing from
 // apps, namespaces and ipBlocks on a few ports; Calico NetworkPolicies and
 // GlobalNetworkPolicies with selectors, nets and port ranges.
@@ -35,7 +36,7 @@ func Cluster(s Spec) []api.Object {
 			Labels: map[string]string{"team": fmt.Sprintf("t%d", i%10), "env": []string{"prod", "staging", "dev"}[i%3]}}})
 	}
 	for i := 0; i < s.Pods; i++ {
-		ip := fmt.Sprintf("198.18.%d.%d", i/250, i%250+1)
+		ip := podIP(i)
 		out = append(out, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pod-%d", i), Namespace: nsName(i % s.Namespaces),
 				Labels: map[string]string{"app": fmt.Sprintf("app-%d", r.IntN(s.Apps)),
@@ -55,6 +56,16 @@ func Cluster(s Spec) []api.Object {
 		}
 	}
 	return out
+}
+
+// podIP is pod i's address: in 198.18.0.0/16 for the first 64,000 pods,
+// then in 10.0.0.0/8 (benchmarks of a quarter million pods never put them
+// in a network namespace).
+func podIP(i int) string {
+	if i < 64_000 {
+		return fmt.Sprintf("198.18.%d.%d", i/250, i%250+1)
+	}
+	return fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255)
 }
 
 func nsName(i int) string { return fmt.Sprintf("ns-%d", i) }
