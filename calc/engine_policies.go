@@ -80,8 +80,8 @@ func (e *Engine) invalidateMatched(id string) {
 	if s == nil {
 		return
 	}
-	for _, it := range s.items {
-		if ep := e.eps[it.id]; ep != nil {
+	for _, x := range s.items {
+		if ep := e.eps[e.local.itemAt(x).id]; ep != nil {
 			e.invalidateTiers(ep)
 		}
 		e.markDirty("policy of a local endpoint")

@@ -158,13 +158,13 @@ const maxScratch = 1 << 16
 // asks for) by scanning every owner.
 func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
 	if s := e.owners.sels[sel.String()]; s != nil {
-		for _, it := range s.items {
-			fn(it)
+		for _, x := range s.items {
+			fn(e.owners.itemAt(x))
 		}
 		return
 	}
 	e.fallbacks++
-	for _, it := range e.owners.items {
+	for _, it := range e.owners.live() {
 		if sel.Matches(resolved{it}) {
 			fn(it)
 		}

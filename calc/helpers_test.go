@@ -181,21 +181,28 @@ func checkInvariants(t testing.TB, li *LabelIndex) {
 	}
 }
 
-// checkOrder: the order holds every item once and the dead it counts.
-func checkOrder(li *LabelIndex) error {
-	seen, dead := map[*item]bool{}, 0
-	for _, it := range li.order {
-		if it.mark == deadMark {
-			dead++
+// checkSlots: every item is at its slot, and the free slots are empty and
+// listed once.
+func checkSlots(li *LabelIndex) error {
+	live := 0
+	for i, it := range li.slots {
+		if it == nil {
 			continue
 		}
-		if seen[it] || li.items[it.id] != it {
-			return fmt.Errorf("order holds item %s twice or not in the index", it.id)
+		live++
+		if it.slot != int32(i) || li.items[it.id] != it {
+			return fmt.Errorf("slot %d holds item %s (slot %d), not the index's", i, it.id, it.slot)
 		}
-		seen[it] = true
 	}
-	if len(seen) != len(li.items) || dead != li.dead {
-		return fmt.Errorf("order holds %d live, %d dead; the index has %d items, counts %d dead", len(seen), dead, len(li.items), li.dead)
+	free := map[int32]bool{}
+	for _, x := range li.free {
+		if free[x] || li.slots[x] != nil {
+			return fmt.Errorf("free slot %d listed twice or in use", x)
+		}
+		free[x] = true
+	}
+	if live != len(li.items) || live+len(free) != len(li.slots) {
+		return fmt.Errorf("%d slots: %d items, %d free; the index has %d items", len(li.slots), live, len(free), len(li.items))
 	}
 	return nil
 }
@@ -216,7 +223,7 @@ func invariantError(li *LabelIndex) error {
 	if err := checkRefs(li); err != nil {
 		return err
 	}
-	if err := checkOrder(li); err != nil {
+	if err := checkSlots(li); err != nil {
 		return err
 	}
 	return checkParents(li)
@@ -334,7 +341,11 @@ func checkAnchored(li *LabelIndex, s *selRec) error {
 func checkMatchesSymmetric(li *LabelIndex) error {
 	n := 0
 	for _, s := range li.sels {
-		for pos, it := range s.items {
+		for pos, x := range s.items {
+			it := li.itemAt(x)
+			if it == nil {
+				return fmt.Errorf("%s matches a free slot %d", s.id, x)
+			}
 			i := it.matchIndex(s)
 			if i < 0 || int(it.matches[i].pos) != pos || li.items[it.id] != it || li.byIdx[s.idx] != s {
 				return fmt.Errorf("%s matches %s one way only", s.id, it.id)
@@ -350,7 +361,7 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 			if s == nil {
 				return fmt.Errorf("item %s matches a deleted selector (index %d)", it.id, m.sel)
 			}
-			if int(m.pos) >= len(s.items) || s.items[m.pos] != it || li.sels[s.id] != s {
+			if int(m.pos) >= len(s.items) || s.items[m.pos] != it.slot || li.sels[s.id] != s {
 				return fmt.Errorf("%s matches %s one way only", s.id, it.id)
 			}
 		}

@@ -365,8 +365,7 @@ func (li *LabelIndex) unindexLabel(it *item, i int) {
 // anchored on its labels and the scan set) and reports the differences from
 // its recorded matches.
 func (li *LabelIndex) rematchItem(it *item) {
-	li.epoch++
-	ep := li.epoch
+	ep := li.nextEpoch()
 	for _, m := range it.matches {
 		li.byIdx[m.sel].was = ep
 	}
@@ -382,7 +381,7 @@ func (li *LabelIndex) rematchItem(it *item) {
 	}
 }
 
-func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint64) {
+func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint32) {
 	for _, r := range refs {
 		s := r.s
 		if !s.sel.Matches(it) {
@@ -400,10 +399,9 @@ func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint64) {
 // items for the scan set) and reports the differences from its recorded
 // matches.
 func (li *LabelIndex) rematchSelector(s *selRec) {
-	li.epoch++
-	ep := li.epoch
-	for _, it := range s.items {
-		it.was = ep
+	ep := li.nextEpoch()
+	for _, x := range s.items {
+		li.slots[x].was = ep
 	}
 	check := func(it *item) {
 		if !s.sel.Matches(it) {
@@ -417,7 +415,7 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 	}
 	if s.items == nil && s.cur >= 0 {
 		// Size the list for every candidate matching, within reason.
-		s.items = make([]*item, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
+		s.items = make([]int32, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
 	}
 	switch {
 	case s.cur < 0:
@@ -440,7 +438,7 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 		}
 	}
 	for i := len(s.items) - 1; i >= 0; i-- { // unlink moves the last entry to i
-		if it := s.items[i]; it.mark != ep {
+		if it := li.slots[s.items[i]]; it.mark != ep {
 			li.unlink(s, it)
 		}
 	}
@@ -451,12 +449,12 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 // them is more than an eighth: a selector's list is sized for its
 // candidates, or grown by appending, and most selectors then keep their
 // size (W2's 10,000 selectors kept about 4 MB of room).
-func fitted(items []*item) []*item {
+func fitted(items []int32) []int32 {
 	if n := len(items); cap(items)-n > n/8+4 {
 		if n == 0 {
 			return nil
 		}
-		return append(make([]*item, 0, n), items...)
+		return append(make([]int32, 0, n), items...)
 	}
 	return items
 }
@@ -464,7 +462,7 @@ func fitted(items []*item) []*item {
 // link records that s matches it.
 func (li *LabelIndex) link(s *selRec, it *item) {
 	it.matches = append(it.matches, match{sel: s.idx, pos: int32(len(s.items))})
-	s.items = append(s.items, it)
+	s.items = append(s.items, it.slot)
 	li.starts = append(li.starts, event{sel: s.id, item: it.id})
 }
 
@@ -477,7 +475,7 @@ func (li *LabelIndex) unlink(s *selRec, it *item) {
 // last entry of it.matches into the freed position.
 func (li *LabelIndex) unlinkAt(it *item, i int) {
 	s := li.byIdx[it.matches[i].sel]
-	s.removeItemAt(int(it.matches[i].pos))
+	li.removeItemAt(s, int(it.matches[i].pos))
 	last := len(it.matches) - 1
 	it.matches[i] = it.matches[last]
 	it.matches[last] = match{}
@@ -487,14 +485,13 @@ func (li *LabelIndex) unlinkAt(it *item, i int) {
 
 // removeItemAt removes s.items[pos], moving the last item into its place
 // and fixing that item's recorded position.
-func (s *selRec) removeItemAt(pos int) {
+func (li *LabelIndex) removeItemAt(s *selRec, pos int) {
 	last := len(s.items) - 1
 	if pos != last {
-		moved := s.items[last]
-		s.items[pos] = moved
+		moved := li.slots[s.items[last]]
+		s.items[pos] = moved.slot
 		moved.matches[moved.matchIndex(s)].pos = int32(pos)
 	}
-	s.items[last] = nil
 	s.items = s.items[:last]
 }
 
@@ -508,38 +505,75 @@ func (it *item) matchIndex(s *selRec) int {
 	return -1
 }
 
-// Walks over every item go through li.order, in the order the items came,
-// not through the items map: items made one after another sit near each
-// other in memory, and so do their labels, where the map's order jumps
-// about the heap (indexing a key for W2's 250,000 items took half the
-// time in this order). A deleted item stays in order, marked dead, until
-// the dead are half of it.
+// Every item has a slot: its number in li.slots, which selectors' lists
+// of matched items hold (4 bytes a membership, where a pointer took 8: an
+// agent at 250,000 pods holds 13 million memberships). A deleted item's
+// slot is given to the next new item. Walks over every item go through
+// the slots, not the items map: items made one after another sit near
+// each other in memory, and so do their labels, where the map's order
+// jumps about the heap (indexing a key for W2's 250,000 items took half
+// the time in slot order).
 
-// deadMark is the mark of a deleted item (epochs never reach it).
-const deadMark = ^uint64(0)
+// addSlot gives it a slot.
+func (li *LabelIndex) addSlot(it *item) {
+	if n := len(li.free); n > 0 {
+		it.slot = li.free[n-1]
+		li.free = li.free[:n-1]
+		li.slots[it.slot] = it
+		return
+	}
+	it.slot = int32(len(li.slots))
+	li.slots = append(li.slots, it)
+}
 
-// live yields the live items in the order they came.
+// freeSlot takes a deleted item's slot back.
+func (li *LabelIndex) freeSlot(it *item) {
+	li.slots[it.slot] = nil
+	li.free = append(li.free, it.slot)
+	it.slot = -1
+}
+
+// live yields the items in slot order.
 func (li *LabelIndex) live() iter.Seq2[int, *item] {
 	return func(yield func(int, *item) bool) {
-		for i, it := range li.order {
-			if it.mark != deadMark && !yield(i, it) {
+		for i, it := range li.slots {
+			if it != nil && !yield(i, it) {
 				return
 			}
 		}
 	}
 }
 
-// compactOrder drops the dead from order once they are half of it.
-func (li *LabelIndex) compactOrder() {
-	if li.dead < 64 || li.dead < len(li.order)/2 {
-		return
+// itemAt is the item at a slot a selector's list names.
+func (li *LabelIndex) itemAt(slot int32) *item { return li.slots[slot] }
+
+// maxEpoch is where epochs start again (item marks are 32 bits, the item
+// 128 bytes).
+const maxEpoch = 1<<32 - 2
+
+func (li *LabelIndex) epochMax() uint32 {
+	if li.epochLimit != 0 {
+		return li.epochLimit
 	}
-	live := li.order[:0]
-	for _, it := range li.order {
-		if it.mark != deadMark {
-			live = append(live, it)
+	return maxEpoch
+}
+
+// nextEpoch starts a rematch: a new epoch, every mark and was older. When
+// the epochs run out, every mark is cleared and they start again.
+func (li *LabelIndex) nextEpoch() uint32 {
+	if li.epoch >= li.epochMax() {
+		for _, it := range li.slots {
+			if it != nil {
+				it.mark, it.was = 0, 0
+			}
 		}
+		for _, s := range li.byIdx {
+			if s != nil {
+				s.mark, s.was = 0, 0
+			}
+		}
+		li.epoch = 0
 	}
-	clear(li.order[len(live):])
-	li.order, li.dead = live, 0
+	li.epoch++
+	return li.epoch
 }

@@ -15,8 +15,8 @@ type LabelIndex struct {
 	onStart, onStop func(sel, item string)
 
 	items   map[string]*item
-	order   []*item // every item in the order it came, and dead ones (see compactOrder)
-	dead    int     // dead items in order
+	slots   []*item // every item at its slot number; nil where free (see addSlot)
+	free    []int32 // free slot numbers
 	sels    map[string]*selRec
 	byIdx   []*selRec // selectors by idx; nil slots are free
 	freeIdx []int32
@@ -29,13 +29,14 @@ type LabelIndex struct {
 	// name label, say) costs nothing per item. A key that gains its first
 	// selector is indexed for every item then (indexKey).
 
-	epoch  uint64 // marks what one rematch found, see item.mark, selRec.mark
+	epoch  uint32 // marks what one rematch found, see item.mark, selRec.mark; nextEpoch
 	starts []event
 	stops  []event
 	busy   bool // inside a mutating call, including its callbacks
 
-	reanchorMin int // see grew; lowered by tests
-	moves       int // selectors moved to another anchor, for tests
+	reanchorMin int    // see grew; lowered by tests
+	epochLimit  uint32 // where epochs start again; 0: maxEpoch (tests lower it)
+	moves       int    // selectors moved to another anchor, for tests
 
 	packer labelPacker
 	keyBuf []string // scratch for relabel
@@ -50,8 +51,9 @@ type item struct {
 	parents []*parent  // unique, in precedence order
 	labels  []labelRef // indexed effective labels, in no order
 	matches []match    // selectors matching the item, in no order
-	mark    uint64     // = epoch: matched in the current rematch
-	was     uint64     // = epoch: matched before the current rematch
+	mark    uint32     // = epoch: matched in the current rematch
+	was     uint32     // = epoch: matched before the current rematch
+	slot    int32      // in LabelIndex.slots, which selectors' lists name
 	// ep is the engine's endpoint of an item of its owners index (nil in
 	// other indexes): members are read through it, not by id (W2 looked
 	// 1.36 million ids up to render its sets). The item stays 128 bytes.
@@ -84,9 +86,9 @@ type selRec struct {
 	cands []anchor // candidate anchors, from the syntax tree
 	cur   int      // index of the anchor in use in cands; -1: scan set
 	slots []int    // position in each list attach put the selector in
-	items []*item  // matched items, in no order (see match)
-	mark  uint64   // as in item
-	was   uint64
+	items []int32  // slots of the matched items, in no order (see match)
+	mark  uint32   // as in item
+	was   uint32
 }
 
 // match is an entry of item.matches: a selector matching the item (its
@@ -196,7 +198,7 @@ func (li *LabelIndex) DeleteSelector(id string) {
 	li.enter()
 	defer li.exit()
 	for len(s.items) > 0 {
-		li.unlink(s, s.items[len(s.items)-1])
+		li.unlink(s, li.slots[s.items[len(s.items)-1]])
 	}
 	li.detach(s)
 	li.unref(s)
@@ -234,7 +236,7 @@ func (li *LabelIndex) updateItem(id string, labels labelSet, parents []string) {
 	if it == nil {
 		it = &item{id: id, own: labels}
 		li.items[id] = it
-		li.order = append(li.order, it)
+		li.addSlot(it)
 		li.setParents(it, parents)
 		n := 0
 		it.eachLabel(func(k, _ string) {
@@ -262,7 +264,7 @@ func (li *LabelIndex) DeleteItem(id string) {
 	defer li.exit()
 	for _, m := range it.matches {
 		s := li.byIdx[m.sel]
-		s.removeItemAt(int(m.pos))
+		li.removeItemAt(s, int(m.pos))
 		li.stops = append(li.stops, event{sel: s.id, item: it.id})
 	}
 	it.matches = nil
@@ -271,9 +273,7 @@ func (li *LabelIndex) DeleteItem(id string) {
 	}
 	li.setParents(it, nil)
 	delete(li.items, id)
-	it.mark = deadMark
-	li.dead++
-	li.compactOrder()
+	li.freeSlot(it)
 }
 
 // UpdateParent defines parent id or replaces its labels (copied), updating
@@ -359,8 +359,8 @@ func (li *LabelIndex) Matches(selID string) []string {
 		return nil
 	}
 	out := make([]string, 0, len(s.items))
-	for _, it := range s.items {
-		out = append(out, it.id)
+	for _, x := range s.items {
+		out = append(out, li.slots[x].id)
 	}
 	slices.Sort(out)
 	return out

@@ -378,12 +378,14 @@ func TestAllocs(t *testing.T) {
 	}
 }
 
-// TestItemOrder: walks go over the live items in the order they came; the
-// deleted are skipped, and dropped from the order once they are half of
-// it, and a selector registered then (scanning every item, or indexing a
-// key every item holds) matches exactly the live items.
-func TestItemOrder(t *testing.T) {
+// TestItemSlots: walks go over the live items in slot order (the order
+// they came, a deleted item's slot going to the next new one); selectors'
+// lists name slots; a selector registered after deletions (scanning every
+// item, or indexing a key every item holds) matches exactly the live
+// items.
+func TestItemSlots(t *testing.T) {
 	li, _ := newIndex(t)
+	li.UpdateSelector("early", selector.MustParse(`k == "v"`))
 	for i := range 200 {
 		li.UpdateItem(itoa("p", i), L("k=v"))
 	}
@@ -392,8 +394,11 @@ func TestItemOrder(t *testing.T) {
 			li.DeleteItem(itoa("p", i))
 		}
 	}
-	li.UpdateItem("p-0", L("k=w")) // changed, not re-added: keeps its place
+	li.UpdateItem("p-0", L("k=w")) // changed, not re-added: keeps its slot
 	li.UpdateItem("late", L("k=v"))
+	if got := li.items["late"].slot; got != 199 { // the last slot freed
+		t.Fatalf("the new item took slot %d, want 199", got)
+	}
 	var want []string
 	for i := 0; i < 200; i += 4 {
 		want = append(want, itoa("p", i))
@@ -406,19 +411,50 @@ func TestItemOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("live items %v, want %v", got, want)
 	}
-	if len(li.order) > 2*len(want) || li.dead > len(li.order)/2 {
-		t.Fatalf("order holds %d with %d dead, for %d live", len(li.order), li.dead, len(want))
-	}
 	li.UpdateSelector("scan", selector.MustParse(`all()`))
 	li.UpdateSelector("key", selector.MustParse(`has(k)`))
 	checkInvariants(t, li)
-	for _, s := range []string{"scan", "key"} {
+	for s, w := range map[string][]string{"scan": want, "key": want, "early": want[1:]} {
 		m := li.Matches(s)
+		w = slices.Clone(w)
 		slices.Sort(m)
-		w := slices.Clone(want)
 		slices.Sort(w)
 		if !slices.Equal(m, w) {
 			t.Errorf("%s matches %v, want %v", s, m, w)
 		}
 	}
+}
+
+// TestEpochsStartAgain: when the epochs run out every mark is cleared and
+// they start again; matches stay right across the restart.
+func TestEpochsStartAgain(t *testing.T) {
+	li, r := newIndex(t)
+	li.epochLimit = 5
+	li.UpdateSelector("s", selector.MustParse(`k == "v"`))
+	for i := range 30 {
+		li.UpdateItem(itoa("p", i%6), L("k="+[]string{"v", "w"}[i%2]))
+		checkInvariants(t, li)
+	}
+	if li.epoch > 5 {
+		t.Fatalf("epoch %d beyond the limit", li.epoch)
+	}
+	want := []string{"p-0", "p-2", "p-4"}
+	if got := li.Matches("s"); !slices.Equal(got, want) || len(r.live) != 3 {
+		t.Fatalf("Matches %v (%d reported), want %v", got, len(r.live), want)
+	}
+	// Across restarts an item's mark from before must not pass for one of
+	// now: between two selectors' rematches (which mark every item) other
+	// items' rematches take 0 to 14 epochs, so some new selector's rematch
+	// falls on the epoch of the last one's marks.
+	for n := range 15 {
+		for i := range n {
+			li.UpdateItem("p-1", L("k="+[]string{"v", "w"}[i%2]))
+		}
+		id := itoa("all", n)
+		li.UpdateSelector(id, selector.MustParse(`has(k)`))
+		if got := li.Matches(id); len(got) != 6 {
+			t.Fatalf("selector %d (epoch %d) matches %v, want the 6 items", n, li.epoch, got)
+		}
+	}
+	checkInvariants(t, li)
 }
