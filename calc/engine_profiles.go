@@ -61,7 +61,7 @@ func (e *Engine) profile(name string) *policy.Profile { return e.profiles[name] 
 // pods named 2,600 profiles: a set of each profile's dependents cost 18 MB
 // and half a million map insertions.
 
-// addDep records that endpoint ep now names profile name, resolving the
+// addDep records one more endpoint naming profile name, resolving the
 // profile and defining it as a parent when it is the first.
 func (e *Engine) addDep(name string) {
 	if e.profRefs[name]++; e.profRefs[name] == 1 {
