@@ -196,10 +196,10 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 		e.owners.updateItem(ep.id, ep.own, ep.parents())
 		e.owners.items[ep.id].ep = ep
 		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
-			for _, m := range e.owners.items[ep.id].matches {
-				delete(e.members, e.owners.sel(m).id)
+			e.owners.eachSelectorOf(e.owners.items[ep.id], func(s *selRec) {
+				delete(e.members, s.id)
 				e.markDirty("member address")
-			}
+			})
 		}
 	case ep.owner:
 		e.owners.DeleteItem(ep.id)

@@ -80,12 +80,12 @@ func (e *Engine) invalidateMatched(id string) {
 	if s == nil {
 		return
 	}
-	for _, x := range s.items {
-		if ep := e.eps[e.local.itemAt(x).id]; ep != nil {
+	e.local.eachMember(s, func(it *item) {
+		if ep := e.eps[it.id]; ep != nil {
 			e.invalidateTiers(ep)
 		}
 		e.markDirty("policy of a local endpoint")
-	}
+	})
 }
 
 // syncLive puts the policy's selector in the local index when it is live
@@ -110,7 +110,7 @@ func (e *Engine) reconcilePolicy(id string) {
 		return
 	}
 	var want *policy.Policy
-	if s := e.local.sels[id]; rec.live && s != nil && len(s.items) > 0 {
+	if s := e.local.sels[id]; rec.live && s != nil && s.count() > 0 {
 		want = rec.p
 	}
 	if want != rec.reg {

@@ -30,6 +30,7 @@ type equivStats struct {
 	sequences, events, batches, withProblems int
 	checks, changes, falsePositives          int
 	replays                                  int
+	turns                                    int            // owners selectors turned dense or sparse
 	why                                      map[string]int // first reason of each false positive
 }
 
@@ -83,8 +84,11 @@ type deleted struct {
 
 func newEngines() map[string]*Engine {
 	es := map[string]*Engine{}
-	for _, n := range cgNodes {
+	for i, n := range cgNodes {
 		es[n] = NewEngine(n)
+		if i%2 == 0 {
+			es[n].owners.denseMin = 3 // selectors turn dense at a few matches (dense.go)
+		}
 	}
 	return es
 }
@@ -160,6 +164,9 @@ func TestEngineEquivalence(t *testing.T) {
 		"%d changed; Changed() true without a change %d times; %d replays in another order",
 		st.sequences, st.events, st.batches, st.withProblems, st.checks, st.changes, st.falsePositives, st.replays)
 	t.Logf("first reasons of Changed() without a change: %v", st.why)
+	if st.turns == 0 {
+		t.Errorf("no owners selector turned dense or sparse: the dense form went untested")
+	}
 	if st.withProblems*2 > st.batches {
 		t.Errorf("most batches have problems (%d of %d)", st.withProblems, st.batches)
 	}
@@ -194,6 +201,7 @@ func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
 			}
 		}
 		checkDependents(t, e)
+		st.turns += e.owners.turns
 	}
 	r.replay()
 }

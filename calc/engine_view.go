@@ -158,9 +158,7 @@ const maxScratch = 1 << 16
 // asks for) by scanning every owner.
 func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
 	if s := e.owners.sels[sel.String()]; s != nil {
-		for _, x := range s.items {
-			fn(e.owners.itemAt(x))
-		}
+		e.owners.eachMember(s, fn)
 		return
 	}
 	e.fallbacks++
@@ -173,7 +171,7 @@ func (e *Engine) eachMatch(sel *selector.Selector, fn func(it *item)) {
 
 func (e *Engine) matchesOwner(sel *selector.Selector, it *item) bool {
 	if s := e.owners.sels[sel.String()]; s != nil {
-		return it.matchIndex(s) >= 0
+		return e.owners.has(s, it)
 	}
 	e.fallbacks++
 	return sel.Matches(resolved{it})

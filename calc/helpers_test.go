@@ -338,7 +338,49 @@ func checkAnchored(li *LabelIndex, s *selRec) error {
 	return nil
 }
 
+// checkDense: a dense selector is on the dense list at its place, holds
+// no list, counts its bitmap's live items; none is left due to turn.
+func checkDense(li *LabelIndex) error {
+	if len(li.dueSels) > 0 {
+		return fmt.Errorf("%d selectors left due to turn", len(li.dueSels))
+	}
+	for i, s := range li.denseSels {
+		if s.denseAt != i || s.dense == nil || li.sels[s.id] != s {
+			return fmt.Errorf("dense list[%d] = %s (at %d)", i, s.id, s.denseAt)
+		}
+	}
+	for _, s := range li.sels {
+		if s.dense == nil {
+			if s.denseAt != -1 {
+				return fmt.Errorf("sparse selector %s on the dense list at %d", s.id, s.denseAt)
+			}
+			continue
+		}
+		if s.items != nil || s.denseAt < 0 {
+			return fmt.Errorf("dense selector %s holds a list or is off the dense list", s.id)
+		}
+		n := 0
+		var err error
+		s.dense.each(func(x int32) {
+			n++
+			if int(x) >= len(li.slots) || li.slots[x] == nil {
+				err = fmt.Errorf("dense selector %s holds free slot %d", s.id, x)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if n != s.n {
+			return fmt.Errorf("dense selector %s counts %d, holds %d", s.id, s.n, n)
+		}
+	}
+	return nil
+}
+
 func checkMatchesSymmetric(li *LabelIndex) error {
+	if err := checkDense(li); err != nil {
+		return err
+	}
 	n := 0
 	for _, s := range li.sels {
 		for pos, x := range s.items {
@@ -360,6 +402,9 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 			s := li.sel(m)
 			if s == nil {
 				return fmt.Errorf("item %s matches a deleted selector (index %d)", it.id, m.sel)
+			}
+			if s.dense != nil {
+				return fmt.Errorf("item %s holds a match entry for dense selector %s", it.id, s.id)
 			}
 			if int(m.pos) >= len(s.items) || s.items[m.pos] != it.slot || li.sels[s.id] != s {
 				return fmt.Errorf("%s matches %s one way only", s.id, it.id)

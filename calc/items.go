@@ -369,6 +369,11 @@ func (li *LabelIndex) rematchItem(it *item) {
 	for _, m := range it.matches {
 		li.byIdx[m.sel].was = ep
 	}
+	for _, s := range li.denseSels {
+		if s.dense.has(it.slot) {
+			s.was = ep
+		}
+	}
 	for _, l := range it.labels {
 		li.checkItem(it, l.p.sels, ep)
 		li.checkItem(it, l.p.ki.has, ep)
@@ -377,6 +382,11 @@ func (li *LabelIndex) rematchItem(it *item) {
 	for i := len(it.matches) - 1; i >= 0; i-- { // unlinkAt moves the last entry to i
 		if li.byIdx[it.matches[i].sel].mark != ep {
 			li.unlinkAt(it, i)
+		}
+	}
+	for _, s := range li.denseSels {
+		if s.mark != ep && s.dense.has(it.slot) {
+			li.unlink(s, it)
 		}
 	}
 }
@@ -400,9 +410,7 @@ func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint32) {
 // matches.
 func (li *LabelIndex) rematchSelector(s *selRec) {
 	ep := li.nextEpoch()
-	for _, x := range s.items {
-		li.slots[x].was = ep
-	}
+	li.eachMember(s, func(it *item) { it.was = ep })
 	check := func(it *item) {
 		if !s.sel.Matches(it) {
 			return
@@ -413,7 +421,7 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 			li.link(s, it)
 		}
 	}
-	if s.items == nil && s.cur >= 0 {
+	if s.items == nil && s.dense == nil && s.cur >= 0 {
 		// Size the list for every candidate matching, within reason.
 		s.items = make([]int32, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
 	}
@@ -437,11 +445,11 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 			}
 		}
 	}
-	for i := len(s.items) - 1; i >= 0; i-- { // unlink moves the last entry to i
-		if it := li.slots[s.items[i]]; it.mark != ep {
+	li.eachMember(s, func(it *item) {
+		if it.mark != ep {
 			li.unlink(s, it)
 		}
-	}
+	})
 	s.items = fitted(s.items)
 }
 
@@ -461,13 +469,26 @@ func fitted(items []int32) []int32 {
 
 // link records that s matches it.
 func (li *LabelIndex) link(s *selRec, it *item) {
-	it.matches = append(it.matches, match{sel: s.idx, pos: int32(len(s.items))})
-	s.items = append(s.items, it.slot)
+	if s.dense != nil {
+		s.dense.set(it.slot)
+		s.n++
+	} else {
+		it.matches = append(it.matches, match{sel: s.idx, pos: int32(len(s.items))})
+		s.items = append(s.items, it.slot)
+	}
 	li.starts = append(li.starts, event{sel: s.id, item: it.id})
+	li.dueForm(s)
 }
 
 // unlink records that s no longer matches it.
 func (li *LabelIndex) unlink(s *selRec, it *item) {
+	if s.dense != nil {
+		s.dense.clear(it.slot)
+		s.n--
+		li.stops = append(li.stops, event{sel: s.id, item: it.id})
+		li.dueForm(s)
+		return
+	}
 	li.unlinkAt(it, it.matchIndex(s))
 }
 
@@ -476,6 +497,7 @@ func (li *LabelIndex) unlink(s *selRec, it *item) {
 func (li *LabelIndex) unlinkAt(it *item, i int) {
 	s := li.byIdx[it.matches[i].sel]
 	li.removeItemAt(s, int(it.matches[i].pos))
+	li.dueForm(s)
 	last := len(it.matches) - 1
 	it.matches[i] = it.matches[last]
 	it.matches[last] = match{}

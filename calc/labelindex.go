@@ -36,7 +36,13 @@ type LabelIndex struct {
 
 	reanchorMin int    // see grew; lowered by tests
 	epochLimit  uint32 // where epochs start again; 0: maxEpoch (tests lower it)
-	moves       int    // selectors moved to another anchor, for tests
+
+	denseOK   bool      // selectors may turn dense (dense.go)
+	denseMin  int       // fewest matches of a dense selector; 0: defaultDenseMin (tests lower it)
+	denseSels []*selRec // the dense selectors
+	dueSels   []*selRec // selectors due to turn dense or sparse at the end of the call
+	turns     int       // selectors turned dense or sparse, for tests
+	moves     int       // selectors moved to another anchor, for tests
 
 	packer labelPacker
 	keyBuf []string // scratch for relabel
@@ -79,16 +85,20 @@ type parent struct {
 
 // selRec is a registered selector.
 type selRec struct {
-	id    string
-	idx   int32 // in LabelIndex.byIdx, which match entries name
-	sel   *selector.Selector
-	keys  []string // label keys the selector refers to
-	cands []anchor // candidate anchors, from the syntax tree
-	cur   int      // index of the anchor in use in cands; -1: scan set
-	slots []int    // position in each list attach put the selector in
-	items []int32  // slots of the matched items, in no order (see match)
-	mark  uint32   // as in item
-	was   uint32
+	id      string
+	idx     int32 // in LabelIndex.byIdx, which match entries name
+	sel     *selector.Selector
+	keys    []string // label keys the selector refers to
+	cands   []anchor // candidate anchors, from the syntax tree
+	cur     int      // index of the anchor in use in cands; -1: scan set
+	slots   []int    // position in each list attach put the selector in
+	items   []int32  // slots of the matched items, in no order (see match); nil when dense
+	mark    uint32   // as in item
+	was     uint32
+	dense   bitset // the matched items' slots, for a dense selector (dense.go); nil for others
+	n       int    // matched items of a dense selector
+	denseAt int    // in LabelIndex.denseSels; -1 when not dense
+	due     bool   // in LabelIndex.dueSels
 }
 
 // match is an entry of item.matches: a selector matching the item (its
@@ -171,7 +181,7 @@ func (li *LabelIndex) UpdateSelector(id string, sel *selector.Selector) {
 		li.detach(s)
 		li.unref(s)
 	} else {
-		s = &selRec{id: id, idx: li.allocIdx()}
+		s = &selRec{id: id, idx: li.allocIdx(), denseAt: -1}
 		li.sels[id] = s
 		li.byIdx[s.idx] = s
 	}
@@ -197,8 +207,10 @@ func (li *LabelIndex) DeleteSelector(id string) {
 	}
 	li.enter()
 	defer li.exit()
-	for len(s.items) > 0 {
-		li.unlink(s, li.slots[s.items[len(s.items)-1]])
+	li.eachMember(s, func(it *item) { li.unlink(s, it) })
+	if s.dense != nil {
+		li.dropDense(s)
+		s.dense = nil
 	}
 	li.detach(s)
 	li.unref(s)
@@ -266,8 +278,14 @@ func (li *LabelIndex) DeleteItem(id string) {
 		s := li.byIdx[m.sel]
 		li.removeItemAt(s, int(m.pos))
 		li.stops = append(li.stops, event{sel: s.id, item: it.id})
+		li.dueForm(s)
 	}
 	it.matches = nil
+	for _, s := range li.denseSels {
+		if s.dense.has(it.slot) {
+			li.unlink(s, it)
+		}
+	}
 	for len(it.labels) > 0 {
 		li.unindexLabel(it, len(it.labels)-1)
 	}
@@ -355,13 +373,11 @@ func (li *LabelIndex) sel(m match) *selRec { return li.byIdx[m.sel] }
 // fresh slice; O(n log n) in the number of matches).
 func (li *LabelIndex) Matches(selID string) []string {
 	s := li.sels[selID]
-	if s == nil || len(s.items) == 0 {
+	if s == nil || s.count() == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(s.items))
-	for _, x := range s.items {
-		out = append(out, li.slots[x].id)
-	}
+	out := make([]string, 0, s.count())
+	li.eachMember(s, func(it *item) { out = append(out, it.id) })
 	slices.Sort(out)
 	return out
 }
@@ -370,12 +386,13 @@ func (li *LabelIndex) Matches(selID string) []string {
 // itemID, sorted.
 func (li *LabelIndex) SelectorsMatching(itemID string) []string {
 	it := li.items[itemID]
-	if it == nil || len(it.matches) == 0 {
+	if it == nil {
 		return nil
 	}
-	out := make([]string, 0, len(it.matches))
-	for _, m := range it.matches {
-		out = append(out, li.byIdx[m.sel].id)
+	var out []string
+	li.eachSelectorOf(it, func(s *selRec) { out = append(out, s.id) })
+	if len(out) == 0 {
+		return nil
 	}
 	slices.Sort(out)
 	return out
@@ -387,7 +404,7 @@ func (li *LabelIndex) IsMatch(selID, itemID string) bool {
 	if s == nil || it == nil {
 		return false
 	}
-	return it.matchIndex(s) >= 0
+	return li.has(s, it)
 }
 
 // enter guards against modification from a callback.
@@ -400,6 +417,7 @@ func (li *LabelIndex) enter() {
 
 // exit reports the transitions of the call: starts first, then stops.
 func (li *LabelIndex) exit() {
+	li.settleForms()
 	defer func() {
 		li.starts = resetEvents(li.starts)
 		li.stops = resetEvents(li.stops)

@@ -21,6 +21,7 @@ type universe struct {
 	keys, values          int
 	items, parents, sels  int
 	reanchorMin           int // 0: the default
+	denseMin              int // > 0: selectors may turn dense from this many matches (dense.go)
 	checkInvariantsEveryN int
 	seeds                 int  // run seeds 1..seeds; 0: all
 	shove                 bool // move random selectors to random anchors
@@ -32,6 +33,9 @@ var universes = map[string]universe{
 	// More items than the default re-anchor threshold, so that growth
 	// re-anchors selectors as it would in production.
 	"grow": {keys: 6, values: 4, items: 200, parents: 8, sels: 40, checkInvariantsEveryN: 25, seeds: 3},
+	// Selectors turning dense and sparse again as their matches come and go.
+	"dense":      {keys: 4, values: 3, items: 40, parents: 5, sels: 20, reanchorMin: 2, denseMin: 3, checkInvariantsEveryN: 1, shove: true},
+	"dense-grow": {keys: 6, values: 4, items: 200, parents: 8, sels: 40, denseMin: 4, checkInvariantsEveryN: 5, seeds: 3},
 }
 
 // TestModel applies long seeded random sequences of updates and deletes to
@@ -79,6 +83,9 @@ type modelRun struct {
 func runModel(t *testing.T, u universe, seed uint64, steps int) {
 	m := &modelRun{t: t, u: u, r: rand.New(rand.NewPCG(seed, 0xca1c)), ref: newRefModel()}
 	m.li, m.rec = newIndex(t)
+	if u.denseMin > 0 {
+		m.li.denseOK, m.li.denseMin = true, u.denseMin
+	}
 	if u.reanchorMin > 0 {
 		m.li.reanchorMin = u.reanchorMin
 	}
@@ -107,7 +114,10 @@ func runModel(t *testing.T, u universe, seed uint64, steps int) {
 		before = after
 	}
 	checkInvariants(t, m.li)
-	t.Logf("%d selectors moved anchors as lists grew", m.li.moves)
+	t.Logf("%d selectors moved anchors as lists grew, %d turned dense or sparse", m.li.moves, m.li.turns)
+	if u.denseMin > 0 && m.li.turns < 2 {
+		t.Errorf("selectors turned dense or sparse %d times: the dense form went untested", m.li.turns)
+	}
 	m.replay(seed, before)
 }
 
