@@ -369,9 +369,11 @@ func (li *LabelIndex) rematchItem(it *item) {
 	for _, m := range it.matches {
 		li.byIdx[m.sel].was = ep
 	}
+	held := li.heldBuf[:0] // the dense selectors matching it (one walk of them)
 	for _, s := range li.denseSels {
 		if s.dense.has(it.slot) {
 			s.was = ep
+			held = append(held, s)
 		}
 	}
 	for _, l := range it.labels {
@@ -384,11 +386,13 @@ func (li *LabelIndex) rematchItem(it *item) {
 			li.unlinkAt(it, i)
 		}
 	}
-	for _, s := range li.denseSels {
-		if s.mark != ep && s.dense.has(it.slot) {
+	for _, s := range held {
+		if s.mark != ep {
 			li.unlink(s, it)
 		}
 	}
+	clear(held)
+	li.heldBuf = held[:0]
 }
 
 func (li *LabelIndex) checkItem(it *item, refs []selRef, ep uint32) {

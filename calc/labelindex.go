@@ -42,6 +42,7 @@ type LabelIndex struct {
 	denseSels []*selRec // the dense selectors
 	dueSels   []*selRec // selectors due to turn dense or sparse at the end of the call
 	turns     int       // selectors turned dense or sparse, for tests
+	heldBuf   []*selRec // scratch for rematchItem
 	moves     int       // selectors moved to another anchor, for tests
 
 	packer labelPacker

@@ -2,6 +2,7 @@ package calc
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/internal/benchmem"
+	"github.com/palisade-net/palisade/internal/gen"
 	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
 	corev1 "k8s.io/api/core/v1"
@@ -160,4 +162,61 @@ func BenchmarkEngineChurn(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
+}
+
+// BenchmarkEngineChurnWide is churn on the agent memory benchmark's
+// cluster (internal/gen: 250,000 pods, 10,000 policies, 200 pods on this
+// node), whose local rules' selectors match a third of the cluster each:
+// remote pods' app labels flip and back, each followed by Source. "dense"
+// is the engine as it runs (215 selectors hold their matches as bitmaps,
+// dense.go), "sparse" the same with bitmaps off, for the cost of testing an
+// item's bit in each dense selector on every rematch.
+//
+//	go test ./calc -run '^$' -bench EngineChurnWide -benchtime 20000x -timeout 30m
+func BenchmarkEngineChurnWide(b *testing.B) {
+	for _, dense := range []bool{true, false} {
+		name := map[bool]string{true: "dense", false: "sparse"}[dense]
+		b.Run(name, func(b *testing.B) {
+			e := NewEngine("me")
+			e.owners.denseOK = dense
+			var pods []*corev1.Pod
+			for _, o := range gen.Cluster(gen.Spec{Seed: 15, Namespaces: 100, Pods: 250_000, Policies: 10_000, Apps: 500}) {
+				if p, ok := o.(*corev1.Pod); ok {
+					p.Spec.NodeName = fmt.Sprintf("n%d", 2+len(pods)%100)
+					if len(pods) < 200 {
+						p.Spec.NodeName = "me"
+					}
+					pods = append(pods, p)
+				}
+				e.OnUpdate(o)
+			}
+			e.Source()
+			r := rand.New(rand.NewPCG(1, 2))
+			lat := make([]time.Duration, 0, b.N)
+			var cpu cpuClock
+			i := 0
+			cpu.Start()
+			for b.Loop() {
+				p := pods[200+r.IntN(len(pods)-200)]
+				q := *p
+				q.Labels = cloneLabels(p.Labels)
+				q.Labels["app"] = fmt.Sprintf("app-%d", r.IntN(500))
+				q.ResourceVersion = fmt.Sprintf("churn-%d", i)
+				start := time.Now()
+				e.OnUpdate(&q)
+				e.Source()
+				e.OnUpdate(p)
+				e.Source()
+				lat = append(lat, time.Since(start)/2)
+				i += 2
+			}
+			cpu.Stop()
+			cpu.Report(b, i)
+			b.ReportMetric(float64(i)/cpu.total.Seconds(), "events/cpu-s")
+			b.ReportMetric(float64(len(e.owners.denseSels)), "dense-selectors")
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
+		})
+	}
 }
