@@ -57,7 +57,7 @@ type item struct {
 	own     labelSet
 	parents []*parent  // unique, in precedence order
 	labels  []labelRef // indexed effective labels, in no order
-	matches []match    // selectors matching the item, in no order
+	matches []match    // sparse selectors matching the item, in no order (dense ones: dense.go)
 	mark    uint32     // = epoch: matched in the current rematch
 	was     uint32     // = epoch: matched before the current rematch
 	slot    int32      // in LabelIndex.slots, which selectors' lists name
