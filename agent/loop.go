@@ -36,10 +36,9 @@ type loop struct {
 	eng engine
 	reg *registrar // nil: no registration
 
-	known  map[store.Key]bool // keys the engine holds (our Node excluded)
-	kinds  map[store.Kind]int // known keys by kind
-	nodes  map[string]int     // known Calico and Kubernetes Nodes by name (our own excluded)
-	seen   map[store.Key]bool // during a re-list: keys sent again
+	known  keySet         // keys the engine holds (our Node excluded)
+	nodes  map[string]int // known Calico and Kubernetes Nodes by name (our own excluded)
+	seen   keySet         // during a re-list: keys sent again
 	synced bool
 
 	ifaces     []HostInterface // every interface, as discovered
@@ -77,7 +76,7 @@ type loop struct {
 }
 
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
-	return &loop{a: a, eng: eng, reg: reg, known: map[store.Key]bool{}, kinds: map[store.Kind]int{},
+	return &loop{a: a, eng: eng, reg: reg, known: keySet{},
 		nodes: map[string]int{}, felix: map[string]string{},
 		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{}, why: map[string]int{},
 		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
@@ -171,7 +170,7 @@ func (l *loop) stopTimers() {
 // onUpdate feeds one datastore event to the engine.
 func (l *loop) onUpdate(u update) {
 	if u.relist {
-		l.seen = map[store.Key]bool{}
+		l.seen = keySet{}
 		l.a.m.resync.Set(resyncInProgress)
 		if ls, ok := l.eng.(lister); ok {
 			ls.Listing()
@@ -184,7 +183,7 @@ func (l *loop) onUpdate(u update) {
 		return
 	}
 	if l.seen != nil {
-		l.seen[ev.Key] = true
+		l.seen.add(ev.Key)
 	}
 	if ev.Key == nodeKey(l.a.cfg.Node) {
 		l.stored, _ = ev.Object.(*api.Node)
@@ -286,17 +285,17 @@ func (l *loop) trackWorkload(ev store.Event) bool {
 // setKnown notes whether the engine holds key, keeping the cluster counts
 // (felix_cluster_num_*) up to date.
 func (l *loop) setKnown(k store.Key, present bool) {
-	if l.known[k] == present {
-		return
-	}
 	delta := 1
 	if present {
-		l.known[k] = true
+		if !l.known.add(k) {
+			return
+		}
 	} else {
-		delete(l.known, k)
+		if !l.known.remove(k) {
+			return
+		}
 		delta = -1
 	}
-	l.kinds[k.Kind] += delta
 	if k.Kind == store.Kind(api.KindNode) || k.Kind == store.KindK8sNode {
 		if l.nodes[k.Name] += delta; l.nodes[k.Name] <= 0 {
 			delete(l.nodes, k.Name)
@@ -309,23 +308,21 @@ func (l *loop) setKnown(k store.Key, present bool) {
 	l.a.m.numHosts.Set(float64(hosts))
 	// The lab's and Kubernetes-datastore views hold a pod and its endpoint:
 	// one workload each.
-	l.a.m.numWEPs.Set(float64(max(l.kinds[store.Kind(api.KindWorkloadEndpoint)], l.kinds[store.KindK8sPod])))
-	l.a.m.numHEPs.Set(float64(l.kinds[store.Kind(api.KindHostEndpoint)]))
+	l.a.m.numWEPs.Set(float64(max(l.known.count(store.Kind(api.KindWorkloadEndpoint)), l.known.count(store.KindK8sPod))))
+	l.a.m.numHEPs.Set(float64(l.known.count(store.Kind(api.KindHostEndpoint))))
 }
 
 // onSynced ends a full list: what a re-list did not send again is gone.
 // The first Synced allows the first kernel write.
 func (l *loop) onSynced(rev int64) {
 	if l.seen != nil {
-		for k := range l.known {
-			if !l.seen[k] {
-				l.setKnown(k, false)
-				delete(l.workloads, k)
-				l.eng.Apply(store.Event{Type: store.Deleted, Key: k, Revision: rev})
-				l.dirty = true
-			}
+		for _, k := range l.known.notIn(l.seen) {
+			l.setKnown(k, false)
+			delete(l.workloads, k)
+			l.eng.Apply(store.Event{Type: store.Deleted, Key: k, Revision: rev})
+			l.dirty = true
 		}
-		if nk := nodeKey(l.a.cfg.Node); l.stored != nil && !l.seen[nk] {
+		if nk := nodeKey(l.a.cfg.Node); l.stored != nil && !l.seen.has(nk) {
 			l.stored = nil
 		}
 		l.seen = nil
@@ -337,7 +334,7 @@ func (l *loop) onSynced(rev int64) {
 		l.synced = true
 		l.a.state.setSynced()
 		l.a.m.synced.Set(1)
-		l.a.log.Info("in sync with the datastore", "revision", rev, "objects", len(l.known))
+		l.a.log.Info("in sync with the datastore", "revision", rev, "objects", l.known.len())
 	}
 	l.dirty = true
 	l.refreshNode()
