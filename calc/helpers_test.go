@@ -384,7 +384,7 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 	n := 0
 	for _, s := range li.sels {
 		for pos, x := range s.items {
-			it := li.itemAt(x)
+			it := li.slots[x]
 			if it == nil {
 				return fmt.Errorf("%s matches a free slot %d", s.id, x)
 			}

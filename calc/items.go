@@ -570,9 +570,6 @@ func (li *LabelIndex) live() iter.Seq2[int, *item] {
 	}
 }
 
-// itemAt is the item at a slot a selector's list names.
-func (li *LabelIndex) itemAt(slot int32) *item { return li.slots[slot] }
-
 // maxEpoch is where epochs start again (item marks are 32 bits, the item
 // 128 bytes).
 const maxEpoch = 1<<32 - 2

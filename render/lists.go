@@ -60,8 +60,9 @@ func (b *builder) netSet(prefixes []netip.Prefix, fam Family) string {
 	}
 	name := "nets-" + shortHash(strings.Join(items, ",")) + famSuffix(fam)
 	if _, ok := b.sets[name]; !ok {
-		b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !allSingle(prefixes),
-			Comment: "nets " + strings.Join(items, ","), Addrs: iplist.Of(prefixes)}
+		addrs := iplist.Of(prefixes)
+		b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !addrs.AllSingle(),
+			Comment: "nets " + strings.Join(items, ","), Addrs: addrs}
 	}
 	return name
 }

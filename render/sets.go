@@ -44,6 +44,8 @@ func (b *builder) selectorSet(s *policy.Side, fam Family) string {
 			comment += " notSelector " + selString(s.NotSelector)
 		}
 	}
+	// A set of single addresses (a selector that matches endpoints, not
+	// network sets) is a hash set, looked up in constant time.
 	addrs := mergeList(members, fam)
 	b.sets[name] = &Set{Name: name, Type: addrSetType(fam), Interval: !addrs.AllSingle(), Comment: comment, Addrs: addrs}
 	return name
@@ -55,18 +57,6 @@ func addrSetType(fam Family) SetType {
 		return SetIPv6
 	}
 	return SetIPv4
-}
-
-// allSingle reports whether every prefix is one address. A set of single
-// addresses (a selector that matches endpoints, not network sets) is a
-// hash set, looked up in constant time.
-func allSingle(ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if !p.IsSingleIP() {
-			return false
-		}
-	}
-	return true
 }
 
 // namedPortSet returns the address . protocol . port set a side's named

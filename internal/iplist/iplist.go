@@ -228,9 +228,6 @@ func (l List) String() string {
 	return b.String()
 }
 
-// Bytes is the size of the list's storage.
-func (l List) Bytes() int { return 4*cap(l.v4) + 16*cap(l.v6) + cap(l.bits) }
-
 // The binary form (gob uses it to save an applied ruleset): a format
 // byte, the counts of IPv4 and IPv6 entries as uvarints, the addresses,
 // then, when some entry is not one address, every entry's length.
