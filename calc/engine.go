@@ -71,11 +71,11 @@ type Engine struct {
 	local  *LabelIndex // policy selectors x this node's endpoints
 	owners *LabelIndex // active rule selectors x every address owner
 
-	selRefs  map[string]*ruleSel        // active rule selectors by canonical text
-	portRefs map[string]int             // active named ports
-	portOwn  map[string]map[string]bool // port name -> owners with a port of that name
-	members  map[string]iplist.List     // SelectorMembers of one selector, cached
-	scratch  []netip.Prefix             // reused to gather a selector's members
+	selRefs  map[string]*ruleSel               // active rule selectors by canonical text
+	portRefs map[string]int                    // active named ports
+	portOwn  map[string]map[*endpoint]struct{} // port name -> owners with a port of that name
+	members  map[string]iplist.List            // SelectorMembers of one selector, cached
+	scratch  []netip.Prefix                    // reused to gather a selector's members
 	// quarantine holds the addresses of unresolved endpoints by id;
 	// quarantined is their sorted union, nil until asked for.
 	quarantine  map[string][]netip.Prefix
@@ -129,7 +129,7 @@ func NewEngine(node string) *Engine {
 		touched:     map[string]struct{}{},
 		selRefs:     map[string]*ruleSel{},
 		portRefs:    map[string]int{},
-		portOwn:     map[string]map[string]bool{},
+		portOwn:     map[string]map[*endpoint]struct{}{},
 		members:     map[string]iplist.List{},
 		quarantine:  map[string][]netip.Prefix{},
 		localWL:     map[*policy.Workload]*endpoint{},

@@ -179,7 +179,7 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 	}
 	for _, np := range ep.ports {
 		if set := e.portOwn[np.Name]; set != nil {
-			delete(set, ep.id)
+			delete(set, ep)
 			if len(set) == 0 {
 				delete(e.portOwn, np.Name)
 			}
@@ -187,9 +187,9 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 	}
 	for _, np := range ports {
 		if e.portOwn[np.Name] == nil {
-			e.portOwn[np.Name] = map[string]bool{}
+			e.portOwn[np.Name] = map[*endpoint]struct{}{}
 		}
-		e.portOwn[np.Name][ep.id] = true
+		e.portOwn[np.Name][ep] = struct{}{}
 	}
 	switch {
 	case owner:

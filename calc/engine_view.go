@@ -181,16 +181,15 @@ func (e *Engine) matchesOwner(sel *selector.Selector, it *item) bool {
 // port of one of the names (the named-port index), matched against sel.
 func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy.NamedPortMember {
 	e := v.engine()
-	seen := map[string]bool{}
+	seen := map[*endpoint]bool{}
 	var out []policy.NamedPortMember
 	for _, name := range names {
-		for id := range e.portOwn[name] {
-			if seen[id] {
+		for ep := range e.portOwn[name] {
+			if seen[ep] {
 				continue
 			}
-			seen[id] = true
-			ep := e.eps[id]
-			if sel != nil && !e.matchesOwner(sel, e.owners.items[id]) {
+			seen[ep] = true
+			if sel != nil && !e.matchesOwner(sel, e.owners.items[ep.id]) {
 				continue
 			}
 			for _, p := range ep.prefixes {
