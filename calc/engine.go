@@ -34,7 +34,7 @@ type Engine struct {
 	nsPods     map[string]int               // namespace -> pods (host-networked too)
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
-	podFacts   map[string]*podFacts         // every pod by endpoint id, as deriving its workload reads it
+	podFacts   map[string]*podFacts         // pods' facts not installed as their endpoint's (see facts)
 	wepKeys    map[store.Key]string         // WorkloadEndpoint -> its workload key
 	wepCount   map[string]int               // workload key -> WorkloadEndpoints with it
 	userProf   map[string]*policy.Profile   // compiled Profile objects (nil: invalid)
@@ -207,7 +207,7 @@ func (e *Engine) OnUpdate(obj api.Object) {
 // OnDelete removes the object at key, if the engine has it.
 func (e *Engine) OnDelete(key store.Key) {
 	_, stored := e.objs[key]
-	pod := key.Kind == store.KindK8sPod && e.podFacts[endpointID(key)] != nil
+	pod := key.Kind == store.KindK8sPod && e.facts(endpointID(key)) != nil
 	if !stored && !pod {
 		return
 	}
@@ -221,7 +221,7 @@ func (e *Engine) OnDelete(key store.Key) {
 // deriving its workload reads), not the object.
 func (e *Engine) onPodUpdate(key store.Key, p *corev1.Pod) {
 	f, d := e.factsOf(p)
-	if old := e.podFacts[endpointID(key)]; old != nil && old.same(f) {
+	if old := e.facts(endpointID(key)); old != nil && old.same(f) {
 		return
 	}
 	e.gen++

@@ -119,6 +119,16 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 			}
 		}
 	}
+	if ep.pod != nil && ep.pod != f {
+		// The facts the endpoint held stay the pod's until newer ones
+		// are installed or the pod goes (see facts).
+		if _, pending := e.podFacts[id]; !pending {
+			e.podFacts[id] = ep.pod
+		}
+	}
+	if f != nil && e.podFacts[id] == f {
+		delete(e.podFacts, id)
+	}
 	ep.src, ep.d, ep.pod, ep.own, ep.err = src, d, f, own, nil
 	if f != nil && f.d == nil {
 		ep.d = nil // a remote pod: d is made again when needed (derived)

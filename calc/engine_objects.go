@@ -141,13 +141,11 @@ func (e *Engine) onPod(key store.Key, f *podFacts, d *policy.Derived) {
 		e.setEndpoint(id, nil, nil)
 	}
 	var touched []string
-	if old := e.podFacts[id]; old != nil {
+	if old := e.facts(id); old != nil {
 		touched = e.countPod(key.Namespace, old, -1, touched)
 	}
-	if f == nil {
-		delete(e.podFacts, id)
-	} else {
-		e.podFacts[id] = f
+	e.setFacts(id, f)
+	if f != nil {
 		touched = e.countPod(key.Namespace, f, 1, touched)
 	}
 	for _, name := range touched {
@@ -166,7 +164,7 @@ func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(endpointID(key), k
 // its workload just derived (nil: the one derived when the pod last
 // changed).
 func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
-	f := e.podFacts[id]
+	f := e.facts(id)
 	if f == nil || !f.workload() || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
 		if e.eps[id] != nil {
 			e.setEndpoint(id, nil, nil)
@@ -228,6 +226,36 @@ func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	}
 	f.ports = policy.PodNamedPorts(p)
 	return f, f.stub(p.Namespace, p.Name)
+}
+
+// facts returns the facts of the pod whose endpoint id is id (nil for
+// none). Most pods' facts are those their installed endpoint holds
+// (endpoint.pod); Engine.podFacts holds the others: a pod without an
+// endpoint (host-networked, or a WorkloadEndpoint stands for it) and, while
+// an update is handled, facts newer than the installed ones. An agent at
+// 250,000 pods saves a map entry for each.
+func (e *Engine) facts(id string) *podFacts {
+	if f, ok := e.podFacts[id]; ok {
+		return f
+	}
+	if ep := e.eps[id]; ep != nil {
+		return ep.pod
+	}
+	return nil
+}
+
+// setFacts makes f the facts of pod id (nil: the pod is gone, and its
+// endpoint must be removed first).
+func (e *Engine) setFacts(id string, f *podFacts) {
+	if ep := e.eps[id]; f != nil && ep != nil && ep.pod == f {
+		delete(e.podFacts, id)
+		return
+	}
+	if f == nil {
+		delete(e.podFacts, id)
+		return
+	}
+	e.podFacts[id] = f
 }
 
 // stub is the workload of a remote pod as installing its endpoint reads

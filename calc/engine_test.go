@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-net/palisade/policy"
 	"github.com/palisade-net/palisade/render"
 	"github.com/palisade-net/palisade/store"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // The equivalence tests: an Engine fed random event sequences must render
@@ -137,6 +138,9 @@ func (r *equivRun) check() {
 		if got, want := servicesText(e.Services()), servicesText(ref.Services); got != want {
 			r.t.Fatalf("seed %d, event %d, node %s: services differ\nengine: %s\nmodel:  %s", r.seed, r.step, n, got, want)
 		}
+		if err := checkFacts(e, r.c.objects()); err != nil {
+			r.t.Fatalf("seed %d, event %d, node %s: %v", r.seed, r.step, n, err)
+		}
 		r.st.checks++
 		switch {
 		case want != r.prev[n] && !changed:
@@ -204,6 +208,42 @@ func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
 		st.turns += e.owners.turns
 	}
 	r.replay()
+}
+
+// checkFacts: the engine has the facts of exactly the pods among objs,
+// each of the pod's version, and keeps in Engine.podFacts only facts that
+// its endpoint does not hold.
+func checkFacts(e *Engine, objs []api.Object) error {
+	pods := map[string]bool{}
+	for _, o := range objs {
+		p, ok := o.(*corev1.Pod)
+		if !ok {
+			continue
+		}
+		id := endpointID(store.KeyOf(p))
+		pods[id] = true
+		f := e.facts(id)
+		if f == nil {
+			return fmt.Errorf("pod %s: no facts", id)
+		}
+		if !f.ver.equal(stampOf(p.ResourceVersion, string(p.UID))) {
+			return fmt.Errorf("pod %s: facts of another version", id)
+		}
+	}
+	for id, f := range e.podFacts {
+		if !pods[id] {
+			return fmt.Errorf("facts of %s, not a pod", id)
+		}
+		if ep := e.eps[id]; ep != nil && ep.pod == f {
+			return fmt.Errorf("pod %s: facts kept twice", id)
+		}
+	}
+	for id, ep := range e.eps {
+		if ep.pod != nil && !pods[id] {
+			return fmt.Errorf("endpoint %s holds facts of a pod that is gone", id)
+		}
+	}
+	return nil
 }
 
 // checkDependents: the engine counts, for each profile, the endpoints that
