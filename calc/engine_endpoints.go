@@ -12,19 +12,109 @@ import (
 // endpoint is a workload, host endpoint or network set as the engine
 // tracks it. An address owner (valid, with addresses) is an item of the
 // owners index; a valid workload or host endpoint on this node is also an
-// item of the local index.
+// item of the local index. A pod's endpoint reads its own labels, and a
+// remote pod's its addresses and named ports, from the pod's facts; what
+// other endpoints hold besides is behind more, so that a remote pod's
+// endpoint (most of a cluster's) is 64 bytes.
 type endpoint struct {
-	id       string
-	src      api.Object      // the object derived (an automatic host endpoint's own)
-	d        *policy.Derived // nil for a remote pod: pod.derive makes it
-	pod      *podFacts       // a pod's facts
-	own      labelSet        // the derivation's own labels, packed
-	err      error           // why a derived workload or host endpoint is invalid
+	id    string
+	d     *policy.Derived // nil for a remote pod: pod.derive makes it
+	pod   *podFacts       // a pod's facts
+	more  *epMore         // nil for a valid remote pod
+	loc   *localState     // set while local: what only this node's endpoints need
+	owner bool            // in the owners index
+	local bool            // in the local index, and loc.wl or loc.hep set
+}
+
+// epMore is what an endpoint holds that a valid remote pod's does not:
+// the object derived and its own labels packed (an endpoint that is not a
+// pod), the addresses and named ports in the owners index (all but a
+// remote pod, whose facts hold them), and why a derivation is invalid.
+type epMore struct {
+	src      api.Object // the object derived (an automatic host endpoint's own)
+	own      labelSet   // the derivation's own labels, packed
+	err      error      // why a derived workload or host endpoint is invalid
 	prefixes []netip.Prefix
 	ports    []policy.NamedPort
-	loc      *localState // set while local: what only this node's endpoints need
-	owner    bool        // in the owners index
-	local    bool        // in the local index, and loc.wl or loc.hep set
+}
+
+// remotePod reports whether ep is a pod's on another node: its facts hold
+// its addresses and named ports.
+func (ep *endpoint) remotePod() bool { return ep.pod != nil && ep.pod.d == nil }
+
+// source is the object ep was derived from (nil for a pod).
+func (ep *endpoint) source() api.Object {
+	if ep.more == nil {
+		return nil
+	}
+	return ep.more.src
+}
+
+// own is ep's derivation's own labels, packed.
+func (ep *endpoint) own() labelSet {
+	switch {
+	case ep.pod != nil:
+		return ep.pod.own
+	case ep.more != nil:
+		return ep.more.own
+	}
+	return labelSet{}
+}
+
+// err is why ep's derivation is invalid (nil: valid).
+func (ep *endpoint) err() error {
+	if ep.more == nil {
+		return nil
+	}
+	return ep.more.err
+}
+
+// addrs is ep's addresses in the owners index (nil unless an owner).
+func (ep *endpoint) addrs() []netip.Prefix {
+	switch {
+	case !ep.owner:
+		return nil
+	case ep.remotePod():
+		return ep.pod.prefixes
+	case ep.more != nil:
+		return ep.more.prefixes
+	}
+	return nil
+}
+
+// namedPorts is ep's named ports in the owners index (nil unless an
+// owner).
+func (ep *endpoint) namedPorts() []policy.NamedPort {
+	switch {
+	case !ep.owner:
+		return nil
+	case ep.remotePod():
+		return ep.pod.ports
+	case ep.more != nil:
+		return ep.more.ports
+	}
+	return nil
+}
+
+// setMore sets what ep holds beyond a remote pod's needs, dropping more
+// when it holds nothing.
+func (ep *endpoint) setMore(m epMore) {
+	if m.src == nil && m.own == (labelSet{}) && m.err == nil && m.prefixes == nil && m.ports == nil {
+		ep.more = nil
+		return
+	}
+	if ep.more == nil {
+		ep.more = &epMore{}
+	}
+	*ep.more = m
+}
+
+// moreOf is what ep holds beyond a remote pod's needs.
+func (ep *endpoint) moreOf() epMore {
+	if ep.more == nil {
+		return epMore{}
+	}
+	return *ep.more
 }
 
 // localState is what the engine keeps for a local endpoint only (most
@@ -47,7 +137,7 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	switch ep := e.eps[id]; {
 	case d == nil:
 	case ep != nil && ep.d == d:
-		own = ep.own
+		own = ep.own()
 	default:
 		own = e.packer.pack(d.Own)
 	}
@@ -65,7 +155,7 @@ func (e *Engine) reresolve(ep *endpoint) {
 	if ep.pod != nil {
 		e.setPodEndpoint(ep.id, ep.derived(), ep.pod)
 	} else {
-		e.setEndpoint(ep.id, ep.src, ep.d)
+		e.setEndpoint(ep.id, ep.source(), ep.d)
 	}
 }
 
@@ -129,7 +219,14 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	if f != nil && e.podFacts[id] == f {
 		delete(e.podFacts, id)
 	}
-	ep.src, ep.d, ep.pod, ep.own, ep.err = src, d, f, own, nil
+	// What the owners index has of ep: read before its facts change.
+	oldAddrs, oldPorts := ep.addrs(), ep.namedPorts()
+	m := ep.moreOf()
+	m.src, m.own, m.err = src, own, nil
+	if f != nil {
+		m.own = labelSet{} // the facts' (setPodEndpoint passes f.own)
+	}
+	ep.d, ep.pod = d, f
 	if f != nil && f.d == nil {
 		ep.d = nil // a remote pod: d is made again when needed (derived)
 	}
@@ -137,13 +234,14 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		// Only this node's endpoints need their effective labels (render
 		// and explain read them); remote ones are matched in the owners
 		// index through their own labels and parents.
-		ep.err = d.Resolve(e.profile, e.isLocal(d))
+		m.err = d.Resolve(e.profile, e.isLocal(d))
 	}
-	valid := d != nil && ep.err == nil
-	e.updateOwner(ep, d, valid)
+	ep.setMore(m)
+	valid := d != nil && m.err == nil
+	e.updateOwner(ep, d, valid, oldAddrs, oldPorts)
 	e.updateLocal(ep, d, d != nil) // an unresolved endpoint is local too: it fails closed
 	var q []netip.Prefix
-	if d != nil && ep.err != nil {
+	if d != nil && m.err != nil {
 		q = d.Prefixes()
 	}
 	e.setQuarantine(id, q)
@@ -167,27 +265,28 @@ func (e *Engine) isLocal(d *policy.Derived) bool {
 
 // updateOwner keeps ep's place in the owners index and the named-port
 // index, and invalidates the memberships its address changes touch.
-func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
+// oldAddrs and oldPorts are what the owners index had of ep.
+func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAddrs []netip.Prefix, oldPorts []policy.NamedPort) {
 	var prefixes []netip.Prefix
 	var ports []policy.NamedPort
 	switch {
-	case valid && ep.pod != nil && ep.pod.d == nil:
-		prefixes, ports = ep.pod.prefixes, ep.pod.ports // shared with the facts
+	case valid && ep.remotePod():
+		prefixes, ports = ep.pod.prefixes, ep.pod.ports // the facts' (addrs)
 	case valid:
 		prefixes, ports = d.Prefixes(), d.Ports()
 	}
 	owner := len(prefixes) > 0
 	if !owner {
-		ports = nil
+		prefixes, ports = nil, nil
 	}
-	if (e.activePorts(ep.ports) || e.activePorts(ports)) &&
-		(!slices.Equal(ports, ep.ports) || !slices.Equal(prefixes, ep.prefixes)) {
+	if (e.activePorts(oldPorts) || e.activePorts(ports)) &&
+		(!slices.Equal(ports, oldPorts) || !slices.Equal(prefixes, oldAddrs)) {
 		// Named port members are the addresses and ports of the owners
 		// that a rule side's selector (registered, so its matches report
 		// label changes) matches.
 		e.markDirty("owner with an active named port")
 	}
-	for _, np := range ep.ports {
+	for _, np := range oldPorts {
 		if set := e.portOwn[np.Name]; set != nil {
 			delete(set, ep)
 			if len(set) == 0 {
@@ -203,9 +302,9 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 	}
 	switch {
 	case owner:
-		e.owners.updateItem(ep.id, ep.own, ep.parents())
+		e.owners.updateItem(ep.id, ep.own(), ep.parents())
 		e.owners.items[ep.id].ep = ep
-		if ep.owner && !slices.Equal(prefixes, ep.prefixes) {
+		if ep.owner && !slices.Equal(prefixes, oldAddrs) {
 			e.owners.eachSelectorOf(e.owners.items[ep.id], func(s *selRec) {
 				delete(e.members, s.id)
 				e.markDirty("member address")
@@ -214,7 +313,13 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool) {
 	case ep.owner:
 		e.owners.DeleteItem(ep.id)
 	}
-	ep.owner, ep.prefixes, ep.ports = owner, prefixes, ports
+	ep.owner = owner
+	m := ep.moreOf()
+	m.prefixes, m.ports = prefixes, ports
+	if ep.remotePod() {
+		m.prefixes, m.ports = nil, nil // the facts hold them
+	}
+	ep.setMore(m)
 }
 
 func (e *Engine) activePorts(ports []policy.NamedPort) bool {
@@ -278,7 +383,7 @@ func (e *Engine) updateLocal(ep *endpoint, d *policy.Derived, valid bool) {
 				e.local.UpdateParentShared(name, p.Labels)
 			}
 		}
-		e.local.updateItem(ep.id, ep.own, d.Parents)
+		e.local.updateItem(ep.id, ep.own(), d.Parents)
 	} else {
 		e.local.DeleteItem(ep.id)
 	}

@@ -43,12 +43,12 @@ func (e *Engine) Problems() []error {
 		}
 	}
 	for _, ep := range e.eps {
-		if ep.err != nil {
+		if err := ep.err(); err != nil {
 			what := ep.id
-			if ep.src != nil {
-				what = api.ID(ep.src)
+			if src := ep.source(); src != nil {
+				what = api.ID(src)
 			}
-			out = append(out, fmt.Errorf("%s: %w", what, ep.err))
+			out = append(out, fmt.Errorf("%s: %w", what, err))
 		}
 	}
 	slices.SortFunc(out, func(a, b error) int { return compareStrings(a.Error(), b.Error()) })
@@ -86,7 +86,7 @@ func (e *Engine) Services() []*policy.Service {
 		case !e.isLocal(d):
 			// Resolved without its effective labels (setEndpoint).
 			c := *w
-			c.Labels = policy.EffectiveLabels(ep.own.toMap(), c.Profiles)
+			c.Labels = policy.EffectiveLabels(ep.own().toMap(), c.Profiles)
 			w = &c
 		}
 		all = append(all, wl{id, w})

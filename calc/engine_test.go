@@ -242,6 +242,12 @@ func checkFacts(e *Engine, objs []api.Object) error {
 		if ep.pod != nil && !pods[id] {
 			return fmt.Errorf("endpoint %s holds facts of a pod that is gone", id)
 		}
+		if ep.remotePod() && ep.err() == nil && ep.more != nil {
+			return fmt.Errorf("remote pod %s: holds %+v besides its facts", id, *ep.more)
+		}
+		if _, item := e.owners.items[id]; ep.owner != item || ep.owner != (len(ep.addrs()) > 0) {
+			return fmt.Errorf("endpoint %s: owner %v, in the owners index %v, addresses %v", id, ep.owner, item, ep.addrs())
+		}
 	}
 	return nil
 }

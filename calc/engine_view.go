@@ -113,7 +113,7 @@ func (v *view) SelectorMembers(sel, notSel *selector.Selector) iplist.List {
 	out := e.scratch[:0]
 	e.eachMatch(sel, func(it *item) {
 		if !e.matchesOwner(notSel, it) {
-			out = append(out, it.ep.prefixes...)
+			out = append(out, it.ep.addrs()...)
 		}
 	})
 	return e.compact(out)
@@ -127,7 +127,7 @@ func (e *Engine) members1(sel *selector.Selector) iplist.List {
 		return m
 	}
 	out := e.scratch[:0]
-	e.eachMatch(sel, func(it *item) { out = append(out, it.ep.prefixes...) })
+	e.eachMatch(sel, func(it *item) { out = append(out, it.ep.addrs()...) })
 	l := e.compact(out)
 	if e.owners.sels[id] != nil {
 		e.members[id] = l
@@ -192,11 +192,11 @@ func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy
 			if sel != nil && !e.matchesOwner(sel, e.owners.items[ep.id]) {
 				continue
 			}
-			for _, p := range ep.prefixes {
+			for _, p := range ep.addrs() {
 				if !p.IsSingleIP() {
 					continue
 				}
-				for _, np := range ep.ports {
+				for _, np := range ep.namedPorts() {
 					if slices.Contains(names, np.Name) {
 						out = append(out, policy.NamedPortMember{Addr: p.Addr(), Proto: np.Proto, Port: np.Port})
 					}
