@@ -139,6 +139,7 @@ func NewEngine(node string) *Engine {
 	e.local = NewLabelIndex(e.localMatch, e.localMatch)
 	e.owners = NewLabelIndex(e.ownerMatch, e.ownerMatch)
 	e.owners.denseOK = true // the local index reads endpoints' policies from their match entries
+	e.owners.keyless()      // endpoints hold their items (endpoint.oi)
 	e.refreshNode()
 	return e
 }

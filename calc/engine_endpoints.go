@@ -22,6 +22,7 @@ type endpoint struct {
 	pod   *podFacts       // a pod's facts
 	more  *epMore         // nil for a valid remote pod
 	loc   *localState     // set while local: what only this node's endpoints need
+	oi    *item           // its item in the owners index (keyless), while an owner
 	owner bool            // in the owners index
 	local bool            // in the local index, and loc.wl or loc.hep set
 }
@@ -302,16 +303,16 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAdd
 	}
 	switch {
 	case owner:
-		e.owners.updateItem(ep.id, ep.own(), ep.parents())
-		e.owners.items[ep.id].ep = ep
+		e.owners.setItem(&ep.oi, ep.id, ep.own(), ep.parents())
+		ep.oi.ep = ep
 		if ep.owner && !slices.Equal(prefixes, oldAddrs) {
-			e.owners.eachSelectorOf(e.owners.items[ep.id], func(s *selRec) {
+			e.owners.eachSelectorOf(ep.oi, func(s *selRec) {
 				delete(e.members, s.id)
 				e.markDirty("member address")
 			})
 		}
 	case ep.owner:
-		e.owners.DeleteItem(ep.id)
+		e.owners.dropItem(&ep.oi)
 	}
 	ep.owner = owner
 	m := ep.moreOf()

@@ -199,9 +199,9 @@ func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
 	for _, e := range r.es {
 		checkInvariants(t, e.local)
 		checkInvariants(t, e.owners)
-		for id, it := range e.owners.items {
-			if it.ep == nil || it.ep != e.eps[id] || !it.ep.owner {
-				t.Fatalf("owners item %s: endpoint %p, the engine's %p", id, it.ep, e.eps[id])
+		for _, it := range e.owners.live() {
+			if it.ep == nil || it.ep != e.eps[it.id] || !it.ep.owner || it.ep.oi != it {
+				t.Fatalf("owners item %s: endpoint %p, the engine's %p", it.id, it.ep, e.eps[it.id])
 			}
 		}
 		checkDependents(t, e)
@@ -245,7 +245,8 @@ func checkFacts(e *Engine, objs []api.Object) error {
 		if ep.remotePod() && ep.err() == nil && ep.more != nil {
 			return fmt.Errorf("remote pod %s: holds %+v besides its facts", id, *ep.more)
 		}
-		if _, item := e.owners.items[id]; ep.owner != item || ep.owner != (len(ep.addrs()) > 0) {
+		item := ep.oi != nil && ep.oi.id == id && e.owners.slots[ep.oi.slot] == ep.oi
+		if ep.owner != item || ep.owner != (len(ep.addrs()) > 0) {
 			return fmt.Errorf("endpoint %s: owner %v, in the owners index %v, addresses %v", id, ep.owner, item, ep.addrs())
 		}
 	}

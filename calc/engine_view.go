@@ -189,7 +189,7 @@ func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy
 				continue
 			}
 			seen[ep] = true
-			if sel != nil && !e.matchesOwner(sel, e.owners.items[ep.id]) {
+			if sel != nil && !e.matchesOwner(sel, ep.oi) {
 				continue
 			}
 			for _, p := range ep.addrs() {

@@ -208,6 +208,18 @@ func checkSlots(li *LabelIndex) error {
 }
 
 func invariantError(li *LabelIndex) error {
+	if li.items == nil { // keyless: the checks read the items its slots hold
+		byID := map[string]*item{}
+		for _, it := range li.slots {
+			if it != nil && byID[it.id] != nil {
+				return fmt.Errorf("two items %s", it.id)
+			} else if it != nil {
+				byID[it.id] = it
+			}
+		}
+		li.items = byID
+		defer func() { li.items = nil }()
+	}
 	if li.busy || len(li.starts) > 0 || len(li.stops) > 0 {
 		return fmt.Errorf("left busy or with pending events")
 	}

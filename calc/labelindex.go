@@ -14,9 +14,9 @@ import (
 type LabelIndex struct {
 	onStart, onStop func(sel, item string)
 
-	items   map[string]*item
-	slots   []*item // every item at its slot number; nil where free (see addSlot)
-	free    []int32 // free slot numbers
+	items   map[string]*item // by id; nil in a keyless index (see keyless)
+	slots   []*item          // every item at its slot number; nil where free (see addSlot)
+	free    []int32          // free slot numbers
 	sels    map[string]*selRec
 	byIdx   []*selRec // selectors by idx; nil slots are free
 	freeIdx []int32
@@ -243,12 +243,29 @@ func (li *LabelIndex) UpdateItem(id string, labels map[string]string, parents ..
 }
 
 func (li *LabelIndex) updateItem(id string, labels labelSet, parents []string) {
+	it := li.items[id]
+	li.setItem(&it, id, labels, parents)
+}
+
+// keyless makes an empty index keep no map of its items by id: whoever
+// adds an item holds it and passes it back (setItem, dropItem), and the
+// id-keyed methods (UpdateItem, DeleteItem, SelectorsMatching, IsMatch)
+// must not be used. The engine's owners index is keyless: its endpoints
+// hold their items (a map entry saved for each pod of the cluster).
+func (li *LabelIndex) keyless() { li.items = nil }
+
+// setItem adds item id, stored in *at, when *at is nil, or replaces the
+// labels and parents of the item *at.
+func (li *LabelIndex) setItem(at **item, id string, labels labelSet, parents []string) {
 	li.enter()
 	defer li.exit()
-	it := li.items[id]
+	it := *at
 	if it == nil {
 		it = &item{id: id, own: labels}
-		li.items[id] = it
+		*at = it
+		if li.items != nil {
+			li.items[id] = it
+		}
 		li.addSlot(it)
 		li.setParents(it, parents)
 		n := 0
@@ -270,9 +287,17 @@ func (li *LabelIndex) updateItem(id string, labels labelSet, parents []string) {
 // DeleteItem removes item id, reporting the end of all its matches.
 func (li *LabelIndex) DeleteItem(id string) {
 	it := li.items[id]
+	li.dropItem(&it)
+}
+
+// dropItem removes the item *at (none when nil), reporting the end of all
+// its matches, and sets *at to nil.
+func (li *LabelIndex) dropItem(at **item) {
+	it := *at
 	if it == nil {
 		return
 	}
+	*at = nil
 	li.enter()
 	defer li.exit()
 	for _, m := range it.matches {
@@ -291,7 +316,9 @@ func (li *LabelIndex) DeleteItem(id string) {
 		li.unindexLabel(it, len(it.labels)-1)
 	}
 	li.setParents(it, nil)
-	delete(li.items, id)
+	if li.items != nil {
+		delete(li.items, it.id)
+	}
 	li.freeSlot(it)
 }
 
