@@ -35,6 +35,7 @@ type Engine struct {
 	sas        map[string]map[string]string // "ns/sa" -> labels
 	saPods     map[string]*saUse            // ksa profile name -> pods that are not host-networked
 	podFacts   map[string]*podFacts         // pods' facts not installed as their endpoint's (see facts)
+	kinds      map[kindKey]*podKind         // remote pods' kinds in use
 	wepKeys    map[store.Key]string         // WorkloadEndpoint -> its workload key
 	wepCount   map[string]int               // workload key -> WorkloadEndpoints with it
 	userProf   map[string]*policy.Profile   // compiled Profile objects (nil: invalid)
@@ -108,6 +109,7 @@ func NewEngine(node string) *Engine {
 		sas:         map[string]map[string]string{},
 		saPods:      map[string]*saUse{},
 		podFacts:    map[string]*podFacts{},
+		kinds:       map[kindKey]*podKind{},
 		wepKeys:     map[store.Key]string{},
 		wepCount:    map[string]int{},
 		userProf:    map[string]*policy.Profile{},

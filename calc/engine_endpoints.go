@@ -90,7 +90,7 @@ func (ep *endpoint) namedPorts() []policy.NamedPort {
 	case !ep.owner:
 		return nil
 	case ep.remotePod():
-		return ep.pod.ports
+		return ep.pod.namedPorts()
 	case ep.more != nil:
 		return ep.more.ports
 	}
@@ -272,7 +272,7 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAdd
 	var ports []policy.NamedPort
 	switch {
 	case valid && ep.remotePod():
-		prefixes, ports = ep.pod.prefixes, ep.pod.ports // the facts' (addrs)
+		prefixes, ports = ep.pod.prefixes, ep.pod.namedPorts() // the facts' (addrs)
 	case valid:
 		prefixes, ports = d.Prefixes(), d.Ports()
 	}

@@ -1,11 +1,13 @@
 package calc
 
 import (
+	"encoding/binary"
 	"maps"
 	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
+	"unique"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/policy"
@@ -180,22 +182,72 @@ func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
 // podFacts is what the engine keeps of a pod: its own labels packed, what
 // tells a repeated update (resource version, uid), and its workload: as
 // derived (d) for a pod of this node; for a pod on another node only what
-// the workload holds besides its name and labels (node, parents,
-// addresses, named ports), from which derive makes the workload again
+// the workload holds besides its name and labels (node, kind: parents and
+// named ports; addresses), from which derive makes the workload again
 // when asked. A host-networked pod has no workload. The pod object itself
 // (managed fields, container specs, status conditions: kilobytes for each
-// pod of the cluster) is not kept; a remote pod's record is about a third
-// of its derived workload's size, and most of the cluster's pods are
-// remote.
+// pod of the cluster) is not kept; a remote pod's record is 96 bytes and
+// its addresses, and most of the cluster's pods are remote.
 type podFacts struct {
 	ver stamp // resource version and uid
 	own labelSet
 	d   *policy.Derived // this node's pod's workload; nil for the others
 
-	node     string // a remote pod's workload, parents nil for none
-	parents  []string
+	node     unique.Handle[string] // a remote pod's workload: node, kind (nil for none), addresses
+	kind     *podKind
 	prefixes []netip.Prefix
-	ports    []policy.NamedPort
+}
+
+// podKind is what the remote pods of one namespace, service account and
+// named ports share: their parents (kns.<namespace>,
+// ksa.<namespace>.<service account>) and named ports. The engine keeps one
+// of each in use (Engine.kinds), counted by the facts that hold it
+// (countPod); facts not yet counted may hold one of their own, which
+// counting replaces by the engine's.
+type podKind struct {
+	key     kindKey
+	parents []string
+	ports   []policy.NamedPort
+	n       int // facts holding it
+}
+
+type kindKey struct{ ns, sa, ports string }
+
+// kindOf returns the kind of a remote pod of namespace ns running as
+// service account sa with named ports ports: the engine's, or a new one.
+func (e *Engine) kindOf(ns, sa string, ports []policy.NamedPort) *podKind {
+	key := kindKey{ns: ns, sa: sa}
+	if len(ports) > 0 {
+		var b []byte
+		for _, np := range ports {
+			b = binary.AppendUvarint(b, uint64(len(np.Name)))
+			b = append(b, np.Name...)
+			b = append(b, byte(np.Proto))
+			b = binary.BigEndian.AppendUint16(b, np.Port)
+		}
+		key.ports = string(b)
+	}
+	if k := e.kinds[key]; k != nil {
+		return k
+	}
+	return &podKind{key: key, ports: ports,
+		parents: []string{policy.NamespaceProfileName(ns), policy.ServiceAccountProfileName(ns, sa)}}
+}
+
+// countKind counts f's holding its kind (delta +1 or -1); counted facts
+// hold the engine's kind.
+func (e *Engine) countKind(f *podFacts, delta int) {
+	k := f.kind
+	if delta > 0 {
+		if have := e.kinds[k.key]; have != nil {
+			k, f.kind = have, have
+		} else {
+			e.kinds[k.key] = k
+		}
+	}
+	if k.n += delta; k.n == 0 {
+		delete(e.kinds, k.key)
+	}
 }
 
 // factsOf returns a pod's facts and its workload as just derived (nil for a
@@ -216,15 +268,14 @@ func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	// third of W2's allocations).
 	sa := policy.PodServiceAccount(p)
 	f.own = e.packer.packEach(func(fn func(k, v string)) { policy.PodOwnLabels(p, sa, fn) })
-	f.node = p.Spec.NodeName
-	f.parents = []string{policy.NamespaceProfileName(p.Namespace), policy.ServiceAccountProfileName(p.Namespace, sa)}
+	f.node = unique.Make(p.Spec.NodeName)
+	f.kind = e.kindOf(p.Namespace, sa, policy.PodNamedPorts(p))
 	if ips := policy.PodAddrs(p); len(ips) > 0 {
 		f.prefixes = make([]netip.Prefix, len(ips))
 		for i, a := range ips {
 			f.prefixes[i] = netip.PrefixFrom(a, a.BitLen())
 		}
 	}
-	f.ports = policy.PodNamedPorts(p)
 	return f, f.stub(p.Namespace, p.Name)
 }
 
@@ -263,25 +314,36 @@ func (e *Engine) setFacts(id string, f *podFacts) {
 // named ports are the facts'; derive makes the whole workload when one
 // is asked for.
 func (f *podFacts) stub(ns, name string) *policy.Derived {
-	return &policy.Derived{Workload: &policy.Workload{Namespace: ns, Name: name, Node: f.node}, Parents: f.parents}
+	return &policy.Derived{Workload: &policy.Workload{Namespace: ns, Name: name, Node: f.node.Value()}, Parents: f.kind.parents}
 }
 
 // workload reports whether the pod has a workload (is not host-networked).
-func (f *podFacts) workload() bool { return f.d != nil || f.parents != nil }
+func (f *podFacts) workload() bool { return f.d != nil || f.kind != nil }
 
 // parentsOf are the profiles the pod's workload inherits from.
 func (f *podFacts) parentsOf() []string {
 	if f.d != nil {
 		return f.d.Parents
 	}
-	return f.parents
+	if f.kind == nil {
+		return nil
+	}
+	return f.kind.parents
+}
+
+// namedPorts are a remote pod's named ports.
+func (f *podFacts) namedPorts() []policy.NamedPort {
+	if f.kind == nil {
+		return nil
+	}
+	return f.kind.ports
 }
 
 // derive returns the pod's workload, endpoint id, as DerivePod made it: the
 // one kept for a pod of this node, a new one for a remote pod (its labels
 // unpacked; profiles unresolved). nil for a host-networked pod.
 func (f *podFacts) derive(id string) *policy.Derived {
-	if f.d != nil || f.parents == nil {
+	if f.d != nil || f.kind == nil {
 		return f.d
 	}
 	ns, name, _ := strings.Cut(strings.TrimPrefix(id, "pod/"), "/")
@@ -289,12 +351,12 @@ func (f *podFacts) derive(id string) *policy.Derived {
 	if own == nil {
 		own = map[string]string{}
 	}
-	w := &policy.Workload{Namespace: ns, Name: name, Node: f.node, Interface: policy.PodInterfaceName(ns, name),
-		Labels: own, Ports: f.ports}
+	w := &policy.Workload{Namespace: ns, Name: name, Node: f.node.Value(), Interface: policy.PodInterfaceName(ns, name),
+		Labels: own, Ports: f.kind.ports}
 	for _, p := range f.prefixes {
 		w.IPs = append(w.IPs, p.Addr())
 	}
-	return &policy.Derived{Workload: w, Own: own, Parents: f.parents}
+	return &policy.Derived{Workload: w, Own: own, Parents: f.kind.parents}
 }
 
 // same reports whether an update repeats what the engine has, as
@@ -304,8 +366,8 @@ func (f *podFacts) same(g *podFacts) bool {
 	if f.ver.hasRV() || g.ver.hasRV() {
 		return f.ver.equal(g.ver)
 	}
-	return f.own == g.own && reflect.DeepEqual(f.d, g.d) && f.node == g.node && slices.Equal(f.parents, g.parents) &&
-		slices.Equal(f.prefixes, g.prefixes) && slices.Equal(f.ports, g.ports)
+	return f.own == g.own && reflect.DeepEqual(f.d, g.d) && f.node == g.node && (f.kind == nil) == (g.kind == nil) &&
+		(f.kind == nil || f.kind.key == g.kind.key) && slices.Equal(f.prefixes, g.prefixes)
 }
 
 // countWEP keeps the count of endpoints per workload key and refreshes the
@@ -362,6 +424,9 @@ func (e *Engine) countPod(ns string, f *podFacts, delta int, touched []string) [
 	if !f.workload() {
 		return touched
 	}
+	if f.kind != nil {
+		e.countKind(f, delta)
+	}
 	ksa := f.parentsOf()[1]
 	s := e.saPods[ksa]
 	if s == nil {
@@ -374,9 +439,7 @@ func (e *Engine) countPod(ns string, f *podFacts, delta int, touched []string) [
 		// strings instead of each holding its own.
 		if f.d != nil {
 			f.d.Parents = s.parents
-		} else {
-			f.parents = s.parents
-		}
+		} // a remote pod's are its kind's
 	}
 	if s.n += delta; s.n == 0 {
 		delete(e.saPods, ksa)

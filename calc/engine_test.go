@@ -230,6 +230,20 @@ func checkFacts(e *Engine, objs []api.Object) error {
 			return fmt.Errorf("pod %s: facts of another version", id)
 		}
 	}
+	held := map[*podKind]int{}
+	for id := range pods {
+		if k := e.facts(id).kind; k != nil {
+			held[k]++
+		}
+	}
+	for key, k := range e.kinds {
+		if k.key != key || k.n != held[k] {
+			return fmt.Errorf("kind %v: counted %d, held by %d facts", key, k.n, held[k])
+		}
+	}
+	if len(held) != len(e.kinds) {
+		return fmt.Errorf("facts hold %d kinds, the engine has %d", len(held), len(e.kinds))
+	}
 	for id, f := range e.podFacts {
 		if !pods[id] {
 			return fmt.Errorf("facts of %s, not a pod", id)
