@@ -41,7 +41,7 @@ type epMore struct {
 
 // remotePod reports whether ep is a pod's on another node: its facts hold
 // its addresses and named ports.
-func (ep *endpoint) remotePod() bool { return ep.pod != nil && ep.pod.d == nil }
+func (ep *endpoint) remotePod() bool { return ep.pod != nil && ep.pod.local() == nil }
 
 // source is the object ep was derived from (nil for a pod).
 func (ep *endpoint) source() api.Object {
@@ -71,16 +71,26 @@ func (ep *endpoint) err() error {
 }
 
 // addrs is ep's addresses in the owners index (nil unless an owner).
-func (ep *endpoint) addrs() []netip.Prefix {
+func (ep *endpoint) addrs() addrs {
 	switch {
 	case !ep.owner:
-		return nil
+		return addrs{}
 	case ep.remotePod():
-		return ep.pod.prefixes
+		return ep.pod.addrs()
 	case ep.more != nil:
-		return ep.more.prefixes
+		return addrs{list: ep.more.prefixes}
 	}
-	return nil
+	return addrs{}
+}
+
+// appendAddrs appends ep's addresses in the owners index to out (the
+// members of a selector are gathered so: a remote pod's one IPv4 address
+// is read without building addrs).
+func (ep *endpoint) appendAddrs(out []netip.Prefix) []netip.Prefix {
+	if f := ep.pod; ep.owner && f != nil && f.one { // only a remote pod's facts hold one inline
+		return append(out, netip.PrefixFrom(netip.AddrFrom4(f.v4), 32))
+	}
+	return ep.addrs().appendTo(out)
 }
 
 // namedPorts is ep's named ports in the owners index (nil unless an
@@ -228,7 +238,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		m.own = labelSet{} // the facts' (setPodEndpoint passes f.own)
 	}
 	ep.d, ep.pod = d, f
-	if f != nil && f.d == nil {
+	if f != nil && f.local() == nil {
 		ep.d = nil // a remote pod: d is made again when needed (derived)
 	}
 	if d != nil {
@@ -267,21 +277,21 @@ func (e *Engine) isLocal(d *policy.Derived) bool {
 // updateOwner keeps ep's place in the owners index and the named-port
 // index, and invalidates the memberships its address changes touch.
 // oldAddrs and oldPorts are what the owners index had of ep.
-func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAddrs []netip.Prefix, oldPorts []policy.NamedPort) {
-	var prefixes []netip.Prefix
+func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAddrs addrs, oldPorts []policy.NamedPort) {
+	var a addrs
 	var ports []policy.NamedPort
 	switch {
 	case valid && ep.remotePod():
-		prefixes, ports = ep.pod.prefixes, ep.pod.namedPorts() // the facts' (addrs)
+		a, ports = ep.pod.addrs(), ep.pod.namedPorts() // the facts' (endpoint.addrs)
 	case valid:
-		prefixes, ports = d.Prefixes(), d.Ports()
+		a, ports = addrs{list: d.Prefixes()}, d.Ports()
 	}
-	owner := len(prefixes) > 0
+	owner := a.len() > 0
 	if !owner {
-		prefixes, ports = nil, nil
+		a, ports = addrs{}, nil
 	}
 	if (e.activePorts(oldPorts) || e.activePorts(ports)) &&
-		(!slices.Equal(ports, oldPorts) || !slices.Equal(prefixes, oldAddrs)) {
+		(!slices.Equal(ports, oldPorts) || !a.equal(oldAddrs)) {
 		// Named port members are the addresses and ports of the owners
 		// that a rule side's selector (registered, so its matches report
 		// label changes) matches.
@@ -305,7 +315,7 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAdd
 	case owner:
 		e.owners.setItem(&ep.oi, ep.id, ep.own(), ep.parents())
 		ep.oi.ep = ep
-		if ep.owner && !slices.Equal(prefixes, oldAddrs) {
+		if ep.owner && !a.equal(oldAddrs) {
 			e.owners.eachSelectorOf(ep.oi, func(s *selRec) {
 				delete(e.members, s.id)
 				e.markDirty("member address")
@@ -316,7 +326,7 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAdd
 	}
 	ep.owner = owner
 	m := ep.moreOf()
-	m.prefixes, m.ports = prefixes, ports
+	m.prefixes, m.ports = a.list, ports
 	if ep.remotePod() {
 		m.prefixes, m.ports = nil, nil // the facts hold them
 	}

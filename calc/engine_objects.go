@@ -181,21 +181,49 @@ func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
 
 // podFacts is what the engine keeps of a pod: its own labels packed, what
 // tells a repeated update (resource version, uid), and its workload: as
-// derived (d) for a pod of this node; for a pod on another node only what
+// derived (local) for a pod of this node; for a pod on another node only what
 // the workload holds besides its name and labels (node, kind: parents and
 // named ports; addresses), from which derive makes the workload again
 // when asked. A host-networked pod has no workload. The pod object itself
 // (managed fields, container specs, status conditions: kilobytes for each
-// pod of the cluster) is not kept; a remote pod's record is 96 bytes and
-// its addresses, and most of the cluster's pods are remote.
+// pod of the cluster) is not kept; a remote pod's record is 80 bytes (its
+// one IPv4 address inline), and most of the cluster's pods are remote.
 type podFacts struct {
 	ver stamp // resource version and uid
 	own labelSet
-	d   *policy.Derived // this node's pod's workload; nil for the others
 
-	node     unique.Handle[string] // a remote pod's workload: node, kind (nil for none), addresses
-	kind     *podKind
-	prefixes []netip.Prefix
+	node unique.Handle[string] // a remote pod's workload: node, kind (nil for none), addresses
+	kind *podKind
+	x    *podExtra // nil for a remote pod whose addresses are none or inline
+	v4   [4]byte   // a remote pod's one IPv4 address (addrs)
+	one  bool
+}
+
+// podExtra is what few pods' facts hold: the workload of a pod of this
+// node (d); the addresses of a remote pod that has more than one, or one
+// that is not IPv4.
+type podExtra struct {
+	d    *policy.Derived
+	list []netip.Prefix
+}
+
+// local is the workload of a pod of this node (nil for the others).
+func (f *podFacts) local() *policy.Derived {
+	if f.x == nil {
+		return nil
+	}
+	return f.x.d
+}
+
+// addrs is a remote pod's addresses.
+func (f *podFacts) addrs() addrs {
+	switch {
+	case f.one:
+		return addrs{v4: f.v4, one: true}
+	case f.x != nil:
+		return addrs{list: f.x.list}
+	}
+	return addrs{}
 }
 
 // podKind is what the remote pods of one namespace, service account and
@@ -259,7 +287,7 @@ func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	}
 	if p.Spec.NodeName == e.node {
 		d, _ := policy.DerivePod(p)
-		f.own, f.d = e.packer.pack(d.Own), d
+		f.own, f.x = e.packer.pack(d.Own), &podExtra{d: d}
 		return f, d
 	}
 	// A remote pod: its facts straight from the pod, as DerivePod derives
@@ -270,11 +298,15 @@ func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	f.own = e.packer.packEach(func(fn func(k, v string)) { policy.PodOwnLabels(p, sa, fn) })
 	f.node = unique.Make(p.Spec.NodeName)
 	f.kind = e.kindOf(p.Namespace, sa, policy.PodNamedPorts(p))
-	if ips := policy.PodAddrs(p); len(ips) > 0 {
-		f.prefixes = make([]netip.Prefix, len(ips))
+	switch ips := policy.PodAddrs(p); {
+	case len(ips) == 1 && ips[0].Is4():
+		f.v4, f.one = ips[0].As4(), true
+	case len(ips) > 0:
+		list := make([]netip.Prefix, len(ips))
 		for i, a := range ips {
-			f.prefixes[i] = netip.PrefixFrom(a, a.BitLen())
+			list[i] = netip.PrefixFrom(a, a.BitLen())
 		}
+		f.x = &podExtra{list: list}
 	}
 	return f, f.stub(p.Namespace, p.Name)
 }
@@ -318,12 +350,12 @@ func (f *podFacts) stub(ns, name string) *policy.Derived {
 }
 
 // workload reports whether the pod has a workload (is not host-networked).
-func (f *podFacts) workload() bool { return f.d != nil || f.kind != nil }
+func (f *podFacts) workload() bool { return f.local() != nil || f.kind != nil }
 
 // parentsOf are the profiles the pod's workload inherits from.
 func (f *podFacts) parentsOf() []string {
-	if f.d != nil {
-		return f.d.Parents
+	if d := f.local(); d != nil {
+		return d.Parents
 	}
 	if f.kind == nil {
 		return nil
@@ -343,8 +375,8 @@ func (f *podFacts) namedPorts() []policy.NamedPort {
 // one kept for a pod of this node, a new one for a remote pod (its labels
 // unpacked; profiles unresolved). nil for a host-networked pod.
 func (f *podFacts) derive(id string) *policy.Derived {
-	if f.d != nil || f.kind == nil {
-		return f.d
+	if d := f.local(); d != nil || f.kind == nil {
+		return d
 	}
 	ns, name, _ := strings.Cut(strings.TrimPrefix(id, "pod/"), "/")
 	own := f.own.toMap()
@@ -353,7 +385,7 @@ func (f *podFacts) derive(id string) *policy.Derived {
 	}
 	w := &policy.Workload{Namespace: ns, Name: name, Node: f.node.Value(), Interface: policy.PodInterfaceName(ns, name),
 		Labels: own, Ports: f.kind.ports}
-	for _, p := range f.prefixes {
+	for p := range f.addrs().all {
 		w.IPs = append(w.IPs, p.Addr())
 	}
 	return &policy.Derived{Workload: w, Own: own, Parents: f.kind.parents}
@@ -366,8 +398,8 @@ func (f *podFacts) same(g *podFacts) bool {
 	if f.ver.hasRV() || g.ver.hasRV() {
 		return f.ver.equal(g.ver)
 	}
-	return f.own == g.own && reflect.DeepEqual(f.d, g.d) && f.node == g.node && (f.kind == nil) == (g.kind == nil) &&
-		(f.kind == nil || f.kind.key == g.kind.key) && slices.Equal(f.prefixes, g.prefixes)
+	return f.own == g.own && reflect.DeepEqual(f.local(), g.local()) && f.node == g.node && (f.kind == nil) == (g.kind == nil) &&
+		(f.kind == nil || f.kind.key == g.kind.key) && f.addrs().equal(g.addrs())
 }
 
 // countWEP keeps the count of endpoints per workload key and refreshes the
@@ -437,8 +469,8 @@ func (e *Engine) countPod(ns string, f *podFacts, delta int, touched []string) [
 		// Pods running as one service account have the same parents
 		// (kns.<ns>, ksa.<ns>.<sa>): they share one slice and its
 		// strings instead of each holding its own.
-		if f.d != nil {
-			f.d.Parents = s.parents
+		if d := f.local(); d != nil {
+			d.Parents = s.parents
 		} // a remote pod's are its kind's
 	}
 	if s.n += delta; s.n == 0 {

@@ -260,8 +260,8 @@ func checkFacts(e *Engine, objs []api.Object) error {
 			return fmt.Errorf("remote pod %s: holds %+v besides its facts", id, *ep.more)
 		}
 		item := ep.oi != nil && ep.oi.id == id && e.owners.slots[ep.oi.slot] == ep.oi
-		if ep.owner != item || ep.owner != (len(ep.addrs()) > 0) {
-			return fmt.Errorf("endpoint %s: owner %v, in the owners index %v, addresses %v", id, ep.owner, item, ep.addrs())
+		if ep.owner != item || ep.owner != (ep.addrs().len() > 0) {
+			return fmt.Errorf("endpoint %s: owner %v, in the owners index %v, addresses %v", id, ep.owner, item, ep.addrs().appendTo(nil))
 		}
 	}
 	return nil

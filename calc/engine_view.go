@@ -113,7 +113,7 @@ func (v *view) SelectorMembers(sel, notSel *selector.Selector) iplist.List {
 	out := e.scratch[:0]
 	e.eachMatch(sel, func(it *item) {
 		if !e.matchesOwner(notSel, it) {
-			out = append(out, it.ep.addrs()...)
+			out = it.ep.appendAddrs(out)
 		}
 	})
 	return e.compact(out)
@@ -127,7 +127,7 @@ func (e *Engine) members1(sel *selector.Selector) iplist.List {
 		return m
 	}
 	out := e.scratch[:0]
-	e.eachMatch(sel, func(it *item) { out = append(out, it.ep.addrs()...) })
+	e.eachMatch(sel, func(it *item) { out = it.ep.appendAddrs(out) })
 	l := e.compact(out)
 	if e.owners.sels[id] != nil {
 		e.members[id] = l
@@ -192,7 +192,7 @@ func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy
 			if sel != nil && !e.matchesOwner(sel, ep.oi) {
 				continue
 			}
-			for _, p := range ep.addrs() {
+			for p := range ep.addrs().all {
 				if !p.IsSingleIP() {
 					continue
 				}

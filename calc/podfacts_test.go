@@ -57,8 +57,8 @@ func TestPodFactsSame(t *testing.T) {
 	p.Status.PodIPs = []corev1.PodIP{{IP: "198.18.1.10"}, {IP: "fd00::10"}}
 	local, _ := NewEngine("n1").factsOf(p)
 	remote, fresh := NewEngine("n2").factsOf(p)
-	if local.d == nil || local.d.Own == nil || remote.d != nil || !remote.workload() {
-		t.Fatalf("workloads kept: local %v, remote %v (want only the local one)", local.d, remote.d)
+	if local.local() == nil || local.local().Own == nil || remote.local() != nil || !remote.workload() {
+		t.Fatalf("workloads kept: local %v, remote %v (want only the local one)", local.local(), remote.local())
 	}
 	if local.own != remote.own || local.own.toMap()["app"] != "web" {
 		t.Errorf("packed labels: local %q, remote %q", local.own.s, remote.own.s)
@@ -76,7 +76,7 @@ func TestPodFactsSame(t *testing.T) {
 		t.Errorf("factsOf's stub: node %q, parents %v; DerivePod's %q, %v", fresh.Workload.Node, fresh.Parents,
 			want.Workload.Node, want.Parents)
 	}
-	if diff := cmp.Diff(want.Prefixes(), remote.prefixes, opts); diff != "" {
+	if diff := cmp.Diff(want.Prefixes(), remote.addrs().appendTo(nil), opts); diff != "" {
 		t.Errorf("remote pod's addresses (-DerivePod +facts):\n%s", diff)
 	}
 	if _, d := NewEngine("n1").factsOf(p); !cmp.Equal(want, d, opts) {
