@@ -49,8 +49,9 @@
 // reserved keys as one byte), each indexed label is its posting and its
 // place there (the posting knows the value and the key), a selector's
 // matches are a slice of items whose match entries record their place in
-// it, and a parent's children are a small set (a slice, a map only beyond
-// eight).
+// it, and an item names its parents through a lineage that the items with
+// the same parents share (one 8-byte entry for each item; a parent finds
+// its children through the lineages that hold it).
 //
 // The anchor of a selector is the conjunct that the fewest items satisfy
 // (ties: the one fewest selectors share, then ==, then in, then has). Counts

@@ -443,30 +443,62 @@ func checkMatchesSymmetric(li *LabelIndex) error {
 }
 
 func checkParents(li *LabelIndex) error {
+	lineages := map[*lineage]bool{}
 	for id, p := range li.parents {
-		if !p.defined && p.children.len() == 0 {
+		if p.id != id {
+			return fmt.Errorf("parent %s kept as %s", p.id, id)
+		}
+		if !p.defined && len(p.lineages) == 0 {
 			return fmt.Errorf("unused undefined parent %s kept", id)
 		}
 		if !p.defined && p.labels != nil {
 			return fmt.Errorf("undefined parent %s has labels", id)
 		}
-		for ch := range p.children.all {
-			if li.items[ch.id] != ch || !containsParent(ch.parents, id) {
-				return fmt.Errorf("parent %s lists child %s that does not name it", id, ch.id)
+		for _, l := range p.lineages {
+			if !slices.Contains(l.parents, p) {
+				return fmt.Errorf("parent %s lists a lineage without it", id)
+			}
+			lineages[l] = true
+		}
+	}
+	seen := map[string]bool{}
+	for l := range lineages {
+		if len(l.members) == 0 {
+			return fmt.Errorf("empty lineage kept")
+		}
+		var ids []string
+		for i, p := range l.parents {
+			if li.parents[p.id] != p || containsParent(l.parents[:i], p.id) || !slices.Contains(p.lineages, l) {
+				return fmt.Errorf("lineage %v: bad parent %s", ids, p.id)
+			}
+			ids = append(ids, p.id)
+		}
+		if key := strings.Join(ids, "\x00"); seen[key] {
+			return fmt.Errorf("two lineages of %v", ids)
+		} else {
+			seen[key] = true
+		}
+		for i, it := range l.members {
+			if it.lin != l || int(it.linPos) != i || li.items[it.id] != it {
+				return fmt.Errorf("lineage %v: member %s at %d names lineage %p at %d", ids, it.id, i, it.lin, it.linPos)
 			}
 		}
 	}
 	for _, it := range li.items {
-		for i, p := range it.parents {
-			if li.parents[p.id] != p || containsParent(it.parents[:i], p.id) {
-				return fmt.Errorf("item %s: bad parent %s", it.id, p.id)
-			}
-			if !slices.Contains(slices.Collect(p.children.all), it) {
-				return fmt.Errorf("item %s not among the children of %s", it.id, p.id)
-			}
+		if it.lin != nil && !lineages[it.lin] {
+			return fmt.Errorf("item %s: lineage unknown to its parents", it.id)
 		}
 	}
 	return nil
+}
+
+func containsParent(ps []*parent, id string) bool {
+	for _, p := range ps {
+		if p.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 func checkRefs(li *LabelIndex) error {

@@ -31,7 +31,7 @@ func (it *item) lookup(k string, sub *parent, subLabels map[string]string) (stri
 	if v, ok := it.own.Get(k); ok {
 		return v, true
 	}
-	for _, p := range it.parents {
+	for _, p := range it.parentList() {
 		m := p.labels
 		if p == sub {
 			m = subLabels
@@ -46,7 +46,7 @@ func (it *item) lookup(k string, sub *parent, subLabels map[string]string) (stri
 // eachLabel calls fn for every effective label of it, once per key.
 func (it *item) eachLabel(fn func(k, v string)) {
 	it.own.each(fn)
-	for i, p := range it.parents {
+	for i, p := range it.parentList() {
 		for k, v := range p.labels {
 			if !it.shadowed(k, i) {
 				fn(k, v)
@@ -61,7 +61,7 @@ func (it *item) shadowed(k string, i int) bool {
 	if it.own.has(k) {
 		return true
 	}
-	for _, q := range it.parents[:i] {
+	for _, q := range it.parentList()[:i] {
 		if _, ok := q.labels[k]; ok {
 			return true
 		}
@@ -69,17 +69,7 @@ func (it *item) shadowed(k string, i int) bool {
 	return false
 }
 
-func (it *item) sameParents(ids []string) bool {
-	if len(ids) != len(it.parents) {
-		return false
-	}
-	for i, p := range it.parents {
-		if p.id != ids[i] {
-			return false
-		}
-	}
-	return true
-}
+func (it *item) sameParents(ids []string) bool { return sameParentIDs(it.parentList(), ids) }
 
 // relabel gives it new own labels and parents, moves it between postings
 // for every key whose effective value changed and reports whether any of
@@ -161,7 +151,7 @@ func (li *LabelIndex) parentKeys(keys []string, it *item, labels labelSet, paren
 			}
 		}
 	}
-	for _, p := range it.parents {
+	for _, p := range it.parentList() {
 		add(p.labels)
 	}
 	for _, id := range parentIDs {
@@ -173,43 +163,21 @@ func (li *LabelIndex) parentKeys(keys []string, it *item, labels labelSet, paren
 }
 
 // setParents links it to the parents named by ids (first occurrence wins)
-// and unlinks it from the others, dropping parents left undefined and
-// unused.
+// through their lineage and unlinks it from the others, dropping parents
+// left undefined and unused.
 func (li *LabelIndex) setParents(it *item, ids []string) {
-	old := it.parents
-	var next []*parent
-	for _, id := range ids {
-		if containsParent(next, id) {
-			continue
-		}
-		p := li.parents[id]
-		if p == nil {
-			p = &parent{id: id}
-			li.parents[id] = p
-		}
-		p.children.add(it)
-		next = append(next, p)
+	if it.lin != nil && sameParentIDs(it.lin.parents, ids) {
+		return
 	}
-	it.parents = next
-	for _, p := range old {
-		if !containsParent(next, p.id) {
-			p.children.remove(it)
-			li.dropParentIfUnused(p)
-		}
+	next := li.lineageOf(ids) // before leaving: the parents it shares stay
+	li.leave(it)
+	if next != nil {
+		next.join(it)
 	}
-}
-
-func containsParent(ps []*parent, id string) bool {
-	for _, p := range ps {
-		if p.id == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (li *LabelIndex) dropParentIfUnused(p *parent) {
-	if !p.defined && p.children.len() == 0 {
+	if !p.defined && len(p.lineages) == 0 {
 		delete(li.parents, p.id)
 	}
 }
@@ -220,7 +188,7 @@ func (li *LabelIndex) setParentLabels(p *parent, labels map[string]string) {
 	old := p.labels
 	keys := changedKeys(li.keyBuf[:0], old, labels)
 	p.labels = labels
-	for ch := range p.children.all {
+	for ch := range p.children {
 		changed := false
 		for _, k := range keys {
 			ov, ook := ch.lookup(k, p, old)
@@ -571,7 +539,7 @@ func (li *LabelIndex) live() iter.Seq2[int, *item] {
 }
 
 // maxEpoch is where epochs start again (item marks are 32 bits, the item
-// 128 bytes).
+// 112 bytes).
 const maxEpoch = 1<<32 - 2
 
 func (li *LabelIndex) epochMax() uint32 {

@@ -3,11 +3,10 @@ package calc
 import "slices"
 
 // smallSet is a set that holds up to smallSetMax members in a slice and
-// more in a map. Most profiles have a few dependents and most parents a
-// few children (100k namespaces of one pod each), where a map per set
-// costs about 200 bytes and a slice one word per member; a namespace of
-// thousands of pods gets the map's constant-time removal. The zero value
-// is an empty set.
+// more in a map. Most profiles have a few dependents that are not address
+// owners (Engine.profLone), where a map per set costs about 200 bytes and
+// a slice one word per member; a profile named by thousands of them gets
+// the map's constant-time removal. The zero value is an empty set.
 type smallSet[T comparable] struct {
 	few  []T
 	many map[T]struct{}
