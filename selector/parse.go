@@ -27,9 +27,10 @@ type parser struct {
 }
 
 // Parse parses a selector. Errors are of type *ParseError and carry
-// Calico's error texts.
+// Calico's error texts. Selectors parsed from the same text are one
+// (Selector is immutable) while any is in use.
 func Parse(s string) (*Selector, error) {
-	sel, err := parse(s)
+	sel, err := sharedParse(s)
 	if err != nil {
 		return nil, err
 	}
