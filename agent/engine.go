@@ -23,6 +23,12 @@ type engine interface {
 	Changed() bool
 	// Render returns the node's ruleset for the state so far.
 	Render() (Result, error)
+	// Has reports whether the engine's model holds the object at a key.
+	Has(k store.Key) bool
+	// Keys yields every key the engine holds, its model's and the staged
+	// view's, in no order: a new full list that does not send one again
+	// ends with its deletion (the loop).
+	Keys(yield func(store.Key) bool)
 }
 
 // lister is an engine that needs to hear when a new full list of the
@@ -51,6 +57,8 @@ type sourcer interface {
 	Apply(ev store.Event)
 	Changed() bool
 	Source() render.Source
+	Has(k store.Key) bool            // the model holds the object at k
+	Keys(yield func(store.Key) bool) // every key the model holds, once each
 }
 
 // Engines Config.Engine selects.
@@ -123,6 +131,24 @@ type sourceEngine struct {
 func (e *sourceEngine) Apply(ev store.Event) {
 	e.src.Apply(ev)
 	e.staged.Apply(ev)
+}
+
+func (e *sourceEngine) Has(k store.Key) bool { return e.src.Has(k) }
+
+// Keys yields the model's keys, then the staged view's that the model
+// lacks (staged policies, and while it holds objects, those of kinds the
+// model ignores).
+func (e *sourceEngine) Keys(yield func(store.Key) bool) {
+	for k := range e.src.Keys {
+		if !yield(k) {
+			return
+		}
+	}
+	for k := range e.staged.keys {
+		if !e.src.Has(k) && !yield(k) {
+			return
+		}
+	}
 }
 
 // Listing tells the engine that a new full list of the datastore begins.
@@ -237,6 +263,19 @@ func (c *modelCache) Apply(ev store.Event) {
 
 func (c *modelCache) Changed() bool { return c.changed }
 
+func (c *modelCache) Has(k store.Key) bool {
+	_, ok := c.objs[k]
+	return ok
+}
+
+func (c *modelCache) Keys(yield func(store.Key) bool) {
+	for k := range c.objs {
+		if !yield(k) {
+			return
+		}
+	}
+}
+
 // Source rebuilds the model if anything changed; objects the model cannot
 // use are left out and reported by Problems.
 func (c *modelCache) Source() render.Source {
@@ -349,6 +388,23 @@ func (c *stagedCache) wantList() bool {
 }
 
 func (c *stagedCache) Changed() bool { return c.changed }
+
+// keys yields the staged policies' keys and the objects held, once each.
+func (c *stagedCache) keys(yield func(store.Key) bool) {
+	for k := range c.staged {
+		if !yield(k) {
+			return
+		}
+	}
+	if !c.holding {
+		return
+	}
+	for k := range c.objs.Keys {
+		if !c.staged[k] && !yield(k) {
+			return
+		}
+	}
+}
 
 // Source is the staged view's model, or nil when no staged policy exists.
 func (c *stagedCache) Source() render.Source {

@@ -36,10 +36,12 @@ type loop struct {
 	eng engine
 	reg *registrar // nil: no registration
 
-	known  keySet         // keys the engine holds (our Node excluded)
-	nodes  map[string]int // known Calico and Kubernetes Nodes by name (our own excluded)
-	seen   keySet         // during a re-list: keys sent again
-	synced bool
+	// The engine holds the keys (our Node excluded); the loop counts
+	// those the cluster metrics report, as the engine takes and drops them.
+	pods, weps, heps int
+	nodes            map[string]int // Calico and Kubernetes Nodes held, by name (our own excluded)
+	seen             keySet         // during a re-list: keys sent again
+	synced           bool
 
 	ifaces     []HostInterface // every interface, as discovered
 	haveIfaces bool
@@ -76,7 +78,7 @@ type loop struct {
 }
 
 func newLoop(a *Agent, eng engine, reg *registrar) *loop {
-	return &loop{a: a, eng: eng, reg: reg, known: keySet{},
+	return &loop{a: a, eng: eng, reg: reg,
 		nodes: map[string]int{}, felix: map[string]string{},
 		workloads: map[store.Key]localWorkload{}, localWEPs: map[store.Key]*api.WorkloadEndpoint{}, why: map[string]int{},
 		prefixes: []string{"cali"}, retryDelay: a.cfg.RetryDelay}
@@ -196,8 +198,9 @@ func (l *loop) onUpdate(u update) {
 	if ev.Key.Kind == store.Kind(api.KindFelixConfiguration) {
 		l.onFelix(ev)
 	}
-	l.setKnown(ev.Key, ev.Type != store.Deleted)
+	had := l.eng.Has(ev.Key)
 	l.eng.Apply(l.withCNI(ev))
+	l.count(ev.Key, had)
 	if ls, ok := l.eng.(lister); ok && ls.WantList() {
 		select {
 		case l.a.relist <- struct{}{}: // the watch starts again from a new list
@@ -282,24 +285,31 @@ func (l *loop) trackWorkload(ev store.Event) bool {
 	return had != ok || (ok && (old.iface != w.iface || !slices.Equal(old.ips, w.ips)))
 }
 
-// setKnown notes whether the engine holds key, keeping the cluster counts
-// (felix_cluster_num_*) up to date.
-func (l *loop) setKnown(k store.Key, present bool) {
-	delta := 1
-	if present {
-		if !l.known.add(k) {
-			return
-		}
-	} else {
-		if !l.known.remove(k) {
-			return
-		}
+// count keeps the cluster counts (felix_cluster_num_*) as the engine
+// starts or stops holding k (had: it held k before the event).
+func (l *loop) count(k store.Key, had bool) {
+	delta := 0
+	switch has := l.eng.Has(k); {
+	case has && !had:
+		delta = 1
+	case had && !has:
 		delta = -1
+	default:
+		return
 	}
-	if k.Kind == store.Kind(api.KindNode) || k.Kind == store.KindK8sNode {
+	switch k.Kind {
+	case store.Kind(api.KindNode), store.KindK8sNode:
 		if l.nodes[k.Name] += delta; l.nodes[k.Name] <= 0 {
 			delete(l.nodes, k.Name)
 		}
+	case store.Kind(api.KindWorkloadEndpoint):
+		l.weps += delta
+	case store.KindK8sPod:
+		l.pods += delta
+	case store.Kind(api.KindHostEndpoint):
+		l.heps += delta
+	default:
+		return
 	}
 	hosts := len(l.nodes)
 	if l.nodes[l.a.cfg.Node] == 0 {
@@ -308,18 +318,26 @@ func (l *loop) setKnown(k store.Key, present bool) {
 	l.a.m.numHosts.Set(float64(hosts))
 	// The lab's and Kubernetes-datastore views hold a pod and its endpoint:
 	// one workload each.
-	l.a.m.numWEPs.Set(float64(max(l.known.count(store.Kind(api.KindWorkloadEndpoint)), l.known.count(store.KindK8sPod))))
-	l.a.m.numHEPs.Set(float64(l.known.count(store.Kind(api.KindHostEndpoint))))
+	l.a.m.numWEPs.Set(float64(max(l.weps, l.pods)))
+	l.a.m.numHEPs.Set(float64(l.heps))
 }
 
 // onSynced ends a full list: what a re-list did not send again is gone.
 // The first Synced allows the first kernel write.
 func (l *loop) onSynced(rev int64) {
 	if l.seen != nil {
-		for _, k := range l.known.notIn(l.seen) {
-			l.setKnown(k, false)
+		var gone []store.Key         // what the engine holds that the list did not send again
+		own := nodeKey(l.a.cfg.Node) // our Node as the loop gives it (refreshNode)
+		for k := range l.eng.Keys {
+			if k != own && !l.seen.has(k) {
+				gone = append(gone, k)
+			}
+		}
+		for _, k := range gone {
+			had := l.eng.Has(k)
 			delete(l.workloads, k)
 			l.eng.Apply(store.Event{Type: store.Deleted, Key: k, Revision: rev})
+			l.count(k, had)
 			l.dirty = true
 		}
 		if nk := nodeKey(l.a.cfg.Node); l.stored != nil && !l.seen.has(nk) {
@@ -334,7 +352,11 @@ func (l *loop) onSynced(rev int64) {
 		l.synced = true
 		l.a.state.setSynced()
 		l.a.m.synced.Set(1)
-		l.a.log.Info("in sync with the datastore", "revision", rev, "objects", l.known.len())
+		n := 0
+		for range l.eng.Keys {
+			n++
+		}
+		l.a.log.Info("in sync with the datastore", "revision", rev, "objects", n)
 	}
 	l.dirty = true
 	l.refreshNode()

@@ -3,6 +3,7 @@ package calc
 import (
 	"net/netip"
 	"reflect"
+	"strings"
 
 	"github.com/palisade-net/palisade/api"
 	"github.com/palisade-net/palisade/internal/iplist"
@@ -274,4 +275,40 @@ func (e *Engine) settle() {
 			e.reconcilePolicy(id)
 		}
 	}
+}
+
+// Has reports whether the engine holds the object at key: one it was given
+// and has not had deleted. Objects of kinds that take no part in policy
+// are not held.
+func (e *Engine) Has(key store.Key) bool {
+	if _, ok := e.objs[key]; ok {
+		return true
+	}
+	return key.Kind == store.KindK8sPod && e.facts(endpointID(key)) != nil
+}
+
+// Keys yields the key of every object the engine holds (Has), once each,
+// in no order. The engine must not change while it runs.
+func (e *Engine) Keys(yield func(store.Key) bool) {
+	for k := range e.objs {
+		if !yield(k) {
+			return
+		}
+	}
+	for id := range e.podFacts {
+		if !yield(podKey(id)) {
+			return
+		}
+	}
+	for id, ep := range e.eps {
+		if _, apart := e.podFacts[id]; ep.pod != nil && !apart && !yield(podKey(id)) {
+			return
+		}
+	}
+}
+
+// podKey is the key of the pod whose endpoint id is id (endpointID).
+func podKey(id string) store.Key {
+	ns, name, _ := strings.Cut(strings.TrimPrefix(id, "pod/"), "/")
+	return store.Key{Kind: store.KindK8sPod, Namespace: ns, Name: name}
 }

@@ -378,7 +378,8 @@ func (f *podFacts) derive(id string) *policy.Derived {
 	if d := f.local(); d != nil || f.kind == nil {
 		return d
 	}
-	ns, name, _ := strings.Cut(strings.TrimPrefix(id, "pod/"), "/")
+	key := podKey(id)
+	ns, name := key.Namespace, key.Name
 	own := f.own.toMap()
 	if own == nil {
 		own = map[string]string{}

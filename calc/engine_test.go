@@ -138,6 +138,9 @@ func (r *equivRun) check() {
 		if got, want := servicesText(e.Services()), servicesText(ref.Services); got != want {
 			r.t.Fatalf("seed %d, event %d, node %s: services differ\nengine: %s\nmodel:  %s", r.seed, r.step, n, got, want)
 		}
+		if err := checkKeys(e, r.c.objects()); err != nil {
+			r.t.Fatalf("seed %d, event %d, node %s: %v", r.seed, r.step, n, err)
+		}
 		if err := checkFacts(e, r.c.objects()); err != nil {
 			r.t.Fatalf("seed %d, event %d, node %s: %v", r.seed, r.step, n, err)
 		}
@@ -208,6 +211,34 @@ func runEquivalence(t *testing.T, seed uint64, steps int, st *equivStats) {
 		st.turns += e.owners.turns
 	}
 	r.replay()
+}
+
+// checkKeys: the engine holds (Has, Keys) exactly the keys of objs that
+// take part in policy, each yielded once.
+func checkKeys(e *Engine, objs []api.Object) error {
+	want := map[store.Key]bool{}
+	for _, o := range objs {
+		if k := store.KeyOf(o); relevant(k.Kind) {
+			want[k] = true
+			if !e.Has(k) {
+				return fmt.Errorf("Has(%v) false for an object given", k)
+			}
+		}
+	}
+	got := map[store.Key]bool{}
+	for k := range e.Keys {
+		if got[k] {
+			return fmt.Errorf("Keys yields %v twice", k)
+		}
+		got[k] = true
+		if !want[k] {
+			return fmt.Errorf("Keys yields %v, not an object given", k)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("Keys yields %d keys, %d objects given", len(got), len(want))
+	}
+	return nil
 }
 
 // checkFacts: the engine has the facts of exactly the pods among objs,
