@@ -198,9 +198,12 @@ func (l *loop) onUpdate(u update) {
 	if ev.Key.Kind == store.Kind(api.KindFelixConfiguration) {
 		l.onFelix(ev)
 	}
-	had := l.eng.Has(ev.Key)
+	counted := countedKind(ev.Key.Kind)
+	had := counted && l.eng.Has(ev.Key)
 	l.eng.Apply(l.withCNI(ev))
-	l.count(ev.Key, had)
+	if counted {
+		l.count(ev.Key, had)
+	}
 	if ls, ok := l.eng.(lister); ok && ls.WantList() {
 		select {
 		case l.a.relist <- struct{}{}: // the watch starts again from a new list
@@ -283,6 +286,16 @@ func (l *loop) trackWorkload(ev store.Event) bool {
 		delete(l.workloads, ev.Key)
 	}
 	return had != ok || (ok && (old.iface != w.iface || !slices.Equal(old.ips, w.ips)))
+}
+
+// countedKind reports whether the cluster counts count objects of kind k.
+func countedKind(k store.Kind) bool {
+	switch k {
+	case store.Kind(api.KindNode), store.KindK8sNode, store.Kind(api.KindWorkloadEndpoint), store.KindK8sPod,
+		store.Kind(api.KindHostEndpoint):
+		return true
+	}
+	return false
 }
 
 // count keeps the cluster counts (felix_cluster_num_*) as the engine

@@ -284,7 +284,18 @@ func (e *Engine) Has(key store.Key) bool {
 	if _, ok := e.objs[key]; ok {
 		return true
 	}
-	return key.Kind == store.KindK8sPod && e.facts(endpointID(key)) != nil
+	if key.Kind != store.KindK8sPod {
+		return false
+	}
+	// The pod's endpoint id, looked up without allocating it (the agent
+	// asks for every pod event).
+	var buf [96]byte
+	id := append(append(append(append(buf[:0], "pod/"...), key.Namespace...), '/'), key.Name...)
+	if f, ok := e.podFacts[string(id)]; ok {
+		return f != nil
+	}
+	ep := e.eps[string(id)]
+	return ep != nil && ep.pod != nil
 }
 
 // Keys yields the key of every object the engine holds (Has), once each,

@@ -238,6 +238,9 @@ func checkKeys(e *Engine, objs []api.Object) error {
 	if len(got) != len(want) {
 		return fmt.Errorf("Keys yields %d keys, %d objects given", len(got), len(want))
 	}
+	if absent := (store.Key{Kind: store.KindK8sPod, Namespace: "absent", Name: "p"}); e.Has(absent) {
+		return fmt.Errorf("Has(%v) true", absent)
+	}
 	return nil
 }
 
