@@ -155,16 +155,21 @@ func (e *Engine) setEndpoint(id string, src api.Object, d *policy.Derived) {
 	e.setEndpointOwn(id, src, d, own, nil)
 }
 
-// setPodEndpoint installs a pod's workload d (derived from its facts f) as
-// endpoint id. A remote pod's endpoint keeps f, not d.
-func (e *Engine) setPodEndpoint(id string, d *policy.Derived, f *podFacts) {
+// setPodEndpoint installs the workload of a pod with facts f as endpoint
+// id: the one derived for a pod of this node; a remote pod's endpoint
+// keeps f alone (remotePod).
+func (e *Engine) setPodEndpoint(id string, f *podFacts) {
+	d := f.local()
+	if d == nil {
+		d = remotePod
+	}
 	e.setEndpointOwn(id, nil, d, f.own, f)
 }
 
 // reresolve resolves ep's profiles again.
 func (e *Engine) reresolve(ep *endpoint) {
 	if ep.pod != nil {
-		e.setPodEndpoint(ep.id, ep.derived(), ep.pod)
+		e.setPodEndpoint(ep.id, ep.pod)
 	} else {
 		e.setEndpoint(ep.id, ep.source(), ep.d)
 	}
@@ -232,6 +237,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	}
 	// What the owners index has of ep: read before its facts change.
 	oldAddrs, oldPorts := ep.addrs(), ep.namedPorts()
+	remote := d == remotePod // its facts say all
 	m := ep.moreOf()
 	m.src, m.own, m.err = src, own, nil
 	if f != nil {
@@ -241,7 +247,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	if f != nil && f.local() == nil {
 		ep.d = nil // a remote pod: d is made again when needed (derived)
 	}
-	if d != nil {
+	if d != nil && !remote {
 		// Only this node's endpoints need their effective labels (render
 		// and explain read them); remote ones are matched in the owners
 		// index through their own labels and parents.
@@ -250,7 +256,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 	ep.setMore(m)
 	valid := d != nil && m.err == nil
 	e.updateOwner(ep, d, valid, oldAddrs, oldPorts)
-	e.updateLocal(ep, d, d != nil) // an unresolved endpoint is local too: it fails closed
+	e.updateLocal(ep, d, d != nil && !remote) // an unresolved endpoint is local too: it fails closed
 	var q []netip.Prefix
 	if d != nil && m.err != nil {
 		q = d.Prefixes()

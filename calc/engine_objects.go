@@ -154,18 +154,16 @@ func (e *Engine) onPod(key store.Key, f *podFacts, d *policy.Derived) {
 		e.refreshProfile(name)
 	}
 	if d != nil {
-		e.refreshPodWith(id, key, d)
+		e.refreshPodWith(id, key)
 	}
 }
 
 // refreshPod sets a pod's workload: absent while a WorkloadEndpoint stands
 // for it (the same workload key), as the model has it.
-func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(endpointID(key), key, nil) }
+func (e *Engine) refreshPod(key store.Key) { e.refreshPodWith(endpointID(key), key) }
 
-// refreshPodWith is refreshPod, for the pod whose endpoint id is id, with
-// its workload just derived (nil: the one derived when the pod last
-// changed).
-func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
+// refreshPodWith is refreshPod for the pod whose endpoint id is id.
+func (e *Engine) refreshPodWith(id string, key store.Key) {
 	f := e.facts(id)
 	if f == nil || !f.workload() || e.wepCount[key.Namespace+"/"+key.Name] > 0 {
 		if e.eps[id] != nil {
@@ -173,10 +171,7 @@ func (e *Engine) refreshPodWith(id string, key store.Key, d *policy.Derived) {
 		}
 		return
 	}
-	if d == nil {
-		d = f.derive(id)
-	}
-	e.setPodEndpoint(id, d, f) // a pod's workload always resolves: no source needed
+	e.setPodEndpoint(id, f) // a pod's workload always resolves: no source needed
 }
 
 // podFacts is what the engine keeps of a pod: its own labels packed, what
@@ -308,7 +303,7 @@ func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 		}
 		f.x = &podExtra{list: list}
 	}
-	return f, f.stub(p.Namespace, p.Name)
+	return f, remotePod
 }
 
 // facts returns the facts of the pod whose endpoint id is id (nil for
@@ -341,13 +336,14 @@ func (e *Engine) setFacts(id string, f *podFacts) {
 	e.podFacts[id] = f
 }
 
-// stub is the workload of a remote pod as installing its endpoint reads
-// it (setPodEndpoint): its node and profiles. Its labels, addresses and
-// named ports are the facts'; derive makes the whole workload when one
-// is asked for.
-func (f *podFacts) stub(ns, name string) *policy.Derived {
-	return &policy.Derived{Workload: &policy.Workload{Namespace: ns, Name: name, Node: f.node.Value()}, Parents: f.kind.parents}
-}
+// remotePod stands for the workload of a pod on another node where one is
+// passed around (factsOf, setPodEndpoint): a remote pod's endpoint reads
+// its facts (node, parents, labels, addresses, named ports), never this,
+// and its profiles need no resolving (a pod's always resolve, and only
+// local endpoints keep them). Nothing modifies it. A remote pod's update
+// allocated a workload stub for it, and its profiles' refresh a whole
+// workload (derive).
+var remotePod = &policy.Derived{}
 
 // workload reports whether the pod has a workload (is not host-networked).
 func (f *podFacts) workload() bool { return f.local() != nil || f.kind != nil }

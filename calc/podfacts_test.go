@@ -71,9 +71,10 @@ func TestPodFactsSame(t *testing.T) {
 		t.Errorf("remote pod made again (-DerivePod +derive):\n%s", diff)
 	}
 	// factsOf reads a remote pod without DerivePod: what installing its
-	// endpoint reads (node, profiles) is DerivePod's, as are the facts.
-	if fresh.Workload.Node != want.Workload.Node || !cmp.Equal(fresh.Parents, want.Parents) {
-		t.Errorf("factsOf's stub: node %q, parents %v; DerivePod's %q, %v", fresh.Workload.Node, fresh.Parents,
+	// endpoint reads (node, profiles) is DerivePod's, as are the facts;
+	// the workload it returns is only the remotePod marker.
+	if remote.node.Value() != want.Workload.Node || !cmp.Equal(remote.parentsOf(), want.Parents) || fresh != remotePod {
+		t.Errorf("factsOf: node %q, parents %v, workload %p; DerivePod's %q, %v", remote.node.Value(), remote.parentsOf(), fresh,
 			want.Workload.Node, want.Parents)
 	}
 	if diff := cmp.Diff(want.Prefixes(), remote.addrs().appendTo(nil), opts); diff != "" {
