@@ -22,6 +22,12 @@
 // every object instead and rebuilds policy.NewModel per batch, the
 // reference the incremental engine is tested against and a fallback.
 //
+// When the watch starts again from a new full list (the datastore watch
+// ended, or the staged view needs every object), the loop notes the keys
+// the list sends; at its Synced, what the engine holds (engine.Keys: its
+// model's keys and the staged view's) that the list did not send again is
+// deleted. The loop keeps no copy of the cluster's keys besides.
+//
 // # The node and its interfaces
 //
 // Interfaces come from netlink (Netlink: a list, then link and address

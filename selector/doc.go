@@ -16,9 +16,10 @@
 // It also offers a few tree-level helpers used by policy compilation (And,
 // Not, Rewrite, ReplaceAll) and a read-only view of the syntax tree (Node).
 //
-// The package performs no I/O, keeps no global mutable state and has no
-// dependencies outside the standard library. A *Selector is immutable and
-// safe for concurrent use.
+// The package performs no I/O and has no dependencies outside the standard
+// library. A *Selector is immutable and safe for concurrent use, so Parse
+// shares one per text while it is in use (shared.go: a map of weak
+// pointers, the package's only global state, guarded by a mutex).
 //
 // # Language summary
 //
