@@ -134,9 +134,9 @@ func (e *Engine) onServiceAccount(key store.Key, obj api.Object) {
 
 // onPod keeps the pod counts behind the kns and ksa profiles, and the
 // pod's workload, as the pod's facts change to f (nil: deleted, or
-// unreadable). Profiles are refreshed while the workload is absent or
-// still the old one, and the new workload is derived against the profiles
-// as they now are.
+// unreadable; d is factsOf's workload, nil for none). Profiles are
+// refreshed while the workload is absent or still the old one, and the new
+// workload is installed against the profiles as they now are.
 func (e *Engine) onPod(key store.Key, f *podFacts, d *policy.Derived) {
 	id := endpointID(key)
 	if d == nil && e.eps[id] != nil { // deleted, or host-networked
@@ -273,8 +273,9 @@ func (e *Engine) countKind(f *podFacts, delta int) {
 	}
 }
 
-// factsOf returns a pod's facts and its workload as just derived (nil for a
-// host-networked pod), which the caller may use until the facts change.
+// factsOf returns a pod's facts and its workload: as just derived for a pod
+// of this node, remotePod for a pod on another node, nil for a
+// host-networked pod.
 func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	f := &podFacts{ver: stampOf(p.ResourceVersion, string(p.UID))}
 	if p.Spec.HostNetwork {

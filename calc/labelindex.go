@@ -244,8 +244,16 @@ func (li *LabelIndex) UpdateItem(id string, labels map[string]string, parents ..
 }
 
 func (li *LabelIndex) updateItem(id string, labels labelSet, parents []string) {
+	li.mustKey()
 	it := li.items[id]
 	li.setItem(&it, id, labels, parents)
+}
+
+// mustKey panics in a keyless index, where an id names no item.
+func (li *LabelIndex) mustKey() {
+	if li.items == nil {
+		panic("calc: an item looked up by id in a keyless LabelIndex")
+	}
 }
 
 // keyless makes an empty index keep no map of its items by id: whoever
@@ -287,6 +295,7 @@ func (li *LabelIndex) setItem(at **item, id string, labels labelSet, parents []s
 
 // DeleteItem removes item id, reporting the end of all its matches.
 func (li *LabelIndex) DeleteItem(id string) {
+	li.mustKey()
 	it := li.items[id]
 	li.dropItem(&it)
 }

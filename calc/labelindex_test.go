@@ -458,3 +458,35 @@ func TestEpochsStartAgain(t *testing.T) {
 	}
 	checkInvariants(t, li)
 }
+
+// TestKeyless: a keyless index holds the items its caller holds (setItem,
+// dropItem) and refuses id-keyed calls, where an id names no item.
+func TestKeyless(t *testing.T) {
+	li := NewLabelIndex(nil, nil)
+	li.keyless()
+	li.UpdateSelector("s", selector.MustParse("app == 'a'"))
+	var it *item
+	li.setItem(&it, "x", li.packer.pack(map[string]string{"app": "a"}), []string{"p"})
+	if it == nil || !li.has(li.sels["s"], it) {
+		t.Fatalf("item %v not held, or not matched", it)
+	}
+	checkInvariants(t, li)
+	li.dropItem(&it)
+	if it != nil || len(li.slots)-len(li.free) != 0 {
+		t.Fatalf("item %v left, %d live slots", it, len(li.slots)-len(li.free))
+	}
+	checkInvariants(t, li)
+	for name, call := range map[string]func(){
+		"UpdateItem": func() { li.UpdateItem("x", nil) },
+		"DeleteItem": func() { li.DeleteItem("x") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s on a keyless index did not panic", name)
+				}
+			}()
+			call()
+		}()
+	}
+}
