@@ -75,7 +75,7 @@ type Engine struct {
 
 	selRefs  map[string]*ruleSel               // active rule selectors by canonical text
 	portRefs map[string]int                    // active named ports
-	portOwn  map[string]map[*endpoint]struct{} // port name -> owners with a port of that name
+	portOwn  map[string]map[*endpoint]struct{} // active port name -> owners with a port of that name
 	members  map[string]iplist.List            // SelectorMembers of one selector, cached
 	scratch  []netip.Prefix                    // reused to gather a selector's members
 	// quarantine holds the addresses of unresolved endpoints by id;

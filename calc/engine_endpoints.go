@@ -306,16 +306,12 @@ func (e *Engine) updateOwner(ep *endpoint, d *policy.Derived, valid bool, oldAdd
 	for _, np := range oldPorts {
 		if set := e.portOwn[np.Name]; set != nil {
 			delete(set, ep)
-			if len(set) == 0 {
-				delete(e.portOwn, np.Name)
-			}
 		}
 	}
 	for _, np := range ports {
-		if e.portOwn[np.Name] == nil {
-			e.portOwn[np.Name] = map[*endpoint]struct{}{}
+		if set := e.portOwn[np.Name]; set != nil { // an active name (refPort)
+			set[ep] = struct{}{}
 		}
-		e.portOwn[np.Name][ep] = struct{}{}
 	}
 	switch {
 	case owner:

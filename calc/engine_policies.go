@@ -198,16 +198,38 @@ func (e *Engine) refSel(sel *selector.Selector, delta int) {
 	}
 }
 
+// refPort counts an active rule's use of a named port. The named-port
+// index (portOwn) holds the owners of active names only: a name no local
+// rule uses (every pod's "http", say) costs nothing per owner.
 func (e *Engine) refPort(name string, delta int) {
 	n := e.portRefs[name] + delta
-	if n == 0 {
+	switch {
+	case n == 0:
 		delete(e.portRefs, name)
-	} else {
+		delete(e.portOwn, name)
+	default:
 		e.portRefs[name] = n
+	}
+	if n == delta {
+		e.portOwn[name] = e.ownersWithPort(name)
 	}
 	if n == 0 || n == delta {
 		e.markDirty("named port (de)activated")
 	}
+}
+
+// ownersWithPort returns the owners with a named port called name.
+func (e *Engine) ownersWithPort(name string) map[*endpoint]struct{} {
+	set := map[*endpoint]struct{}{}
+	for _, it := range e.owners.live() {
+		for _, np := range it.ep.namedPorts() {
+			if np.Name == name {
+				set[it.ep] = struct{}{}
+				break
+			}
+		}
+	}
+	return set
 }
 
 // localMatch is the local index's callback: policy pol starts or stops

@@ -133,7 +133,7 @@ func (r *equivRun) check() {
 			r.t.Fatalf("seed %d, event %d, node %s: engine and model differ at %s\nobjects:\n%s", r.seed, r.step, n, firstDiff(got, want), describe(r.c.objects()))
 		}
 		if e.fallbacks > 0 {
-			r.t.Fatalf("seed %d, event %d, node %s: %d selector queries scanned (selector not registered)", r.seed, r.step, n, e.fallbacks)
+			r.t.Fatalf("seed %d, event %d, node %s: %d queries scanned (a selector or named port not registered)", r.seed, r.step, n, e.fallbacks)
 		}
 		if got, want := servicesText(e.Services()), servicesText(ref.Services); got != want {
 			r.t.Fatalf("seed %d, event %d, node %s: services differ\nengine: %s\nmodel:  %s", r.seed, r.step, n, got, want)

@@ -184,7 +184,12 @@ func (v *view) NamedPortMembers(sel *selector.Selector, names []string) []policy
 	seen := map[*endpoint]bool{}
 	var out []policy.NamedPortMember
 	for _, name := range names {
-		for ep := range e.portOwn[name] {
+		owners, ok := e.portOwn[name]
+		if !ok { // a name no active rule uses (tests: fallbacks stays 0)
+			e.fallbacks++
+			owners = e.ownersWithPort(name)
+		}
+		for ep := range owners {
 			if seen[ep] {
 				continue
 			}
