@@ -143,6 +143,7 @@ func NewEngine(node string) *Engine {
 	e.owners = NewLabelIndex(e.ownerMatch, e.ownerMatch)
 	e.owners.denseOK = true // the local index reads endpoints' policies from their match entries
 	e.owners.keyless()      // endpoints hold their items (endpoint.oi)
+	e.owners.lazy = true    // new rule selectors are matched when Source is asked for (fresh.go)
 	e.refreshNode()
 	return e
 }
@@ -175,6 +176,7 @@ func (e *Engine) Changed() bool { return e.dirty }
 // The view is valid until the next OnUpdate, OnDelete or Apply; using it
 // afterwards panics.
 func (e *Engine) Source() render.Source {
+	e.owners.matchFresh() // before Changed is cleared: matching reports to ownerMatch
 	e.dirty, e.why = false, ""
 	return &view{e: e, gen: e.gen}
 }

@@ -208,6 +208,7 @@ func checkSlots(li *LabelIndex) error {
 }
 
 func invariantError(li *LabelIndex) error {
+	li.matchFresh()      // a lazy index's waiting selectors are matched before it is read
 	if li.items == nil { // keyless: the checks read the items its slots hold
 		byID := map[string]*item{}
 		for _, it := range li.slots {

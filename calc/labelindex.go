@@ -37,6 +37,9 @@ type LabelIndex struct {
 	reanchorMin int    // see grew; lowered by tests
 	epochLimit  uint32 // where epochs start again; 0: maxEpoch (tests lower it)
 
+	lazy  bool      // new selectors are matched when the index is next read (fresh.go)
+	fresh []*selRec // new selectors waiting for that
+
 	denseOK   bool      // selectors may turn dense (dense.go)
 	denseMin  int       // fewest matches of a dense selector; 0: defaultDenseMin (tests lower it)
 	denseSels []*selRec // the dense selectors
@@ -101,6 +104,7 @@ type selRec struct {
 	n       int    // matched items of a dense selector
 	denseAt int    // in LabelIndex.denseSels; -1 when not dense
 	due     bool   // in LabelIndex.dueSels
+	fresh   bool   // in LabelIndex.fresh: its anchor's items not walked yet (fresh.go)
 }
 
 // match is an entry of item.matches: a selector matching the item (its
@@ -175,6 +179,7 @@ func (li *LabelIndex) UpdateSelector(id string, sel *selector.Selector) {
 	li.enter()
 	defer li.exit()
 	s := li.sels[id]
+	isNew := s == nil
 	if s != nil {
 		if s.sel == sel || s.sel.String() == sel.String() {
 			s.sel = sel
@@ -198,6 +203,12 @@ func (li *LabelIndex) UpdateSelector(id string, sel *selector.Selector) {
 	s.cur = -1
 	s.cur = li.pickAnchor(s)
 	li.attach(s)
+	if isNew && li.lazy {
+		s.fresh = true // matched when the index is next read (fresh.go)
+		li.fresh = append(li.fresh, s)
+		return
+	}
+	s.fresh = false // a changed selector: its matches so far are diffed now
 	li.rematchSelector(s)
 }
 
@@ -209,6 +220,7 @@ func (li *LabelIndex) DeleteSelector(id string) {
 	}
 	li.enter()
 	defer li.exit()
+	s.fresh = false
 	li.eachMember(s, func(it *item) { li.unlink(s, it) })
 	if s.dense != nil {
 		li.dropDense(s)
