@@ -33,7 +33,9 @@
 //   - a selector that stops matching an item is found among the item's
 //     current matches, which each item keeps;
 //   - a new or changed selector is evaluated only against the items holding
-//     its anchor (all items for the scan set);
+//     its anchor (all items for the scan set); in the engine's owners index
+//     new selectors wait for the next read and are then walked together,
+//     grouped by anchor (fresh.go);
 //   - a parent change touches only its children, and of each child only the
 //     keys whose effective value changed;
 //   - a change to keys that no selector refers to (pod-template-hash, say)
