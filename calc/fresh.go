@@ -24,31 +24,6 @@ func freshKey(s *selRec) string {
 	return k
 }
 
-// eachCandidate calls fn for every item holding s's current anchor (every
-// item for the scan set), once each.
-func (li *LabelIndex) eachCandidate(s *selRec, fn func(*item)) {
-	switch {
-	case s.cur < 0:
-		for _, it := range li.live() {
-			fn(it)
-		}
-	case s.cands[s.cur].kind == anchorHas:
-		for _, p := range li.keys[s.cands[s.cur].key].values {
-			for _, it := range p.items {
-				fn(it)
-			}
-		}
-	default:
-		a := &s.cands[s.cur]
-		ki := li.keys[a.key]
-		for _, v := range a.values {
-			for _, it := range ki.values[v].items {
-				fn(it)
-			}
-		}
-	}
-}
-
 // matchFresh matches the selectors waiting to be (see above) against
 // their anchors' items; readers of a lazy index call it first.
 func (li *LabelIndex) matchFresh() {

@@ -397,15 +397,27 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 		// Size the list for every candidate matching, within reason.
 		s.items = make([]int32, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
 	}
+	li.eachCandidate(s, check)
+	li.eachMember(s, func(it *item) {
+		if it.mark != ep {
+			li.unlink(s, it)
+		}
+	})
+	s.items = fitted(s.items)
+}
+
+// eachCandidate calls fn for every item holding s's current anchor (every
+// item for the scan set), once each.
+func (li *LabelIndex) eachCandidate(s *selRec, fn func(*item)) {
 	switch {
 	case s.cur < 0:
 		for _, it := range li.live() {
-			check(it)
+			fn(it)
 		}
 	case s.cands[s.cur].kind == anchorHas:
 		for _, p := range li.keys[s.cands[s.cur].key].values {
 			for _, it := range p.items {
-				check(it)
+				fn(it)
 			}
 		}
 	default:
@@ -413,16 +425,10 @@ func (li *LabelIndex) rematchSelector(s *selRec) {
 		ki := li.keys[a.key]
 		for _, v := range a.values {
 			for _, it := range ki.values[v].items {
-				check(it)
+				fn(it)
 			}
 		}
 	}
-	li.eachMember(s, func(it *item) {
-		if it.mark != ep {
-			li.unlink(s, it)
-		}
-	})
-	s.items = fitted(s.items)
 }
 
 // fitted returns items in a slice of their size when the room beyond

@@ -1,5 +1,7 @@
 package calc
 
+import "slices"
+
 // lineage is a list of parents, in precedence order, that items share:
 // an item names its parents through one (every pod of a namespace running
 // as one service account shares kns.<namespace>, ksa.<namespace>.<account>),
@@ -36,7 +38,7 @@ func (p *parent) children(yield func(*item) bool) {
 func sameParentIDs(ps []*parent, ids []string) bool {
 	i := 0
 	for j, id := range ids {
-		if containsID(ids[:j], id) {
+		if slices.Contains(ids[:j], id) {
 			continue
 		}
 		if i >= len(ps) || ps[i].id != id {
@@ -45,15 +47,6 @@ func sameParentIDs(ps []*parent, ids []string) bool {
 		i++
 	}
 	return i == len(ps)
-}
-
-func containsID(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // lineageOf returns the lineage of the parents ids name (nil for none),
@@ -71,7 +64,7 @@ func (li *LabelIndex) lineageOf(ids []string) *lineage {
 	}
 	l := &lineage{}
 	for j, id := range ids {
-		if containsID(ids[:j], id) {
+		if slices.Contains(ids[:j], id) {
 			continue
 		}
 		p := li.parents[id]
