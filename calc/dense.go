@@ -144,6 +144,11 @@ func (li *LabelIndex) toDense(s *selRec) {
 		it.matches[i] = it.matches[last]
 		it.matches[last] = match{}
 		it.matches = it.matches[:last]
+		if cap(it.matches) >= 16 && len(it.matches) < cap(it.matches)/4 {
+			// Selectors matched together (fresh.go) may have given the
+			// item many entries before turning dense: do not keep the room.
+			it.matches = append([]match(nil), it.matches...)
+		}
 		s.dense.set(x)
 	}
 	s.n, s.items = len(s.items), nil

@@ -30,8 +30,6 @@ func (li *LabelIndex) matchFresh() {
 	if len(li.fresh) == 0 {
 		return
 	}
-	li.enter()
-	defer li.exit()
 	groups := map[string][]*selRec{}
 	var order []string
 	for _, s := range li.fresh {
@@ -48,23 +46,41 @@ func (li *LabelIndex) matchFresh() {
 	clear(li.fresh)
 	li.fresh = li.fresh[:0]
 	for _, k := range order {
-		sels := groups[k]
-		for _, s := range sels {
-			if s.items == nil && s.dense == nil && s.cur >= 0 {
-				s.items = make([]int32, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
-			}
+		li.matchGroup(groups[k])
+	}
+}
+
+// matchGroup walks the candidates of selectors sharing an anchor once,
+// linking what each matches. Each group is a call of its own: its forms
+// settle and its matches are reported before the next group's walk, as
+// when each selector was matched on arrival (an agent's first read
+// matches hundreds of selectors, millions of pairs).
+func (li *LabelIndex) matchGroup(sels []*selRec) {
+	li.enter()
+	defer li.exit()
+	for _, s := range sels {
+		if s.items == nil && s.dense == nil && s.cur >= 0 {
+			s.items = make([]int32, 0, min(li.cost(&s.cands[s.cur]).items, 1024))
 		}
-		li.eachCandidate(sels[0], func(it *item) {
-			for _, s := range sels {
-				if s.sel.Matches(it) && !li.has(s, it) {
-					li.link(s, it)
+	}
+	li.eachCandidate(sels[0], func(it *item) {
+		for _, s := range sels {
+			if s.sel.Matches(it) && !li.has(s, it) {
+				li.link(s, it)
+				if s.due && s.dense == nil {
+					// Dense already: the items would otherwise hold an
+					// entry for each selector of the group until the end
+					// of the walk (hundreds share one anchor in an
+					// agent's cluster).
+					li.toDense(s)
+					li.turns++
 				}
 			}
-		})
-		for _, s := range sels {
-			if s.dense == nil {
-				s.items = fitted(s.items)
-			}
+		}
+	})
+	for _, s := range sels {
+		if s.dense == nil {
+			s.items = fitted(s.items)
 		}
 	}
 }
