@@ -12,12 +12,20 @@ type addrs struct {
 	one  bool // v4 is the only address (list is nil)
 }
 
-// addrsOf is prefixes as addrs: inline when it is one IPv4 address.
-func addrsOf(prefixes []netip.Prefix) addrs {
-	if len(prefixes) == 1 && prefixes[0].Addr().Is4() && prefixes[0].IsSingleIP() {
-		return addrs{v4: prefixes[0].Addr().As4(), one: true}
+// addrsOf is a pod's addresses as addrs: inline when it is one IPv4
+// address, else a list of one host prefix each.
+func addrsOf(ips []netip.Addr) addrs {
+	if len(ips) == 1 && ips[0].Is4() {
+		return addrs{v4: ips[0].As4(), one: true}
 	}
-	return addrs{list: prefixes}
+	var list []netip.Prefix
+	if len(ips) > 0 {
+		list = make([]netip.Prefix, len(ips))
+		for i, a := range ips {
+			list[i] = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	return addrs{list: list}
 }
 
 func (a addrs) len() int {

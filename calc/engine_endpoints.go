@@ -244,7 +244,7 @@ func (e *Engine) setEndpointOwn(id string, src api.Object, d *policy.Derived, ow
 		m.own = labelSet{} // the facts' (setPodEndpoint passes f.own)
 	}
 	ep.d, ep.pod = d, f
-	if f != nil && f.local() == nil {
+	if remote {
 		ep.d = nil // a remote pod: d is made again when needed (derived)
 	}
 	if d != nil && !remote {

@@ -294,15 +294,10 @@ func (e *Engine) factsOf(p *corev1.Pod) (*podFacts, *policy.Derived) {
 	f.own = e.packer.packEach(func(fn func(k, v string)) { policy.PodOwnLabels(p, sa, fn) })
 	f.node = unique.Make(p.Spec.NodeName)
 	f.kind = e.kindOf(p.Namespace, sa, policy.PodNamedPorts(p))
-	switch ips := policy.PodAddrs(p); {
-	case len(ips) == 1 && ips[0].Is4():
-		f.v4, f.one = ips[0].As4(), true
-	case len(ips) > 0:
-		list := make([]netip.Prefix, len(ips))
-		for i, a := range ips {
-			list[i] = netip.PrefixFrom(a, a.BitLen())
-		}
-		f.x = &podExtra{list: list}
+	a := addrsOf(policy.PodAddrs(p))
+	f.v4, f.one = a.v4, a.one
+	if a.list != nil {
+		f.x = &podExtra{list: a.list}
 	}
 	return f, remotePod
 }

@@ -57,10 +57,3 @@ func forget(key string) {
 		delete(shared.m, key)
 	}
 }
-
-// sharedLen is the number of entries (tests).
-func sharedLen() int {
-	shared.Lock()
-	defer shared.Unlock()
-	return len(shared.m)
-}

@@ -81,3 +81,10 @@ func TestParseSharedConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// sharedLen is the number of entries (tests).
+func sharedLen() int {
+	shared.Lock()
+	defer shared.Unlock()
+	return len(shared.m)
+}
